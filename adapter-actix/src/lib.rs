@@ -1,0 +1,1 @@
+//! `adapter-actix`: not yet implemented; see the project's open issues.

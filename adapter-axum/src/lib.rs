@@ -1,0 +1,1 @@
+//! `adapter-axum`: not yet implemented; see the project's open issues.

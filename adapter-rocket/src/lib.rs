@@ -1,0 +1,1 @@
+//! `adapter-rocket`: not yet implemented; see the project's open issues.

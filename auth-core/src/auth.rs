@@ -1,0 +1,277 @@
+//! The [`Auth`] facade: one value holding the configuration, the keys and the plugged-in
+//! [`Store`], [`SmsSender`] and [`Clock`], with one method per flow. The flows themselves live
+//! in `flows/`, one file each; this file holds what they share (building, issuing a token
+//! pair, starting a session, authenticating an access token).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::AuthError;
+use crate::account::User;
+use crate::api::{ClientInfo, TokenPair};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{AuthConfig, ConfigError};
+use crate::ids::SessionId;
+use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
+use crate::secret::{BearerToken, MacKey};
+use crate::session::{RefreshState, Session, SessionState, SessionStatus};
+use crate::sms::SmsSender;
+use crate::store::Store;
+use crate::token::access::{AccessTokens, Principal};
+use crate::token::refresh::{RefreshKeys, RefreshSecret, RefreshToken};
+
+/// The authentication service. Cheap to clone (an `Arc` inside); share one per app.
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: AuthConfig,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) sms: Arc<dyn SmsSender>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) access: AccessTokens,
+    pub(crate) refresh_keys: RefreshKeys,
+    pub(crate) code_key: MacKey,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) policy: PasswordPolicy,
+    pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
+}
+
+/// Builds an [`Auth`]: a configuration, a store and an SMS sender are required; the clock
+/// defaults to the system clock.
+pub struct AuthBuilder {
+    config: AuthConfig,
+    store: Option<Arc<dyn Store>>,
+    sms: Option<Arc<dyn SmsSender>>,
+    clock: Arc<dyn Clock>,
+    breached: Option<Arc<dyn BreachedPasswordCheck>>,
+}
+
+impl AuthBuilder {
+    /// The store (users, challenges, sessions, counters).
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+    /// The store, already shared.
+    pub fn store_arc(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// The SMS sender.
+    pub fn sms(mut self, sms: impl SmsSender) -> Self {
+        self.sms = Some(Arc::new(sms));
+        self
+    }
+    /// The SMS sender, already shared.
+    pub fn sms_arc(mut self, sms: Arc<dyn SmsSender>) -> Self {
+        self.sms = Some(sms);
+        self
+    }
+    /// The clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+    /// The clock, already shared.
+    pub fn clock_arc(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// A breached-password check run on every new password.
+    pub fn breached_password_check(mut self, check: impl BreachedPasswordCheck + 'static) -> Self {
+        self.breached = Some(Arc::new(check));
+        self
+    }
+
+    /// Validates the configuration and builds the service.
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        self.config.validate()?;
+        let store = self
+            .store
+            .ok_or_else(|| ConfigError::Invalid("a store is required".to_owned()))?;
+        let sms = self
+            .sms
+            .ok_or_else(|| ConfigError::Invalid("an SMS sender is required".to_owned()))?;
+        let secret = &self.config.secret;
+        let inner = Inner {
+            access: AccessTokens::new(&self.config),
+            refresh_keys: RefreshKeys {
+                chain: secret.derive("auth-core/refresh-chain/v1"),
+                storage: secret.derive("auth-core/refresh-storage/v1"),
+            },
+            code_key: secret.derive("auth-core/sms-code/v1"),
+            hasher: PasswordHasher::new(&self.config.password)?,
+            policy: PasswordPolicy::from_config(&self.config.password),
+            breached: self.breached,
+            store,
+            sms,
+            clock: self.clock,
+            config: self.config,
+        };
+        Ok(Auth {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl Auth {
+    /// Starts building a service with this configuration.
+    pub fn builder(config: AuthConfig) -> AuthBuilder {
+        AuthBuilder {
+            config,
+            store: None,
+            sms: None,
+            clock: Arc::new(SystemClock),
+            breached: None,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// The store, for an app's own queries.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn idle_timeout(&self) -> chrono::Duration {
+        secs(self.inner.config.session.idle_timeout_secs)
+    }
+
+    /// Checks an access token and returns who it speaks for.
+    ///
+    /// Verifies the JWT (signature, `typ`, algorithm, issuer, audience, expiry). Unless
+    /// `access.stateless` is set, it also checks that the session is still live, so a logout
+    /// or revocation takes effect at once.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let claims = self.inner.access.verify(access_token, self.now())?;
+        if !self.inner.config.access.stateless {
+            let session = self
+                .inner
+                .store
+                .session(claims.sid)
+                .await?
+                .filter(|s| s.user_id == claims.sub)
+                .ok_or(AuthError::TokenRevoked)?;
+            live(&session, self.now(), self.idle_timeout())?;
+        }
+        Ok(Principal {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            roles: claims.roles,
+        })
+    }
+
+    /// [`Auth::authenticate`], then `forbidden` unless the principal holds `role`.
+    pub async fn authorize(&self, access_token: &str, role: &str) -> Result<Principal, AuthError> {
+        let principal = self.authenticate(access_token).await?;
+        if principal.has_role(role) {
+            Ok(principal)
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+
+    /// Creates a session for `user` and returns its first token pair. Counts the login.
+    pub(crate) async fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let now = self.now();
+        let id = SessionId::new_random();
+        let secret = RefreshSecret::random();
+        let session = Session {
+            id,
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + secs(self.inner.config.session.absolute_lifetime_secs),
+            ip: client.ip,
+            user_agent: client.user_agent.clone(),
+            refresh: RefreshState {
+                generation: 0,
+                hash: self.inner.refresh_keys.storage_hash(id, &secret),
+                issued_at: now,
+            },
+            status: SessionStatus::Active,
+        };
+        self.inner.store.insert_session(&session).await?;
+        self.inner
+            .store
+            .record_login(user.id, now, client.ip)
+            .await?;
+        tracing::info!(user_id = %user.id, session_id = %id, "login");
+        self.token_pair(user, &session, secret)
+    }
+
+    /// A fresh access token and the refresh token `secret` of `session`'s current generation.
+    pub(crate) fn token_pair(
+        &self,
+        user: &User,
+        session: &Session,
+        secret: RefreshSecret,
+    ) -> Result<TokenPair, AuthError> {
+        let now = self.now();
+        let (access_token, expires_in) =
+            self.inner
+                .access
+                .issue(user.id, session.id, user.roles.clone(), now)?;
+        let refresh_token = RefreshToken {
+            session_id: session.id,
+            generation: session.refresh.generation,
+            secret,
+        };
+        let refresh_expires_in = (session.refresh_deadline(self.idle_timeout()) - now)
+            .num_seconds()
+            .max(0)
+            .unsigned_abs();
+        Ok(TokenPair {
+            access_token: BearerToken::new(access_token),
+            refresh_token: BearerToken::new(refresh_token.encode()),
+            token_type: "Bearer",
+            expires_in,
+            refresh_expires_in,
+            user_id: user.id,
+            session_id: session.id,
+        })
+    }
+}
+
+/// `Ok` when the session is live at `now`, else the error a client gets for it.
+pub(crate) fn live(
+    session: &Session,
+    now: DateTime<Utc>,
+    idle: chrono::Duration,
+) -> Result<(), AuthError> {
+    match session.state(now, idle) {
+        SessionState::Live => Ok(()),
+        SessionState::Revoked(_) => Err(AuthError::TokenRevoked),
+        SessionState::Expired => Err(AuthError::TokenExpired),
+    }
+}
+
+/// Whole seconds as a chrono duration, capped at 100 years so that adding it to a date can
+/// never overflow (chrono panics on overflow).
+pub(crate) fn secs(s: u64) -> chrono::Duration {
+    const CAP: u64 = 100 * 365 * 24 * 3600;
+    chrono::Duration::seconds(i64::try_from(s.min(CAP)).unwrap_or(0))
+}

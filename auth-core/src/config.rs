@@ -1,0 +1,325 @@
+//! Every knob of the library with its default, in one place. All of it deserializes with
+//! serde (missing fields take their defaults), so an app can load it from TOML or env.
+//!
+//! Durations are whole seconds (`*_secs`). Only [`AuthConfig::secret`] has no default.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::secret::SigningSecret;
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The signing secret is shorter than 32 bytes.
+    #[error("the signing secret must be at least 32 bytes, got {len}")]
+    SecretTooShort {
+        /// The length that was given.
+        len: usize,
+    },
+    /// A value is out of its range; the text says which.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 signing secret, at least 32 bytes; also the root of the keys that hash codes
+    /// and refresh tokens. Keep it out of source control.
+    pub secret: SigningSecret,
+    /// `iss` claim written into and required from access tokens.
+    #[serde(default = "default_issuer")]
+    pub issuer: String,
+    /// `aud` claim written into and required from access tokens.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// Access tokens.
+    #[serde(default)]
+    pub access: AccessTokenConfig,
+    /// Sessions and refresh tokens.
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// SMS one-time-code login and its abuse limits.
+    #[serde(default)]
+    pub sms: SmsConfig,
+    /// Passwords: policy, hashing, throttling.
+    #[serde(default)]
+    pub password: PasswordConfig,
+    /// Account rules.
+    #[serde(default)]
+    pub accounts: AccountConfig,
+}
+
+fn default_issuer() -> String {
+    "auth-core".to_owned()
+}
+fn default_audience() -> String {
+    "auth-core".to_owned()
+}
+
+impl AuthConfig {
+    /// The defaults, with the given secret.
+    pub fn new(secret: SigningSecret) -> Self {
+        Self {
+            secret,
+            issuer: default_issuer(),
+            audience: default_audience(),
+            access: AccessTokenConfig::default(),
+            session: SessionConfig::default(),
+            sms: SmsConfig::default(),
+            password: PasswordConfig::default(),
+            accounts: AccountConfig::default(),
+        }
+    }
+
+    /// Checks ranges that the types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.access.ttl_secs == 0 {
+            return bad("access.ttl_secs must be positive");
+        }
+        if self.session.absolute_lifetime_secs == 0 || self.session.idle_timeout_secs == 0 {
+            return bad("session lifetimes must be positive");
+        }
+        if !(4..=10).contains(&self.sms.code_length) {
+            return bad("sms.code_length must be 4 to 10 digits");
+        }
+        if self.sms.code_ttl_secs == 0 || self.sms.max_attempts == 0 {
+            return bad("sms.code_ttl_secs and sms.max_attempts must be positive");
+        }
+        for (phone, code) in &self.sms.test_numbers {
+            if code.len() != usize::from(self.sms.code_length)
+                || !code.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "sms.test_numbers: the code for {phone} must be {} digits",
+                    self.sms.code_length
+                )));
+            }
+        }
+        if self.password.min_length == 0 || self.password.max_length < 64 {
+            return bad("password.min_length must be positive and password.max_length at least 64");
+        }
+        if self.password.min_length > self.password.max_length {
+            return bad("password.min_length exceeds password.max_length");
+        }
+        if self.password.min_strength > 4 {
+            return bad("password.min_strength is a zxcvbn score, 0 to 4");
+        }
+        Ok(())
+    }
+}
+
+/// Access tokens (JWT, HS256).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessTokenConfig {
+    /// Lifetime of an access token. Default 600 (10 minutes).
+    pub ttl_secs: u64,
+    /// Clock skew tolerated on `exp` and `nbf`. Default 5.
+    pub leeway_secs: u64,
+    /// When `false` (the default), `authenticate` also checks that the session is still live,
+    /// so logout and revocation take effect at once. `true` makes it purely stateless: a
+    /// revoked session's access tokens then work until they expire.
+    pub stateless: bool,
+}
+
+impl Default for AccessTokenConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 600,
+            leeway_secs: 5,
+            stateless: false,
+        }
+    }
+}
+
+impl AccessTokenConfig {
+    /// Lifetime as a [`Duration`].
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs)
+    }
+}
+
+/// Sessions and their refresh tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session ends this long after login, however active. Default 60 days.
+    pub absolute_lifetime_secs: u64,
+    /// A session ends when not refreshed for this long. Default 14 days.
+    pub idle_timeout_secs: u64,
+    /// After a rotation, the just-rotated refresh token still gets the same new token back for
+    /// this long (two tabs, a retried request). Default 10.
+    pub refresh_grace_secs: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            absolute_lifetime_secs: 60 * 24 * 3600,
+            idle_timeout_secs: 14 * 24 * 3600,
+            refresh_grace_secs: 10,
+        }
+    }
+}
+
+/// SMS one-time-code login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Digits in a code. Default 6.
+    pub code_length: u8,
+    /// How long a code works. Default 600 (10 minutes).
+    pub code_ttl_secs: u64,
+    /// Wrong codes before a challenge is burned. Default 5.
+    pub max_attempts: u32,
+    /// Consecutive wrong codes for one phone, across challenges, before it is locked until it
+    /// logs in another way or an admin resets it (NIST SP 800-63B). Default 100.
+    pub lockout_after: u32,
+    /// Minimum time between two SMS to one phone. Default 60.
+    pub resend_cooldown_secs: u64,
+    /// SMS per phone per hour. Default 5.
+    pub per_phone_per_hour: u64,
+    /// SMS per phone per day. Default 10.
+    pub per_phone_per_day: u64,
+    /// SMS requests per client IP per hour. Default 100 (carrier NAT puts many users on one IP).
+    pub per_ip_per_hour: u64,
+    /// When set, only these country calling codes may receive SMS (e.g. `[1, 44]`).
+    pub allowed_country_codes: Option<Vec<u16>>,
+    /// Country calling codes that may never receive SMS.
+    pub denied_country_codes: Vec<u16>,
+    /// Test numbers with fixed codes (e.g. for app-store review): no SMS is sent, the fixed code
+    /// works. Empty, i.e. off, by default. Keys are E.164 numbers.
+    pub test_numbers: BTreeMap<String, String>,
+    /// Require numbers to be valid in their country's numbering plan, not only well-formed.
+    /// Default `false`, so fictional numbers (`+1555…`) work in development.
+    pub strict_phone_validation: bool,
+    /// The SMS text; `{code}` is replaced by the code. Default `"Your login code is {code}"`.
+    pub message_template: String,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            code_length: 6,
+            code_ttl_secs: 600,
+            max_attempts: 5,
+            lockout_after: 100,
+            resend_cooldown_secs: 60,
+            per_phone_per_hour: 5,
+            per_phone_per_day: 10,
+            per_ip_per_hour: 100,
+            allowed_country_codes: None,
+            denied_country_codes: Vec::new(),
+            test_numbers: BTreeMap::new(),
+            strict_phone_validation: false,
+            message_template: "Your login code is {code}".to_owned(),
+        }
+    }
+}
+
+/// Passwords: policy, hashing and throttling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Minimum length in characters after NFKC normalization. Default 15 (NIST SP 800-63B-4
+    /// for passwords used as the only factor).
+    pub min_length: usize,
+    /// Maximum length in characters; longer is rejected, never truncated. Default 256.
+    pub max_length: usize,
+    /// Minimum zxcvbn score (0–4) a new password needs; 0 turns the check off. Default 3.
+    pub min_strength: u8,
+    /// argon2id memory cost in KiB. Default 19456 (19 MiB, OWASP).
+    pub argon2_m_cost_kib: u32,
+    /// argon2id iterations. Default 2 (OWASP).
+    pub argon2_t_cost: u32,
+    /// argon2id parallelism. Default 1 (OWASP).
+    pub argon2_p_cost: u32,
+    /// Hashes computed at once (each holds `argon2_m_cost_kib` of memory). Default: the number
+    /// of CPUs.
+    pub max_concurrent_hashes: usize,
+    /// Consecutive wrong passwords for one account before it is locked until it logs in another
+    /// way or an admin resets it. Default 100.
+    pub lockout_after: u32,
+    /// Password attempts per account per throttle window. Default 10.
+    pub attempts_per_window: u64,
+    /// The throttle window. Default 900 (15 minutes).
+    pub throttle_window_secs: u64,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 15,
+            max_length: 256,
+            min_strength: 3,
+            argon2_m_cost_kib: 19 * 1024,
+            argon2_t_cost: 2,
+            argon2_p_cost: 1,
+            max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            lockout_after: 100,
+            attempts_per_window: 10,
+            throttle_window_secs: 900,
+        }
+    }
+}
+
+/// Account rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Largest accepted profile object, serialized, in bytes. Default 4096.
+    pub max_profile_bytes: usize,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        Self {
+            max_profile_bytes: 4096,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_from_json_with_defaults_and_rejects_short_secrets() {
+        let cfg: AuthConfig = serde_json::from_str(
+            r#"{"secret": "0123456789abcdef0123456789abcdef", "sms": {"code_length": 8}}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.sms.code_length, 8);
+        assert_eq!(cfg.sms.max_attempts, 5);
+        assert_eq!(cfg.access.ttl_secs, 600);
+        assert!(cfg.validate().is_ok());
+        assert!(serde_json::from_str::<AuthConfig>(r#"{"secret": "short"}"#).is_err());
+        assert!(
+            serde_json::from_str::<AuthConfig>(
+                r#"{"secret": "0123456789abcdef0123456789abcdef", "typo": 1}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn validate_catches_bad_ranges() {
+        let mut cfg = AuthConfig::new(SigningSecret::generate());
+        cfg.sms.code_length = 3;
+        assert!(cfg.validate().is_err());
+        let mut cfg = AuthConfig::new(SigningSecret::generate());
+        cfg.sms
+            .test_numbers
+            .insert("+15550000000".into(), "12".into());
+        assert!(cfg.validate().is_err());
+        let mut cfg = AuthConfig::new(SigningSecret::generate());
+        cfg.password.max_length = 32;
+        assert!(cfg.validate().is_err());
+    }
+}

@@ -1,0 +1,84 @@
+//! The signed-in user's own account: `GET /me` and changing the password.
+
+use crate::api::{ChangePasswordRequest, MeResponse};
+use crate::flows::password_login::account_key_of;
+use crate::limits;
+use crate::session::RevokeReason;
+use crate::token::access::Principal;
+use crate::{Auth, AuthError};
+
+impl Auth {
+    /// `GET /me`.
+    pub async fn me(&self, principal: &Principal) -> Result<MeResponse, AuthError> {
+        let user = self
+            .inner
+            .store
+            .user_by_id(principal.user_id)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        Ok(MeResponse::from(&user))
+    }
+
+    /// `POST /password`: sets a new password. The current one is required when the account has
+    /// one (`invalid_credentials` when wrong; throttled like a login). Every other session of
+    /// the user is revoked.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        request: ChangePasswordRequest,
+    ) -> Result<(), AuthError> {
+        let store = self.inner.store.as_ref();
+        let mut user = store
+            .user_by_id(principal.user_id)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        match (&user.password_hash, &request.old_password) {
+            (Some(hash), Some(old)) => {
+                let key = account_key_of(&user);
+                self.check_password_guard(&key).await?;
+                if !self.inner.hasher.verify(old, hash).await? {
+                    store
+                        .add_failure(&limits::password_failures_key(&key))
+                        .await?;
+                    return Err(AuthError::InvalidCredentials);
+                }
+            }
+            (Some(_), None) => return Err(AuthError::invalid_request("old_password is required")),
+            (None, Some(_)) => {
+                return Err(AuthError::invalid_request(
+                    "this account has no password; omit old_password",
+                ));
+            }
+            (None, None) => {}
+        }
+        let mut context: Vec<String> = Vec::new();
+        context.extend(user.email.as_ref().map(|e| e.as_str().to_owned()));
+        context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
+        context.extend(user.phone.as_ref().map(|p| p.as_str().to_owned()));
+        let hash = self
+            .inner
+            .hasher
+            .hash_new(
+                &self.inner.policy,
+                &request.new_password,
+                context,
+                self.inner.breached.as_deref(),
+            )
+            .await?;
+        user.password_hash = Some(hash);
+        if !store.update_user(&user).await? {
+            return Err(AuthError::TokenRevoked);
+        }
+        self.clear_lockouts(&user).await?;
+        store
+            .revoke_user_sessions(
+                user.id,
+                Some(principal.session_id),
+                self.now(),
+                RevokeReason::PasswordChanged,
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! The flows of [`crate::Auth`], one file each. Every flow reads the clock once through the
+//! injected [`crate::Clock`] and talks to the world only through the injected traits.
+
+mod account;
+mod admin;
+mod password_login;
+pub use password_login::LoginIdentifier;
+mod register;
+mod sessions;
+mod sms_login;

@@ -1,0 +1,173 @@
+//! Password login, and [`Auth::login`], which dispatches `POST /login` to it or to SMS login.
+
+use crate::account::{Email, User, UserStatus, Username};
+use crate::api::{ClientInfo, LoginOutcome, LoginRequest, TokenPair};
+use crate::limits;
+use crate::secret::Password;
+use crate::{Auth, AuthError};
+
+/// What a password login names the account by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginIdentifier {
+    /// An email address.
+    Email(Email),
+    /// A username.
+    Username(Username),
+}
+
+impl Auth {
+    /// `POST /login`: `{"phone"}` starts an SMS login; `{"email" or "username", "password"}`
+    /// logs in with a password.
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, AuthError> {
+        match request {
+            LoginRequest {
+                phone: Some(phone),
+                email: None,
+                username: None,
+                password: None,
+            } => Ok(LoginOutcome::ChallengeSent(
+                self.start_sms_login(&phone, client).await?,
+            )),
+            LoginRequest {
+                phone: None,
+                email,
+                username,
+                password: Some(password),
+            } => {
+                let identifier = match (email, username) {
+                    (Some(e), None) => LoginIdentifier::Email(Email::parse(&e)?),
+                    (None, Some(u)) => LoginIdentifier::Username(Username::parse(&u)?),
+                    _ => {
+                        return Err(AuthError::invalid_request(
+                            "send exactly one of email or username with the password",
+                        ));
+                    }
+                };
+                Ok(LoginOutcome::LoggedIn(
+                    self.login_with_password(&identifier, &password, client)
+                        .await?,
+                ))
+            }
+            _ => Err(AuthError::invalid_request(
+                "send {\"phone\"} or {\"email\" or \"username\", \"password\"}",
+            )),
+        }
+    }
+
+    /// Password login. A wrong password and an unknown account give the same
+    /// `invalid_credentials` after the same argon2 work; `activation_required` and
+    /// `account_disabled` come only after a correct password. Attempts are throttled and
+    /// consecutive failures locked out per account.
+    pub async fn login_with_password(
+        &self,
+        identifier: &LoginIdentifier,
+        password: &Password,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let cfg = &self.inner.config.password;
+        if password.expose().chars().count() > cfg.max_length {
+            // No account can have such a password; do not spend argon2 time on it.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let store = self.inner.store.as_ref();
+        let user = match identifier {
+            LoginIdentifier::Email(e) => store.user_by_email(e).await?,
+            LoginIdentifier::Username(u) => store.user_by_username(u).await?,
+        };
+        let account_key = account_key(user.as_ref(), identifier);
+        self.check_password_guard(&account_key).await?;
+
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let correct = match &hash {
+            Some(hash) => self.inner.hasher.verify(password, hash).await?,
+            None => self.inner.hasher.verify_dummy(password).await?,
+        };
+        let (Some(mut user), Some(hash), true) = (user, hash, correct) else {
+            store
+                .add_failure(&limits::password_failures_key(&account_key))
+                .await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.clear_lockouts(&user).await?;
+        match user.status {
+            UserStatus::Active => {}
+            UserStatus::Disabled => return Err(AuthError::AccountDisabled),
+            UserStatus::PendingActivation => return Err(AuthError::ActivationRequired),
+        }
+        if self.inner.hasher.needs_rehash(&hash) {
+            self.rehash(&mut user, password).await;
+        }
+        self.start_session(&user, client).await
+    }
+
+    /// Throttle and lockout checks before a password is verified.
+    pub(crate) async fn check_password_guard(&self, account_key: &str) -> Result<(), AuthError> {
+        let cfg = &self.inner.config.password;
+        let store = self.inner.store.as_ref();
+        limits::check_password_attempt(store, cfg, account_key, self.now()).await?;
+        limits::check_lockout(
+            store,
+            &limits::password_failures_key(account_key),
+            cfg.lockout_after,
+        )
+        .await
+    }
+
+    /// Replaces a hash made with weaker parameters. Best effort: a failure is logged, the login
+    /// goes on.
+    async fn rehash(&self, user: &mut User, password: &Password) {
+        let policy = crate::password::PasswordPolicy::from_config(&crate::config::PasswordConfig {
+            min_length: 1,
+            min_strength: 0,
+            ..self.inner.config.password.clone()
+        });
+        match self
+            .inner
+            .hasher
+            .hash_new(&policy, password, Vec::new(), None)
+            .await
+        {
+            Ok(new_hash) => {
+                user.password_hash = Some(new_hash);
+                if let Err(e) = self.inner.store.update_user(user).await {
+                    tracing::warn!(error = %e, user_id = %user.id, "storing a rehashed password failed");
+                } else {
+                    tracing::info!(user_id = %user.id, "password rehashed with current parameters");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, user_id = %user.id, "rehashing a password failed"),
+        }
+    }
+
+    /// Clears the account's lockout counters after it proved itself one way or another.
+    pub(crate) async fn clear_lockouts(&self, user: &User) -> Result<(), AuthError> {
+        let store = self.inner.store.as_ref();
+        store
+            .clear_failures(&limits::password_failures_key(&account_key_of(user)))
+            .await?;
+        if let Some(phone) = &user.phone {
+            store
+                .clear_failures(&limits::sms_failures_key(phone))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The key password throttling and lockout count under: the user id when the account exists,
+/// the identifier otherwise (so unknown accounts are throttled exactly like known ones).
+fn account_key(user: Option<&User>, identifier: &LoginIdentifier) -> String {
+    match (user, identifier) {
+        (Some(u), _) => account_key_of(u),
+        (None, LoginIdentifier::Email(e)) => format!("unknown:{e}"),
+        (None, LoginIdentifier::Username(u)) => format!("unknown:{u}"),
+    }
+}
+
+pub(crate) fn account_key_of(user: &User) -> String {
+    format!("user:{}", user.id)
+}

@@ -1,0 +1,138 @@
+//! Rate limits, cooldowns and lockouts, built on the store's atomic counters.
+//!
+//! * SMS sends: per client IP per hour, then per phone a resend cooldown, an hourly and a
+//!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
+//!   reveals nothing.
+//! * Password attempts: per account per window (unknown accounts are keyed by the identifier
+//!   they were tried with, so they are throttled identically).
+//! * Lockouts: consecutive failures per phone (SMS codes) and per account (passwords), cleared
+//!   by any successful login of the account or by an admin.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::AuthError;
+use crate::config::{PasswordConfig, SmsConfig};
+use crate::phone::Phone;
+use crate::store::Store;
+
+/// One fixed-window limit.
+struct Limit<'a> {
+    key: String,
+    max: u64,
+    window: Duration,
+    store: &'a dyn Store,
+}
+
+impl Limit<'_> {
+    /// Counts a hit; `rate_limited` with the time left in the window when over the limit.
+    async fn hit(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
+        let window_ends = now + crate::auth::secs(self.window.as_secs());
+        let counter = self.store.hit_counter(&self.key, window_ends, now).await?;
+        if counter.count > self.max {
+            let retry_after = (counter.resets_at - now).to_std().unwrap_or(Duration::ZERO);
+            return Err(AuthError::RateLimited { retry_after });
+        }
+        Ok(())
+    }
+}
+
+/// The part of an IP that identifies one client: the whole IPv4 address, the /64 of an IPv6
+/// address (one subscriber usually holds a whole /64).
+pub(crate) fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
+/// Order: per-IP cap, resend cooldown, hourly cap, daily cap; a refusal stops the count there.
+pub(crate) async fn check_sms_send(
+    store: &dyn Store,
+    cfg: &SmsConfig,
+    phone: &Phone,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    const HOUR: Duration = Duration::from_secs(3600);
+    if let Some(ip) = ip {
+        Limit {
+            key: format!("sms:ip:{}:hour", client_key(ip)),
+            max: cfg.per_ip_per_hour,
+            window: HOUR,
+            store,
+        }
+        .hit(now)
+        .await?;
+    }
+    let p = phone.as_str();
+    let limits = [
+        (
+            format!("sms:phone:{p}:cooldown"),
+            1,
+            Duration::from_secs(cfg.resend_cooldown_secs),
+        ),
+        (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
+        (
+            format!("sms:phone:{p}:day"),
+            cfg.per_phone_per_day,
+            24 * HOUR,
+        ),
+    ];
+    for (key, max, window) in limits {
+        if window.is_zero() {
+            continue;
+        }
+        Limit {
+            key,
+            max,
+            window,
+            store,
+        }
+        .hit(now)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Counts one password attempt against `account_key` and refuses it over the window's limit.
+pub(crate) async fn check_password_attempt(
+    store: &dyn Store,
+    cfg: &PasswordConfig,
+    account_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    Limit {
+        key: format!("pw:attempts:{account_key}"),
+        max: cfg.attempts_per_window,
+        window: Duration::from_secs(cfg.throttle_window_secs),
+        store,
+    }
+    .hit(now)
+    .await
+}
+
+/// The lockout counter key of a phone's SMS codes.
+pub(crate) fn sms_failures_key(phone: &Phone) -> String {
+    format!("sms:fail:{}", phone.as_str())
+}
+
+/// The lockout counter key of an account's passwords.
+pub(crate) fn password_failures_key(account_key: &str) -> String {
+    format!("pw:fail:{account_key}")
+}
+
+/// `too_many_attempts` (no `Retry-After`: waiting does not help) when `key` has reached `max`
+/// consecutive failures.
+pub(crate) async fn check_lockout(store: &dyn Store, key: &str, max: u32) -> Result<(), AuthError> {
+    if store.failures(key).await? >= max {
+        return Err(AuthError::TooManyAttempts { retry_after: None });
+    }
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! Passwords: the policy a new password must meet (NIST SP 800-63B-4 / ASVS 5.0) and argon2id
+//! hashing, always run off the async runtime.
+//!
+//! * Policy: NFKC-normalized, never truncated; a configurable minimum length (15 by default, for
+//!   password-only accounts) and maximum (256); no composition rules; common or guessable
+//!   passwords rejected with zxcvbn's reason; an optional [`BreachedPasswordCheck`] hook.
+//! * Hashing: argon2id PHC strings with parameters from [`PasswordConfig`]; verification reads
+//!   the parameters from the stored hash, and [`PasswordHasher::needs_rehash`] tells when a
+//!   hash should be upgraded after the configured parameters rose.
+//! * Every hash and verify runs in `tokio::task::spawn_blocking`, and at most
+//!   [`PasswordConfig::max_concurrent_hashes`] run at once, so a login storm can neither stall
+//!   the runtime nor allocate unbounded argon2 memory.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{
+    PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization as _;
+
+use crate::AuthError;
+use crate::config::PasswordConfig;
+use crate::secret::{Password, random_bytes};
+
+/// An argon2id hash in PHC string format (`$argon2id$v=19$m=...`). Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a PHC string read back from a store.
+    pub fn from_phc(phc: impl Into<String>) -> Self {
+        Self(phc.into())
+    }
+    /// The PHC string, for a store to persist.
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// A hook to reject passwords known from breaches (e.g. a k-anonymity range query against a
+/// breach corpus). Called with the normalized password after the local policy passed.
+#[async_trait]
+pub trait BreachedPasswordCheck: Send + Sync {
+    /// `Ok(true)` when the password appears in a breach. An `Err` is logged and the password
+    /// is accepted (fails open), so an outage of the breach service does not block sign-ups.
+    async fn is_breached(&self, password: &Password) -> Result<bool, String>;
+}
+
+/// The rules a new password must meet.
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    min_length: usize,
+    max_length: usize,
+    min_strength: u8,
+}
+
+impl PasswordPolicy {
+    /// The policy from configuration.
+    pub fn from_config(config: &PasswordConfig) -> Self {
+        Self {
+            min_length: config.min_length,
+            max_length: config.max_length,
+            min_strength: config.min_strength,
+        }
+    }
+
+    /// NFKC-normalizes `password` and checks it. `context` holds words the password must not
+    /// be built from (the user's email, phone, username). Returns the normalized password.
+    pub fn check(&self, password: &Password, context: &[&str]) -> Result<Password, AuthError> {
+        let normalized = normalize(password);
+        let len = normalized.expose().chars().count();
+        if len > self.max_length {
+            return Err(AuthError::WeakPassword(format!(
+                "the password is too long: at most {} characters",
+                self.max_length
+            )));
+        }
+        if len < self.min_length {
+            return Err(AuthError::WeakPassword(format!(
+                "the password is too short: at least {} characters",
+                self.min_length
+            )));
+        }
+        if self.min_strength > 0 {
+            // zxcvbn's cost grows with length; a strong 128-character prefix is a strong password.
+            let probe: String = normalized.expose().chars().take(128).collect();
+            let entropy = zxcvbn::zxcvbn(&probe, context);
+            if (entropy.score() as u8) < self.min_strength {
+                let why = entropy
+                    .feedback()
+                    .and_then(|f| f.warning())
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| "it is too easy to guess.".to_owned());
+                return Err(AuthError::WeakPassword(format!(
+                    "the password is too common or guessable: {why}"
+                )));
+            }
+        }
+        Ok(normalized)
+    }
+}
+
+/// NFKC normalization (never truncation), as NIST SP 800-63B asks before hashing.
+pub fn normalize(password: &Password) -> Password {
+    Password::new(password.expose().nfkc().collect::<String>())
+}
+
+/// Hashes and verifies passwords with argon2id off the async runtime.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// A hash of a random password, verified against when the account is unknown, so an
+    /// unknown user costs the same time as a wrong password.
+    dummy: Arc<tokio::sync::OnceCell<PasswordHash>>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("m_cost", &self.params.m_cost())
+            .field("t_cost", &self.params.t_cost())
+            .field("p_cost", &self.params.p_cost())
+            .finish()
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher with the configured argon2id parameters.
+    pub fn new(config: &PasswordConfig) -> Result<Self, crate::config::ConfigError> {
+        let params = Params::new(
+            config.argon2_m_cost_kib,
+            config.argon2_t_cost,
+            config.argon2_p_cost,
+            None,
+        )
+        .map_err(|e| crate::config::ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
+            dummy: Arc::new(tokio::sync::OnceCell::new()),
+        })
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    /// Runs CPU-heavy work on the blocking pool, bounded by the semaphore.
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AuthError::StoreUnavailable)?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| {
+            tracing::error!(error = %e, "password hashing task failed");
+            AuthError::StoreUnavailable
+        })
+    }
+
+    /// Checks `password` against `policy` and hashes it, both off the runtime. Returns the hash
+    /// of the normalized password.
+    pub async fn hash_new(
+        &self,
+        policy: &PasswordPolicy,
+        password: &Password,
+        context: Vec<String>,
+        breached: Option<&dyn BreachedPasswordCheck>,
+    ) -> Result<PasswordHash, AuthError> {
+        let policy = policy.clone();
+        let password_in = password.clone();
+        let normalized = self
+            .run_blocking(move || {
+                let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
+                policy.check(&password_in, &ctx)
+            })
+            .await??;
+        if let Some(check) = breached {
+            match check.is_breached(&normalized).await {
+                Ok(true) => {
+                    return Err(AuthError::WeakPassword(
+                        "the password appears in a known data breach".to_owned(),
+                    ));
+                }
+                Ok(false) => {}
+                Err(reason) => tracing::warn!(%reason, "breached-password check failed; accepting"),
+            }
+        }
+        let params = self.params.clone();
+        self.run_blocking(move || hash_sync(params, &normalized))
+            .await?
+    }
+
+    /// Verifies `password` against `hash` off the runtime. `false` for a wrong password or an
+    /// unparsable hash.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, AuthError> {
+        let normalized = normalize(password);
+        let hash = hash.clone();
+        self.run_blocking(move || verify_sync(&normalized, &hash))
+            .await
+    }
+
+    /// Spends the time of one verification against a dummy hash and returns `false`: what a
+    /// login for an unknown account does, so it cannot be told from a wrong password.
+    pub async fn verify_dummy(&self, password: &Password) -> Result<bool, AuthError> {
+        let params = self.params.clone();
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async {
+                let random = Password::new(crate::secret::b64_encode(&random_bytes::<24>()));
+                self.run_blocking(move || hash_sync(params, &random))
+                    .await?
+            })
+            .await?
+            .clone();
+        let _ = self.verify(password, &dummy).await?;
+        Ok(false)
+    }
+
+    /// Whether `hash` was made with weaker parameters than the configured ones (or another
+    /// algorithm), so it should be replaced after a successful login.
+    pub fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let Ok(parsed) = PhcHash::new(hash.as_phc()) else {
+            return true;
+        };
+        if parsed.algorithm != Algorithm::Argon2id.ident() {
+            return true;
+        }
+        let Ok(params) = Params::try_from(&parsed) else {
+            return true;
+        };
+        params.m_cost() < self.params.m_cost()
+            || params.t_cost() < self.params.t_cost()
+            || params.p_cost() < self.params.p_cost()
+    }
+}
+
+fn hash_sync(params: Params, password: &Password) -> Result<PasswordHash, AuthError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| {
+        tracing::error!(error = %e, "salt encoding failed");
+        AuthError::StoreUnavailable
+    })?;
+    PasswordHasher::argon2(params)
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| PasswordHash(h.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "argon2 hashing failed");
+            AuthError::StoreUnavailable
+        })
+}
+
+fn verify_sync(password: &Password, hash: &PasswordHash) -> bool {
+    let Ok(parsed) = PhcHash::new(hash.as_phc()) else {
+        return false;
+    };
+    // Argon2::default() reads algorithm, version and parameters from the PHC string.
+    Argon2::default()
+        .verify_password(password.expose().as_bytes(), &parsed)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast_config() -> PasswordConfig {
+        PasswordConfig {
+            argon2_m_cost_kib: 1024,
+            argon2_t_cost: 1,
+            ..PasswordConfig::default()
+        }
+    }
+
+    fn policy() -> PasswordPolicy {
+        PasswordPolicy::from_config(&PasswordConfig::default())
+    }
+
+    #[test]
+    fn short_passwords_say_so() {
+        let err = policy().check(&"Tr0ub4dor&3".into(), &[]);
+        assert!(matches!(err, Err(AuthError::WeakPassword(ref m)) if m.contains("too short")));
+    }
+
+    #[test]
+    fn long_passwords_are_accepted_up_to_the_maximum() {
+        let long = "correct horse battery staple, ".repeat(2) + "purple monkey dishwasher";
+        assert!(long.chars().count() >= 64);
+        assert!(policy().check(&Password::new(long), &[]).is_ok());
+        let too_long = "xq7!".repeat(65);
+        let err = policy().check(&Password::new(too_long), &[]);
+        assert!(matches!(err, Err(AuthError::WeakPassword(ref m)) if m.contains("too long")));
+    }
+
+    #[test]
+    fn common_passwords_are_rejected_with_a_reason() {
+        for common in ["passwordpassword", "123456789012345", "qwertyuiopasdfgh"] {
+            let err = policy().check(&common.into(), &[]);
+            assert!(
+                matches!(err, Err(AuthError::WeakPassword(ref m)) if m.contains("common or guessable")),
+                "{common}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_composition_rules() {
+        // Only lowercase letters and spaces, but long and not guessable.
+        assert!(
+            policy()
+                .check(&"velvet quarry lantern mosaic".into(), &[])
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn nfkc_normalization_makes_equivalent_forms_equal() {
+        // U+FB01 (ﬁ ligature) normalizes to "fi"; a full-width digit to an ASCII one.
+        assert_eq!(normalize(&"\u{FB01}le\u{FF11}".into()).expose(), "file1");
+    }
+
+    #[tokio::test]
+    async fn hash_and_verify_round_trip_and_normalize() {
+        let hasher = PasswordHasher::new(&fast_config()).map_err(|e| e.to_string());
+        let Ok(hasher) = hasher else {
+            return assert!(false, "config rejected");
+        };
+        let policy = PasswordPolicy::from_config(&fast_config());
+        let pw = Password::new("\u{FB01}ve velvet quarry lanterns");
+        let hash = hasher.hash_new(&policy, &pw, vec![], None).await;
+        let Ok(hash) = hash else {
+            return assert!(false, "hash failed: {hash:?}");
+        };
+        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert_eq!(hasher.verify(&pw, &hash).await, Ok(true));
+        assert_eq!(
+            hasher
+                .verify(&"five velvet quarry lanterns".into(), &hash)
+                .await,
+            Ok(true)
+        );
+        assert_eq!(
+            hasher
+                .verify(&"fivE velvet quarry lanterns".into(), &hash)
+                .await,
+            Ok(false)
+        );
+        assert_eq!(
+            hasher.verify(&pw, &PasswordHash::from_phc("garbage")).await,
+            Ok(false)
+        );
+        assert_eq!(hasher.verify_dummy(&pw).await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn rehash_is_needed_when_parameters_rise() {
+        let Ok(weak) = PasswordHasher::new(&fast_config()) else {
+            return assert!(false);
+        };
+        let Ok(strong) = PasswordHasher::new(&PasswordConfig {
+            argon2_m_cost_kib: 2048,
+            ..fast_config()
+        }) else {
+            return assert!(false);
+        };
+        let policy = PasswordPolicy::from_config(&fast_config());
+        let Ok(hash) = weak
+            .hash_new(
+                &policy,
+                &"velvet quarry lantern mosaic".into(),
+                vec![],
+                None,
+            )
+            .await
+        else {
+            return assert!(false);
+        };
+        assert!(!weak.needs_rehash(&hash));
+        assert!(strong.needs_rehash(&hash));
+        assert!(strong.needs_rehash(&PasswordHash::from_phc("$2b$10$bcrypt")));
+    }
+
+    struct AlwaysBreached;
+    #[async_trait]
+    impl BreachedPasswordCheck for AlwaysBreached {
+        async fn is_breached(&self, _password: &Password) -> Result<bool, String> {
+            Ok(true)
+        }
+    }
+
+    #[tokio::test]
+    async fn breached_hook_can_reject() {
+        let Ok(hasher) = PasswordHasher::new(&fast_config()) else {
+            return assert!(false);
+        };
+        let policy = PasswordPolicy::from_config(&fast_config());
+        let res = hasher
+            .hash_new(
+                &policy,
+                &"velvet quarry lantern mosaic".into(),
+                vec![],
+                Some(&AlwaysBreached),
+            )
+            .await;
+        assert!(matches!(res, Err(AuthError::WeakPassword(ref m)) if m.contains("breach")));
+    }
+}

@@ -1,0 +1,42 @@
+//! Sending SMS: the [`SmsSender`] trait an app implements over its provider (Twilio,
+//! Vonage, …). The core decides what to send and when; a sender only delivers.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::phone::Phone;
+use crate::secret::OneTimeCode;
+
+/// One SMS carrying a one-time code. `Debug` hides the code and the text that contains it.
+#[derive(Clone)]
+pub struct SmsMessage {
+    /// The recipient.
+    pub to: Phone,
+    /// The code, for senders that fill their own template.
+    pub code: OneTimeCode,
+    /// The full text, built from the configured template.
+    pub text: String,
+}
+
+impl fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("to", &self.to)
+            .field("code", &self.code)
+            .field("text", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why an SMS could not be sent. The core answers `sms_unavailable` (503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sms delivery failed: {0}")]
+pub struct SmsError(pub String);
+
+/// Delivers SMS.
+#[async_trait]
+pub trait SmsSender: Send + Sync + 'static {
+    /// Sends one message. Return an error when the provider did not accept it.
+    async fn send(&self, message: &SmsMessage) -> Result<(), SmsError>;
+}

@@ -1,0 +1,202 @@
+//! The [`Store`] trait: everything the core keeps (users, SMS challenges, sessions, counters),
+//! named after what the core needs rather than as a generic key-value API.
+//!
+//! # Atomicity
+//! Each method says what must be atomic. The security of the library rests on the methods
+//! marked **compare-and-set**: two concurrent calls must never both succeed, also across
+//! processes sharing one database. Implement them as one conditional `UPDATE`, a transaction,
+//! a Lua script or `MULTI/WATCH` — never as a read followed by a write.
+//!
+//! # Errors
+//! Return [`StoreError::Unavailable`] whenever the backend cannot answer: the core then fails
+//! closed with `store_unavailable` (503). Never report success for a write that did not happen.
+//!
+//! The test kit's `run_store_conformance` checks an implementation against all of this.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::account::{Email, User, Username};
+use crate::challenge::Challenge;
+use crate::ids::{ChallengeId, SessionId, UserId};
+use crate::phone::Phone;
+use crate::session::{RefreshState, RevokeReason, Session};
+
+/// Which unique field a conflicting write collided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    /// The phone number.
+    Phone,
+    /// The email address.
+    Email,
+    /// The username.
+    Username,
+    /// The record's id.
+    Id,
+}
+
+/// A store failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique field is already taken by another record.
+    #[error("unique constraint violated on {0:?}")]
+    Conflict(UniqueField),
+    /// The backend could not be reached or failed; the text is for logs only.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Shorthand for [`StoreError::Unavailable`] from any displayable error.
+    pub fn unavailable(err: impl std::fmt::Display) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// A fixed-window counter as it stands after a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    /// Hits in the current window, this one included.
+    pub count: u64,
+    /// When the current window ends and the count starts again from zero.
+    pub resets_at: DateTime<Utc>,
+}
+
+/// Persistence for the core.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- users ----
+
+    /// Inserts a new user. **Atomic**: fails with [`StoreError::Conflict`] when the id, phone,
+    /// email or username is already taken, even when two callers insert the same phone at once.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+
+    /// The user with this id.
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user with this (normalized) phone number.
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError>;
+
+    /// The user with this (normalized) email.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+
+    /// The user with this (normalized) username.
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+
+    /// Replaces the stored record of `user.id` (last writer wins). **Atomic** with respect to
+    /// uniqueness: [`StoreError::Conflict`] when a changed phone, email or username is taken.
+    /// Returns `false` when there is no such user.
+    async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
+
+    /// Records a successful login. **Atomic** increment: `login_count += 1`, the current login
+    /// time and IP become the last ones, and `(at, ip)` the current ones. `false` when there is
+    /// no such user.
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        ip: Option<IpAddr>,
+    ) -> Result<bool, StoreError>;
+
+    // ---- SMS challenges ----
+
+    /// Inserts a new challenge.
+    async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError>;
+
+    /// The challenge with this id, in whatever state it is.
+    async fn challenge(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError>;
+
+    /// Reserves one verification attempt. **Compare-and-set**: when the challenge exists, is not
+    /// consumed and has made fewer than `max_attempts` attempts, increments `attempts` and
+    /// returns the new count; otherwise returns `None` and changes nothing. Concurrent callers
+    /// never get more than `max_attempts` reservations in total.
+    async fn claim_challenge_attempt(
+        &self,
+        id: ChallengeId,
+        max_attempts: u32,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Marks the challenge consumed. **Compare-and-set**: returns `true` for exactly one caller,
+    /// the first, and `false` when it was already consumed or does not exist.
+    async fn consume_challenge(
+        &self,
+        id: ChallengeId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    // ---- sessions ----
+
+    /// Inserts a new session.
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this id, active or revoked.
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// Rotates the refresh token. **Compare-and-set**: when the session is active and its
+    /// refresh generation is still `expected_generation`, stores `next` as its refresh state,
+    /// sets `last_used_at = now` and returns `true`. Otherwise changes nothing and returns
+    /// `false`. Of many concurrent callers with the same expected generation, exactly one wins.
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        expected_generation: u64,
+        next: &RefreshState,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes one session. **Compare-and-set**: `true` when it was active and is now revoked,
+    /// `false` when it was already revoked or does not exist.
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: DateTime<Utc>,
+        reason: RevokeReason,
+    ) -> Result<bool, StoreError>;
+
+    /// The user's sessions that are not revoked (expired ones may be included; the core
+    /// filters them), newest first.
+    async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError>;
+
+    /// Revokes every active session of the user except `except`. **Atomic** with respect to
+    /// new refreshes: once it returns, none of those sessions can rotate again. Returns how many
+    /// were revoked.
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+        at: DateTime<Utc>,
+        reason: RevokeReason,
+    ) -> Result<u64, StoreError>;
+
+    // ---- counters (rate limits and lockouts) ----
+
+    /// Counts one hit on a fixed-window counter. **Atomic increment**: when the counter does not
+    /// exist or its window has ended (`resets_at <= now`), it restarts at 1 with
+    /// `resets_at = window_ends`; otherwise `count += 1` and `resets_at` stays. Returns the
+    /// counter after the hit. Keys are opaque ASCII strings of at most 200 bytes.
+    async fn hit_counter(
+        &self,
+        key: &str,
+        window_ends: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Counter, StoreError>;
+
+    /// Adds one to a consecutive-failure count that never expires by itself. **Atomic
+    /// increment**. Returns the new count.
+    async fn add_failure(&self, key: &str) -> Result<u32, StoreError>;
+
+    /// The current consecutive-failure count (0 when absent).
+    async fn failures(&self, key: &str) -> Result<u32, StoreError>;
+
+    /// Resets a consecutive-failure count to 0.
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    // ---- housekeeping ----
+
+    /// Deletes challenges, counters and sessions that can no longer be used at `now`
+    /// (challenges and counters past their expiry, sessions past `expires_at`, revoked sessions
+    /// past `expires_at`). Returns how many records were removed.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}

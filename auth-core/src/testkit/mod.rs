@@ -1,0 +1,87 @@
+//! The test kit (feature `testkit`): everything needed to unit-test login flows without HTTP,
+//! and to check a [`crate::Store`] implementation.
+//!
+//! * [`MemoryStore`]: a real, concurrent in-memory store.
+//! * [`FakeSms`]: an SMS sender that records what it sent, so a test can read the code.
+//! * [`ManualClock`]: a clock that only moves when the test advances it.
+//! * [`TestKit`]: the three wired into an [`crate::Auth`] with fast argon2 parameters.
+//! * [`conformance`]: the store conformance suite.
+
+pub mod conformance;
+mod fake_sms;
+mod manual_clock;
+mod memory_store;
+
+pub use fake_sms::FakeSms;
+pub use manual_clock::ManualClock;
+pub use memory_store::MemoryStore;
+
+use crate::Auth;
+use crate::config::AuthConfig;
+use crate::secret::SigningSecret;
+
+/// An [`Auth`] wired to a [`MemoryStore`], a [`FakeSms`] and a [`ManualClock`], with handles
+/// to all three.
+#[derive(Clone, Debug)]
+pub struct TestKit {
+    /// The service under test.
+    pub auth: Auth,
+    /// Its store.
+    pub store: MemoryStore,
+    /// Its SMS outbox.
+    pub sms: FakeSms,
+    /// Its clock.
+    pub clock: ManualClock,
+}
+
+impl TestKit {
+    /// A kit with [`TestKit::config`].
+    pub fn new() -> Self {
+        Self::with_config(Self::config())
+    }
+
+    /// The default configuration with a fixed test secret and cheap argon2 parameters
+    /// (1 MiB, 1 pass), so tests stay fast. Change what a test needs and pass it to
+    /// [`TestKit::with_config`].
+    pub fn config() -> AuthConfig {
+        let secret = SigningSecret::new(b"test-kit-secret-0123456789abcdef".to_vec());
+        let mut config = match secret {
+            Ok(secret) => AuthConfig::new(secret),
+            Err(_) => AuthConfig::new(SigningSecret::generate()),
+        };
+        config.password.argon2_m_cost_kib = 1024;
+        config.password.argon2_t_cost = 1;
+        config
+    }
+
+    /// A kit with the given configuration.
+    ///
+    /// # Panics
+    /// When the configuration is invalid (this is test code).
+    #[allow(clippy::panic)]
+    pub fn with_config(config: AuthConfig) -> Self {
+        let store = MemoryStore::new();
+        let sms = FakeSms::new();
+        let clock = ManualClock::new();
+        let auth = Auth::builder(config)
+            .store(store.clone())
+            .sms(sms.clone())
+            .clock(clock.clone())
+            .build();
+        match auth {
+            Ok(auth) => Self {
+                auth,
+                store,
+                sms,
+                clock,
+            },
+            Err(e) => panic!("invalid test configuration: {e}"),
+        }
+    }
+}
+
+impl Default for TestKit {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, starting what the tests need first.
+# This is the one test command the README gives and the one .ci/run runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Redis, for store-redis's tests: start one when nothing answers on 127.0.0.1:6379.
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+if ! redis_up; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing redis-server" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+  fi
+  redis-server --daemonize yes --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
+  redis_up || { echo "redis did not start" >&2; exit 1; }
+fi
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked

@@ -1,0 +1,1 @@
+//! `store-redis`: not yet implemented; see the project's open issues.

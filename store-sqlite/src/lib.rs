@@ -1,0 +1,1 @@
+//! `store-sqlite`: not yet implemented; see the project's open issues.
