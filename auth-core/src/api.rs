@@ -17,15 +17,19 @@ use crate::secret::{BearerToken, OneTimeCode, Password};
 /// Largest request body an adapter should accept, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Parses a JSON request body. Malformed JSON, a missing or unknown field, or a field of the
+/// Parses a JSON request body, which must be an object. Malformed JSON, a missing or unknown field, or a field of the
 /// wrong type give `invalid_request` with serde's explanation (which never echoes values);
 /// more than [`MAX_BODY_BYTES`] gives `payload_too_large`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(AuthError::PayloadTooLarge);
     }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AuthError::invalid_request("a JSON body is required"));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(AuthError::invalid_request("a JSON body is required")),
+        // Every request body of the contract is an object; serde would also accept a
+        // struct written as an array.
+        Some(b'{') => {}
+        Some(_) => return Err(AuthError::invalid_request("the body must be a JSON object")),
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -1,0 +1,599 @@
+//! Registration and password login: policy, enumeration resistance, throttling, lockout,
+//! rehashing, change of password.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use auth_core::api::{ChangePasswordRequest, LoginOutcome, LoginRequest, RegisterRequest};
+use auth_core::{AuthError, LoginIdentifier, Password, Store as _};
+use common::*;
+
+fn email_login(email: &str, password: &str) -> LoginRequest {
+    LoginRequest {
+        email: Some(email.into()),
+        password: Some(Password::new(password)),
+        ..Default::default()
+    }
+}
+
+async fn login(
+    kit: &auth_core::testkit::TestKit,
+    email: &str,
+    password: &str,
+) -> Result<auth_core::api::TokenPair, AuthError> {
+    match kit
+        .auth
+        .login(email_login(email, password), &client())
+        .await?
+    {
+        LoginOutcome::LoggedIn(pair) => Ok(pair),
+        LoginOutcome::ChallengeSent(_) => panic!("expected a password login"),
+    }
+}
+
+#[tokio::test]
+async fn register_then_login_with_email_or_username() {
+    let kit = kit();
+    let res = kit
+        .auth
+        .register(RegisterRequest {
+            email: Some("Alice@Example.com".into()),
+            password: Some(Password::new(PASSWORD)),
+            username: Some("alice".into()),
+            profile: Some(serde_json::json!({"name": "Alice"})),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!res.activation_required);
+    let pair = login(&kit, "alice@example.com", PASSWORD).await.unwrap();
+    assert_eq!(pair.user_id, res.user_id);
+    let by_name = kit
+        .auth
+        .login_with_password(
+            &LoginIdentifier::Username(auth_core::Username::parse("ALICE").unwrap()),
+            &PASSWORD.into(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.user_id, res.user_id);
+    let p = kit
+        .auth
+        .authenticate(by_name.access_token.expose())
+        .await
+        .unwrap();
+    let me = kit.auth.me(&p).await.unwrap();
+    assert_eq!(me.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(me.username.as_deref(), Some("alice"));
+    assert_eq!(me.profile, serde_json::json!({"name": "Alice"}));
+    assert_eq!(me.login_count, 2);
+}
+
+#[tokio::test]
+async fn duplicates_are_already_registered() {
+    let kit = kit();
+    register_email(&kit, "bob@example.com").await;
+    let e = kit
+        .auth
+        .register(RegisterRequest {
+            email: Some("BOB@example.com ".into()),
+            password: Some(Password::new(PASSWORD)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("already_registered", 409));
+    register_phone(&kit, PHONE).await;
+    let e = kit
+        .auth
+        .register(RegisterRequest {
+            phone: Some("+1-555-123-4567".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::AlreadyRegistered);
+}
+
+#[tokio::test]
+async fn registration_rejects_bad_shapes_and_weak_passwords() {
+    let kit = kit();
+    let cases: Vec<(RegisterRequest, &str)> = vec![
+        (RegisterRequest::default(), "invalid_request"),
+        (
+            RegisterRequest {
+                email: Some("a@b.co".into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                password: Some(PASSWORD.into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                email: Some("a@b.co".into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some("12345".into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                email: Some("not-an-email".into()),
+                password: Some(PASSWORD.into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                username: Some("x".into()),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                profile: Some(serde_json::json!([1])),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                profile: Some(serde_json::json!({"bio": "x".repeat(5000)})),
+                ..Default::default()
+            },
+            "invalid_request",
+        ),
+        (
+            RegisterRequest {
+                email: Some("c@d.co".into()),
+                password: Some("short pass".into()),
+                ..Default::default()
+            },
+            "weak_password",
+        ),
+        (
+            RegisterRequest {
+                email: Some("c@d.co".into()),
+                password: Some("passwordpassword".into()),
+                ..Default::default()
+            },
+            "weak_password",
+        ),
+        (
+            RegisterRequest {
+                email: Some("c@d.co".into()),
+                password: Some(Password::new("x7#".repeat(100))),
+                ..Default::default()
+            },
+            "weak_password",
+        ),
+    ];
+    for (req, code) in cases {
+        let dbg = format!("{req:?}");
+        let e = kit.auth.register(req).await.unwrap_err();
+        assert_eq!(e.code(), code, "{dbg}");
+    }
+    // Nothing was created by any of them.
+    assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn weak_password_messages_say_why() {
+    let kit = kit();
+    let e = kit
+        .auth
+        .register(RegisterRequest {
+            email: Some("c@d.co".into()),
+            password: Some("short".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("too short"), "{e}");
+    let e = kit
+        .auth
+        .register(RegisterRequest {
+            email: Some("c@d.co".into()),
+            password: Some(Password::new("a".repeat(300))),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("too long"), "{e}");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_are_indistinguishable() {
+    let kit = kit();
+    register_email(&kit, "carol@example.com").await;
+    let wrong = login(&kit, "carol@example.com", "not the right password at all")
+        .await
+        .unwrap_err();
+    let unknown = login(&kit, "nobody@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong, AuthError::InvalidCredentials);
+    assert_eq!(unknown, AuthError::InvalidCredentials);
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    // An SMS-only account (no password) answers the same.
+    register_phone(&kit, PHONE).await;
+    let e = kit
+        .auth
+        .login_with_password(
+            &LoginIdentifier::Username(auth_core::Username::parse("nobody").unwrap()),
+            &PASSWORD.into(),
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn attempts_are_throttled_per_account_for_known_and_unknown_alike() {
+    let kit = kit_with(|c| c.password.attempts_per_window = 3);
+    register_email(&kit, "dave@example.com").await;
+    for email in ["dave@example.com", "ghost@example.com"] {
+        for _ in 0..3 {
+            assert_eq!(
+                login(&kit, email, "wrong wrong wrong wrong")
+                    .await
+                    .unwrap_err(),
+                AuthError::InvalidCredentials
+            );
+        }
+        let e = login(&kit, email, PASSWORD).await.unwrap_err();
+        assert!(matches!(e, AuthError::RateLimited { .. }), "{email}: {e:?}");
+        assert_eq!(e.retry_after_secs(), Some(900));
+    }
+    // Throttling is per account, not per IP: a fresh window lets the right password in.
+    kit.clock.advance(secs(900));
+    assert!(login(&kit, "dave@example.com", PASSWORD).await.is_ok());
+}
+
+#[tokio::test]
+async fn consecutive_failures_lock_the_account_until_it_logs_in_another_way() {
+    let kit = kit_with(|c| {
+        c.password.lockout_after = 4;
+        c.password.attempts_per_window = 1000;
+    });
+    let user = register_email(&kit, "erin@example.com").await;
+    for _ in 0..4 {
+        let _ = login(&kit, "erin@example.com", "wrong wrong wrong wrong").await;
+    }
+    let e = login(&kit, "erin@example.com", PASSWORD).await.unwrap_err();
+    assert_eq!(e, AuthError::TooManyAttempts { retry_after: None });
+    kit.clock.advance(secs(90 * 24 * 3600));
+    assert!(
+        login(&kit, "erin@example.com", PASSWORD).await.is_err(),
+        "time does not unlock"
+    );
+    // Proving the account by SMS unlocks it.
+    let mut u = kit.store.user_by_id(user).await.unwrap().unwrap();
+    u.phone = Some(auth_core::Phone::parse(PHONE, false).unwrap());
+    kit.store.update_user(&u).await.unwrap();
+    sms_login(&kit, PHONE).await;
+    assert!(login(&kit, "erin@example.com", PASSWORD).await.is_ok());
+}
+
+#[tokio::test]
+async fn admin_reset_unlocks_a_password_lockout() {
+    let kit = kit_with(|c| c.password.lockout_after = 2);
+    let user = register_email(&kit, "fay@example.com").await;
+    for _ in 0..2 {
+        let _ = login(&kit, "fay@example.com", "wrong wrong wrong wrong").await;
+    }
+    assert!(login(&kit, "fay@example.com", PASSWORD).await.is_err());
+    kit.auth.reset_lockouts(user).await.unwrap();
+    assert!(login(&kit, "fay@example.com", PASSWORD).await.is_ok());
+}
+
+#[tokio::test]
+async fn disabled_and_pending_accounts_are_revealed_only_after_the_right_password() {
+    let kit = kit();
+    let user = register_email(&kit, "gus@example.com").await;
+    kit.auth.disable_user(user).await.unwrap();
+    assert_eq!(
+        login(&kit, "gus@example.com", "wrong wrong wrong wrong")
+            .await
+            .unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(
+        login(&kit, "gus@example.com", PASSWORD).await.unwrap_err(),
+        AuthError::AccountDisabled
+    );
+    kit.auth.enable_user(user).await.unwrap();
+    assert!(login(&kit, "gus@example.com", PASSWORD).await.is_ok());
+    let mut u = kit.store.user_by_id(user).await.unwrap().unwrap();
+    u.status = auth_core::UserStatus::PendingActivation;
+    kit.store.update_user(&u).await.unwrap();
+    assert_eq!(
+        login(&kit, "gus@example.com", "wrong wrong wrong wrong")
+            .await
+            .unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(
+        login(&kit, "gus@example.com", PASSWORD).await.unwrap_err(),
+        AuthError::ActivationRequired
+    );
+}
+
+#[tokio::test]
+async fn passwords_are_normalized_not_truncated() {
+    let kit = kit();
+    kit.auth
+        .register(RegisterRequest {
+            email: Some("hal@example.com".into()),
+            // "ﬁ" (U+FB01) is NFKC-equivalent to "fi".
+            password: Some("\u{FB01}ve velvet quarry lanterns".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        login(&kit, "hal@example.com", "five velvet quarry lanterns")
+            .await
+            .is_ok()
+    );
+    assert!(
+        login(&kit, "hal@example.com", "five velvet quarry lanterns!")
+            .await
+            .is_err()
+    );
+    assert!(
+        login(&kit, "hal@example.com", "five velvet quarry lantern")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn hashes_are_upgraded_when_parameters_rise() {
+    let kit = kit();
+    let user = register_email(&kit, "ivy@example.com").await;
+    let before = kit
+        .store
+        .user_by_id(user)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(before.as_phc().contains("m=1024,t=1"));
+    // Same store, stronger configuration.
+    let mut cfg = auth_core::testkit::TestKit::config();
+    cfg.password.argon2_m_cost_kib = 2048;
+    cfg.password.argon2_t_cost = 2;
+    let stronger = auth_core::Auth::builder(cfg)
+        .store(kit.store.clone())
+        .sms(kit.sms.clone())
+        .clock(kit.clock.clone())
+        .build()
+        .unwrap();
+    stronger
+        .login(email_login("ivy@example.com", PASSWORD), &client())
+        .await
+        .unwrap();
+    let after = kit
+        .store
+        .user_by_id(user)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(after.as_phc().contains("m=2048,t=2"), "{}", after.as_phc());
+    assert!(
+        stronger
+            .login(email_login("ivy@example.com", PASSWORD), &client())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn change_password_needs_the_old_one_and_revokes_other_sessions() {
+    let kit = kit();
+    register_email(&kit, "jan@example.com").await;
+    let a = login(&kit, "jan@example.com", PASSWORD).await.unwrap();
+    let b = login(&kit, "jan@example.com", PASSWORD).await.unwrap();
+    let pa = kit
+        .auth
+        .authenticate(a.access_token.expose())
+        .await
+        .unwrap();
+    let new = "another long passphrase entirely";
+    let wrong_old = kit
+        .auth
+        .change_password(
+            &pa,
+            ChangePasswordRequest {
+                old_password: Some("nope nope nope nope".into()),
+                new_password: new.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_old, AuthError::InvalidCredentials);
+    let missing_old = kit
+        .auth
+        .change_password(
+            &pa,
+            ChangePasswordRequest {
+                old_password: None,
+                new_password: new.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing_old.code(), "invalid_request");
+    let weak = kit
+        .auth
+        .change_password(
+            &pa,
+            ChangePasswordRequest {
+                old_password: Some(PASSWORD.into()),
+                new_password: "short".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(weak.code(), "weak_password");
+    kit.auth
+        .change_password(
+            &pa,
+            ChangePasswordRequest {
+                old_password: Some(PASSWORD.into()),
+                new_password: new.into(),
+            },
+        )
+        .await
+        .unwrap();
+    // The other session is gone, this one lives; the old password no longer works.
+    assert_eq!(
+        kit.auth
+            .authenticate(b.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(b.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+    assert!(kit.auth.authenticate(a.access_token.expose()).await.is_ok());
+    assert_eq!(
+        login(&kit, "jan@example.com", PASSWORD).await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert!(login(&kit, "jan@example.com", new).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_sms_account_can_set_a_first_password_without_an_old_one() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let p = kit
+        .auth
+        .authenticate(pair.access_token.expose())
+        .await
+        .unwrap();
+    let e = kit
+        .auth
+        .change_password(
+            &p,
+            ChangePasswordRequest {
+                old_password: Some(PASSWORD.into()),
+                new_password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_request");
+    kit.auth
+        .change_password(
+            &p,
+            ChangePasswordRequest {
+                old_password: None,
+                new_password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    let user = kit.store.user_by_id(p.user_id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_some());
+}
+
+#[tokio::test]
+async fn login_request_shapes() {
+    let kit = kit();
+    for req in [
+        LoginRequest::default(),
+        LoginRequest {
+            phone: Some(PHONE.into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        },
+        LoginRequest {
+            email: Some("a@b.co".into()),
+            ..Default::default()
+        },
+        LoginRequest {
+            email: Some("a@b.co".into()),
+            username: Some("abc".into()),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        },
+    ] {
+        let e = kit.auth.login(req, &client()).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+    }
+    let out = kit
+        .auth
+        .login(
+            LoginRequest {
+                phone: Some(PHONE.into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, LoginOutcome::ChallengeSent(_)));
+}
+
+#[tokio::test]
+async fn overlong_passwords_are_refused_without_hashing() {
+    let kit = kit();
+    register_email(&kit, "kim@example.com").await;
+    let e = login(&kit, "kim@example.com", &"x".repeat(10_000))
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn store_outage_is_503_for_password_flows() {
+    let kit = kit();
+    register_email(&kit, "lee@example.com").await;
+    kit.store.set_unavailable(true);
+    assert_eq!(
+        login(&kit, "lee@example.com", PASSWORD).await.unwrap_err(),
+        AuthError::StoreUnavailable
+    );
+    let e = kit
+        .auth
+        .register(RegisterRequest {
+            phone: Some(PHONE.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 503);
+}

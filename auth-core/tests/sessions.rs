@@ -1,0 +1,521 @@
+//! Tokens and sessions: refresh rotation, the grace window, reuse detection, expiry, logout,
+//! listing and revoking sessions, disabling users, stateless mode.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use auth_core::{AuthError, Store as _};
+use common::*;
+
+#[tokio::test]
+async fn refresh_rotates_and_the_new_pair_works() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let first = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(60));
+    let second = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    assert_eq!(second.session_id, first.session_id);
+    let p = kit
+        .auth
+        .authenticate(second.access_token.expose())
+        .await
+        .unwrap();
+    assert_eq!(p.session_id, first.session_id);
+    // Refreshes do not count as logins.
+    assert_eq!(kit.auth.me(&p).await.unwrap().login_count, 1);
+    // The store keeps no refresh token in clear.
+    let s = kit.store.session(first.session_id).await.unwrap().unwrap();
+    let dump = format!("{s:?}");
+    for tok in [&first.refresh_token, &second.refresh_token] {
+        let secret = tok.expose().rsplit('.').next().unwrap();
+        assert!(!dump.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_window_gets_the_same_new_token() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let first = sms_login(&kit, PHONE).await;
+    let a = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    kit.clock.advance(secs(9));
+    let b = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert!(kit.auth.authenticate(b.access_token.expose()).await.is_ok());
+    // And the shared new token rotates normally.
+    let c = kit
+        .auth
+        .refresh(b.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert!(kit.auth.authenticate(c.access_token.expose()).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_rotated_token_after_the_grace_window_is_reuse_and_kills_the_session() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let first = sms_login(&kit, PHONE).await;
+    let second = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    kit.clock.advance(secs(11));
+    let e = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("refresh_token_reused", 401));
+    // The whole session is dead: the legitimate new tokens too.
+    assert_eq!(
+        kit.auth
+            .refresh(second.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::RefreshTokenReused
+    );
+    assert_eq!(
+        kit.auth
+            .authenticate(second.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+}
+
+#[tokio::test]
+async fn an_older_token_is_reuse_even_inside_the_grace_window() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let t0 = sms_login(&kit, PHONE).await;
+    let t1 = kit
+        .auth
+        .refresh(t0.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let t2 = kit
+        .auth
+        .refresh(t1.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let e = kit
+        .auth
+        .refresh(t0.refresh_token.expose(), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenReused);
+    assert!(
+        kit.auth
+            .refresh(t2.refresh_token.expose(), &client())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn forged_tokens_naming_a_real_session_are_invalid_and_harmless() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let tok = pair.refresh_token.expose();
+    let (prefix, secret) = tok.rsplit_once('.').unwrap();
+    let mut forged_secret = secret.to_owned();
+    let c = forged_secret.remove(0);
+    forged_secret.insert(0, if c == 'A' { 'B' } else { 'A' });
+    let (sid, _) = prefix.split_once('.').unwrap();
+    for forged in [
+        format!("{prefix}.{forged_secret}"),
+        format!("{sid}.7.{secret}"),
+        format!("{sid}.0.{forged_secret}"),
+        "garbage".to_owned(),
+        String::new(),
+        format!("{tok}.extra"),
+    ] {
+        let e = kit.auth.refresh(&forged, &client()).await.unwrap_err();
+        assert_eq!(e, AuthError::InvalidToken, "{forged}");
+    }
+    // The real session is untouched.
+    assert!(kit.auth.refresh(tok, &client()).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_refreshes_all_succeed_with_one_rotation() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let auth = kit.auth.clone();
+        let tok = pair.refresh_token.clone();
+        tasks.push(tokio::spawn(async move {
+            auth.refresh(tok.expose(), &client()).await
+        }));
+    }
+    let mut tokens = std::collections::HashSet::new();
+    for t in tasks {
+        let p = t.await.unwrap().unwrap();
+        tokens.insert(p.refresh_token.expose().to_owned());
+    }
+    assert_eq!(
+        tokens.len(),
+        1,
+        "every racer got the same new refresh token"
+    );
+    let s = kit.store.session(pair.session_id).await.unwrap().unwrap();
+    assert_eq!(s.refresh.generation, 1, "exactly one rotation took effect");
+}
+
+#[tokio::test]
+async fn access_tokens_expire_and_sessions_end_by_idle_timeout_and_absolute_lifetime() {
+    let kit = kit_with(|c| {
+        c.session.idle_timeout_secs = 3600;
+        c.session.absolute_lifetime_secs = 3 * 3600;
+    });
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert_eq!(pair.refresh_expires_in, 3600);
+    kit.clock.advance(secs(606));
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+    // Keep it alive by refreshing every 50 minutes...
+    let mut tok = pair.refresh_token.clone();
+    for _ in 0..3 {
+        kit.clock.advance(secs(50 * 60 - 606));
+        let next = kit.auth.refresh(tok.expose(), &client()).await.unwrap();
+        tok = next.refresh_token;
+        kit.clock.advance(secs(606));
+    }
+    // ...until the absolute lifetime (3 h) ends it, though it was used 20 minutes ago.
+    let next = kit.auth.refresh(tok.expose(), &client()).await.unwrap();
+    tok = next.refresh_token;
+    assert_eq!(
+        next.refresh_expires_in,
+        3 * 3600 - 9606,
+        "capped by the absolute lifetime"
+    );
+    kit.clock.advance(secs(3 * 3600 - 9606 - 1));
+    let next = kit.auth.refresh(tok.expose(), &client()).await.unwrap();
+    tok = next.refresh_token;
+    kit.clock.advance(secs(1));
+    assert_eq!(
+        kit.auth.refresh(tok.expose(), &client()).await.unwrap_err(),
+        AuthError::TokenExpired
+    );
+
+    // Idle: a new session left alone for an hour.
+    let kit = kit_with(|c| c.session.idle_timeout_secs = 3600);
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(3600));
+    assert_eq!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_refresh_and_access_tokens_at_once() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let p = kit
+        .auth
+        .authenticate(pair.access_token.expose())
+        .await
+        .unwrap();
+    kit.auth.logout(&p).await.unwrap();
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+}
+
+#[tokio::test]
+async fn stateless_mode_skips_the_session_check() {
+    let kit = kit_with(|c| c.access.stateless = true);
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let p = kit
+        .auth
+        .authenticate(pair.access_token.expose())
+        .await
+        .unwrap();
+    kit.auth.logout(&p).await.unwrap();
+    // The access token lives on until it expires; the refresh token is dead.
+    assert!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .is_ok()
+    );
+    assert!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .is_err()
+    );
+    kit.store.set_unavailable(true);
+    assert!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .is_ok(),
+        "no store call"
+    );
+}
+
+#[tokio::test]
+async fn session_checking_fails_closed_when_the_store_is_down() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    kit.store.set_unavailable(true);
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::StoreUnavailable
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::StoreUnavailable
+    );
+}
+
+#[tokio::test]
+async fn list_and_revoke_own_sessions() {
+    let kit = kit_with(|c| c.sms.resend_cooldown_secs = 0);
+    register_phone(&kit, PHONE).await;
+    let other_user = register_phone(&kit, "+15559990000").await;
+    let a = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(5));
+    let b = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(5));
+    let c = sms_login(&kit, PHONE).await;
+    let foreign = sms_login(&kit, "+15559990000").await;
+    let pb = kit
+        .auth
+        .authenticate(b.access_token.expose())
+        .await
+        .unwrap();
+    let list = kit.auth.list_sessions(&pb).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0].session_id, c.session_id, "newest first");
+    assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+    assert!(list.iter().find(|s| s.current).unwrap().session_id == b.session_id);
+    assert_eq!(list[0].user_agent.as_deref(), Some("test-agent/1.0"));
+    assert!(list[0].ip.is_some());
+
+    // Another user's session is not found (and not revoked); nor is garbage.
+    let e = kit
+        .auth
+        .revoke_own_session(&pb, &foreign.session_id.to_string())
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("not_found", 404));
+    assert!(
+        kit.auth
+            .authenticate(foreign.access_token.expose())
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        kit.auth.revoke_own_session(&pb, "nope").await.unwrap_err(),
+        AuthError::NotFound
+    );
+
+    kit.auth
+        .revoke_own_session(&pb, &a.session_id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        kit.auth
+            .authenticate(a.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+    assert_eq!(
+        kit.auth
+            .revoke_own_session(&pb, &a.session_id.to_string())
+            .await
+            .unwrap_err(),
+        AuthError::NotFound
+    );
+
+    let revoked = kit.auth.logout_all_other_sessions(&pb).await.unwrap();
+    assert_eq!(revoked.revoked, 1);
+    assert!(
+        kit.auth
+            .authenticate(c.access_token.expose())
+            .await
+            .is_err()
+    );
+    assert!(kit.auth.authenticate(b.access_token.expose()).await.is_ok());
+    assert_eq!(kit.auth.list_sessions(&pb).await.unwrap().len(), 1);
+    let _ = other_user;
+}
+
+#[tokio::test]
+async fn disabling_a_user_kills_all_sessions_at_once() {
+    let kit = kit_with(|c| c.sms.resend_cooldown_secs = 0);
+    let user = register_phone(&kit, PHONE).await;
+    let a = sms_login(&kit, PHONE).await;
+    let b = sms_login(&kit, PHONE).await;
+    assert_eq!(kit.auth.disable_user(user).await.unwrap(), 2);
+    for pair in [&a, &b] {
+        assert_eq!(
+            kit.auth
+                .authenticate(pair.access_token.expose())
+                .await
+                .unwrap_err(),
+            AuthError::TokenRevoked
+        );
+        assert!(
+            kit.auth
+                .refresh(pair.refresh_token.expose(), &client())
+                .await
+                .is_err()
+        );
+    }
+    assert!(kit.auth.user_sessions(user).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn roles_travel_in_the_token_and_reach_it_at_the_next_refresh() {
+    let kit = kit();
+    let user = register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert_eq!(
+        kit.auth
+            .authorize(pair.access_token.expose(), "admin")
+            .await
+            .unwrap_err(),
+        AuthError::Forbidden
+    );
+    kit.auth
+        .set_roles(user, vec!["admin".into()])
+        .await
+        .unwrap();
+    let next = kit
+        .auth
+        .refresh(pair.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let p = kit
+        .auth
+        .authorize(next.access_token.expose(), "admin")
+        .await
+        .unwrap();
+    assert!(p.has_role("admin"));
+}
+
+#[tokio::test]
+async fn bad_access_tokens() {
+    let kit = kit();
+    for bad in ["", "x", "a.b.c", "Bearer abc"] {
+        assert_eq!(
+            kit.auth.authenticate(bad).await.unwrap_err(),
+            AuthError::InvalidToken
+        );
+    }
+    // A token from another deployment (another secret) is invalid here.
+    let other = auth_core::testkit::TestKit::with_config({
+        let mut c = auth_core::testkit::TestKit::config();
+        c.secret = auth_core::SigningSecret::generate();
+        c
+    });
+    register_phone(&other, PHONE).await;
+    let pair = sms_login(&other, PHONE).await;
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+    // A refresh token is not an access token, and vice versa.
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.refresh_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(pair.access_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+}
+
+#[tokio::test]
+async fn purge_removes_only_dead_records() {
+    let kit = kit_with(|c| c.session.absolute_lifetime_secs = 3600);
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert_eq!(kit.store.challenge_count(), 1);
+    kit.clock.advance(secs(601));
+    let removed = kit
+        .store
+        .purge_expired(auth_core::Clock::now(&kit.clock))
+        .await
+        .unwrap();
+    assert!(removed >= 1);
+    assert_eq!(kit.store.challenge_count(), 0);
+    assert_eq!(kit.store.session_count(), 1);
+    assert!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .is_ok()
+    );
+    kit.clock.advance(secs(3600));
+    kit.store
+        .purge_expired(auth_core::Clock::now(&kit.clock))
+        .await
+        .unwrap();
+    assert_eq!(kit.store.session_count(), 0);
+}
