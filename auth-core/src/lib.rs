@@ -28,8 +28,9 @@
 //! let me = auth.authenticate(tokens.access_token.expose()).await?;
 //! assert_eq!(me.user_id, tokens.user_id);
 //!
-//! // Ten minutes later the access token has expired; the refresh token still works.
-//! kit.clock.advance(std::time::Duration::from_secs(601));
+//! // Ten minutes (and the 5 s leeway) later the access token has expired; the refresh token
+//! // still works.
+//! kit.clock.advance(std::time::Duration::from_secs(606));
 //! assert!(auth.authenticate(tokens.access_token.expose()).await.is_err());
 //! let fresh = auth.refresh(tokens.refresh_token.expose(), &client).await?;
 //! assert!(auth.authenticate(fresh.access_token.expose()).await.is_ok());

@@ -60,10 +60,10 @@ impl Auth {
         let store = &self.inner.store;
         // Cheap uniqueness checks first, so a duplicate does not cost an argon2 hash. The
         // insert below is what enforces uniqueness, atomically.
-        if let Some(name) = &username {
-            if store.user_by_username(name).await?.is_some() {
-                return Err(AuthError::AlreadyRegistered);
-            }
+        if let Some(name) = &username
+            && store.user_by_username(name).await?.is_some()
+        {
+            return Err(AuthError::AlreadyRegistered);
         }
         let mut user = User::new(UserId::new_random(), self.now());
         user.username = username;

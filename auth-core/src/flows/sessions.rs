@@ -145,7 +145,7 @@ impl Auth {
         let idle = self.idle_timeout();
         let mut sessions = self.inner.store.sessions_of_user(principal.user_id).await?;
         sessions.retain(|s| s.user_id == principal.user_id && live(s, now, idle).is_ok());
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(sessions
             .into_iter()
             .map(|s| SessionInfo {

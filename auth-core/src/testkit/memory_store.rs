@@ -300,7 +300,7 @@ impl Store for MemoryStore {
             .filter(|x| x.user_id == user && x.status == SessionStatus::Active)
             .cloned()
             .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(out)
     }
 
