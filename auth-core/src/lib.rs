@@ -46,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 mod flows;
+pub mod http;
 pub mod ids;
 mod limits;
 pub mod password;

@@ -1,0 +1,501 @@
+//! The HTTP contract (`API.md`) without a framework: every route's status codes, bodies and
+//! headers are decided here, once, so the adapters only translate their framework's request
+//! into an [`HttpRequest`] and an [`HttpResponse`] back.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use auth_core::http::{HttpRequest, Route};
+//! use auth_core::testkit::TestKit;
+//!
+//! let kit = TestKit::new();
+//! let req = HttpRequest {
+//!     content_type: Some("application/json"),
+//!     body: br#"{"phone":"+15551234567"}"#,
+//!     ..HttpRequest::default()
+//! };
+//! let res = kit.auth.handle(Route::Register, &req).await;
+//! assert_eq!(res.status, 201);
+//! assert!(res.body.contains("user_id"));
+//! # }
+//! ```
+
+use serde::Serialize;
+
+use crate::api::{
+    self, ChangePasswordRequest, ClientInfo, LoginOutcome, LoginRequest, RefreshRequest,
+    RegisterRequest, VerifySmsRequest,
+};
+use crate::token::access::Principal;
+use crate::{Auth, AuthError};
+
+/// One route of the contract. Path parameters travel inside the variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `POST /register`
+    Register,
+    /// `POST /login`
+    Login,
+    /// `POST /verify_sms`
+    VerifySms,
+    /// `POST /refresh`
+    Refresh,
+    /// `POST /logout`
+    Logout,
+    /// `POST /logout_all_other_sessions`
+    LogoutAllOtherSessions,
+    /// `GET /sessions`
+    ListSessions,
+    /// `DELETE /sessions/{session_id}`
+    RevokeSession(&'a str),
+    /// `GET /me`
+    Me,
+    /// `POST /password`
+    ChangePassword,
+}
+
+/// The method and path (relative to the mount prefix) of every route, for adapters that
+/// build their routing table from data, and for tests.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/register"),
+    ("POST", "/login"),
+    ("POST", "/verify_sms"),
+    ("POST", "/refresh"),
+    ("POST", "/logout"),
+    ("POST", "/logout_all_other_sessions"),
+    ("GET", "/sessions"),
+    ("DELETE", "/sessions/{session_id}"),
+    ("GET", "/me"),
+    ("POST", "/password"),
+];
+
+/// What an adapter extracts from a request.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest<'a> {
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The raw body (adapters cap it at [`api::MAX_BODY_BYTES`] and answer
+    /// [`HttpResponse::error`] of [`AuthError::PayloadTooLarge`] beyond).
+    pub body: &'a [u8],
+    /// Client IP and user agent.
+    pub client: ClientInfo,
+}
+
+/// What an adapter writes back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers to set besides `Content-Type` (e.g. `Retry-After`, `Cache-Control`).
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON text; empty for 204.
+    pub body: String,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Bodies may carry tokens.
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl HttpResponse {
+    /// The content type of every non-empty body.
+    pub const CONTENT_TYPE: &'static str = "application/json";
+
+    fn json(status: u16, value: &impl Serialize) -> Self {
+        match serde_json::to_string(value) {
+            Ok(body) => Self {
+                status,
+                headers: vec![("cache-control", "no-store".to_owned())],
+                body,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "serializing a response failed");
+                Self::error(&AuthError::StoreUnavailable)
+            }
+        }
+    }
+
+    fn no_content() -> Self {
+        Self {
+            status: 204,
+            headers: vec![("cache-control", "no-store".to_owned())],
+            body: String::new(),
+        }
+    }
+
+    /// The contract's error response: status, `{"error","message"}`, `Retry-After` on 429s
+    /// that have one, `Cache-Control: no-store`.
+    pub fn error(err: &AuthError) -> Self {
+        let body = serde_json::to_string(&err.body())
+            .unwrap_or_else(|_| format!("{{\"error\":\"{}\",\"message\":\"\"}}", err.code()));
+        let mut headers = vec![("cache-control", "no-store".to_owned())];
+        if let Some(secs) = err.retry_after_secs() {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        Self {
+            status: err.status(),
+            headers,
+            body,
+        }
+    }
+
+    /// Whether the body is empty (204).
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
+impl From<AuthError> for HttpResponse {
+    fn from(err: AuthError) -> Self {
+        Self::error(&err)
+    }
+}
+
+/// How adapters determine the client IP. By default the TCP peer address is used and
+/// `X-Forwarded-For` is ignored (a client could forge it). List your reverse proxies'
+/// addresses in `trusted_proxies` to use the header: when the peer is a trusted proxy, the
+/// client is the right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientIpPolicy {
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. Empty by default.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl ClientIpPolicy {
+    /// The client IP for a request from `peer` carrying `x_forwarded_for` (all values of the
+    /// header joined with `,`).
+    pub fn client_ip(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        x_forwarded_for: Option<&str>,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let Some(header) = x_forwarded_for else {
+            return Some(peer);
+        };
+        let mut last = peer;
+        for hop in header.rsplit(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => last = ip,
+                Ok(ip) => return Some(ip),
+                // A malformed hop: stop believing the header here.
+                Err(_) => return Some(last),
+            }
+        }
+        Some(last)
+    }
+}
+
+/// What a guard requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement<'a> {
+    /// A valid access token (401 otherwise).
+    User,
+    /// No token means no user; a token that is sent must be valid (401 otherwise).
+    OptionalUser,
+    /// A valid access token carrying this role (401 without a valid token, 403 without the role).
+    Role(&'a str),
+}
+
+impl Auth {
+    /// The guard logic every adapter's extractors share. `Ok(None)` only for
+    /// [`Requirement::OptionalUser`] without an `Authorization` header.
+    pub async fn guard(
+        &self,
+        authorization: Option<&str>,
+        requirement: Requirement<'_>,
+    ) -> Result<Option<Principal>, AuthError> {
+        let Some(header) = authorization else {
+            return match requirement {
+                Requirement::OptionalUser => Ok(None),
+                _ => Err(AuthError::MissingToken),
+            };
+        };
+        let principal = self.authenticate(api::bearer_token(header)?).await?;
+        if let Requirement::Role(role) = requirement
+            && !principal.has_role(role)
+        {
+            return Err(AuthError::Forbidden);
+        }
+        Ok(Some(principal))
+    }
+
+    /// Serves one route of the contract.
+    pub async fn handle(&self, route: Route<'_>, req: &HttpRequest<'_>) -> HttpResponse {
+        match self.dispatch(route, req).await {
+            Ok(res) => res,
+            Err(err) => HttpResponse::error(&err),
+        }
+    }
+
+    async fn principal(&self, req: &HttpRequest<'_>) -> Result<Principal, AuthError> {
+        self.guard(req.authorization, Requirement::User)
+            .await?
+            .ok_or(AuthError::MissingToken)
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route<'_>,
+        req: &HttpRequest<'_>,
+    ) -> Result<HttpResponse, AuthError> {
+        match route {
+            Route::Register => {
+                let body: RegisterRequest = json_body(req)?;
+                Ok(HttpResponse::json(201, &self.register(body).await?))
+            }
+            Route::Login => match self
+                .login(json_body::<LoginRequest>(req)?, &req.client)
+                .await?
+            {
+                LoginOutcome::ChallengeSent(sent) => Ok(HttpResponse::json(202, &sent)),
+                LoginOutcome::LoggedIn(pair) => Ok(HttpResponse::json(200, &pair)),
+            },
+            Route::VerifySms => {
+                let body: VerifySmsRequest = json_body(req)?;
+                let pair = self
+                    .verify_sms(&body.challenge_id, &body.code, &req.client)
+                    .await?;
+                Ok(HttpResponse::json(200, &pair))
+            }
+            Route::Refresh => {
+                let from_body = if body_is_empty(req) {
+                    None
+                } else {
+                    json_body::<RefreshRequest>(req)?.refresh_token
+                };
+                let token = match (&from_body, req.authorization) {
+                    (Some(t), _) => t.expose().to_owned(),
+                    (None, Some(header)) => api::bearer_token(header)?.to_owned(),
+                    (None, None) => return Err(AuthError::MissingToken),
+                };
+                Ok(HttpResponse::json(
+                    200,
+                    &self.refresh(&token, &req.client).await?,
+                ))
+            }
+            Route::Logout => {
+                let p = self.principal(req).await?;
+                self.logout(&p).await?;
+                Ok(HttpResponse::no_content())
+            }
+            Route::LogoutAllOtherSessions => {
+                let p = self.principal(req).await?;
+                Ok(HttpResponse::json(
+                    200,
+                    &self.logout_all_other_sessions(&p).await?,
+                ))
+            }
+            Route::ListSessions => {
+                let p = self.principal(req).await?;
+                Ok(HttpResponse::json(200, &self.list_sessions(&p).await?))
+            }
+            Route::RevokeSession(id) => {
+                let p = self.principal(req).await?;
+                self.revoke_own_session(&p, id).await?;
+                Ok(HttpResponse::no_content())
+            }
+            Route::Me => {
+                let p = self.principal(req).await?;
+                Ok(HttpResponse::json(200, &self.me(&p).await?))
+            }
+            Route::ChangePassword => {
+                let p = self.principal(req).await?;
+                let body: ChangePasswordRequest = json_body(req)?;
+                self.change_password(&p, body).await?;
+                Ok(HttpResponse::no_content())
+            }
+        }
+    }
+}
+
+fn body_is_empty(req: &HttpRequest<'_>) -> bool {
+    req.body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// A JSON body: size, content type, then shape.
+fn json_body<T: serde::de::DeserializeOwned>(req: &HttpRequest<'_>) -> Result<T, AuthError> {
+    if req.body.len() > api::MAX_BODY_BYTES {
+        return Err(AuthError::PayloadTooLarge);
+    }
+    api::require_json_content_type(req.content_type)?;
+    api::parse_json(req.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::TestKit;
+
+    fn post<'a>(body: &'a [u8], auth: Option<&'a str>) -> HttpRequest<'a> {
+        HttpRequest {
+            content_type: Some("application/json"),
+            authorization: auth,
+            body,
+            client: ClientInfo::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sms_login_over_the_contract() {
+        let kit = TestKit::new();
+        let a = &kit.auth;
+        let r = a
+            .handle(Route::Register, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        assert_eq!(r.status, 201);
+        let r = a
+            .handle(Route::Login, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        assert_eq!(r.status, 202);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let code = kit.sms.last_code_for("+15551234567").unwrap();
+        let body = serde_json::json!({"challenge_id": v["challenge_id"], "code": code.expose()})
+            .to_string();
+        let r = a
+            .handle(Route::VerifySms, &post(body.as_bytes(), None))
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(
+            r.headers
+                .contains(&("cache-control", "no-store".to_owned()))
+        );
+        let pair: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(pair["token_type"], "Bearer");
+        let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+        let r = a
+            .handle(
+                Route::Me,
+                &HttpRequest {
+                    authorization: Some(&bearer),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // Refresh from the Authorization header, with no body and no content type.
+        let rt = format!("Bearer {}", pair["refresh_token"].as_str().unwrap());
+        let r = a
+            .handle(
+                Route::Refresh,
+                &HttpRequest {
+                    authorization: Some(&rt),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = a
+            .handle(
+                Route::Logout,
+                &HttpRequest {
+                    authorization: Some(&bearer),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(r.is_empty());
+        let r = a
+            .handle(
+                Route::Me,
+                &HttpRequest {
+                    authorization: Some(&bearer),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!((r.status, r.body.contains("token_revoked")), (401, true));
+    }
+
+    #[tokio::test]
+    async fn errors_follow_the_contract() {
+        let kit = TestKit::new();
+        let a = &kit.auth;
+        let r = a.handle(Route::Me, &HttpRequest::default()).await;
+        assert_eq!((r.status, r.body.contains("missing_token")), (401, true));
+        let wrong_type = HttpRequest {
+            content_type: Some("text/plain"),
+            body: b"{}",
+            ..Default::default()
+        };
+        let r = a.handle(Route::Register, &wrong_type).await;
+        assert_eq!((r.status, r.body.contains("invalid_request")), (400, true));
+        let big = vec![b' '; api::MAX_BODY_BYTES + 1];
+        let r = a.handle(Route::Register, &post(&big, None)).await;
+        assert_eq!(
+            (r.status, r.body.contains("payload_too_large")),
+            (413, true)
+        );
+        let r = a.handle(Route::Refresh, &HttpRequest::default()).await;
+        assert_eq!((r.status, r.body.contains("missing_token")), (401, true));
+        a.handle(Route::Login, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        let r = a
+            .handle(Route::Login, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        assert_eq!(r.status, 429);
+        assert!(r.headers.contains(&("retry-after", "60".to_owned())));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let off = ClientIpPolicy::default();
+        assert_eq!(
+            off.client_ip(Some(ip("10.0.0.1")), Some("1.2.3.4")),
+            Some(ip("10.0.0.1"))
+        );
+        let on = ClientIpPolicy {
+            trusted_proxies: vec![ip("10.0.0.1"), ip("10.0.0.2")],
+        };
+        assert_eq!(
+            on.client_ip(Some(ip("10.0.0.1")), Some("1.2.3.4")),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            on.client_ip(Some(ip("10.0.0.1")), Some("6.6.6.6, 1.2.3.4, 10.0.0.2")),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            on.client_ip(Some(ip("10.0.0.1")), Some("junk")),
+            Some(ip("10.0.0.1"))
+        );
+        assert_eq!(
+            on.client_ip(Some(ip("9.9.9.9")), Some("1.2.3.4")),
+            Some(ip("9.9.9.9"))
+        );
+        assert_eq!(on.client_ip(None, Some("1.2.3.4")), None);
+    }
+
+    #[tokio::test]
+    async fn guards() {
+        let kit = TestKit::new();
+        let a = &kit.auth;
+        assert_eq!(a.guard(None, Requirement::OptionalUser).await, Ok(None));
+        assert_eq!(
+            a.guard(None, Requirement::User).await,
+            Err(AuthError::MissingToken)
+        );
+        assert_eq!(
+            a.guard(Some("Bearer x"), Requirement::OptionalUser).await,
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            a.guard(Some("Basic x"), Requirement::Role("admin")).await,
+            Err(AuthError::MissingToken)
+        );
+    }
+}
