@@ -92,6 +92,14 @@ impl AuthConfig {
             return bad("sms.code_ttl_secs and sms.max_attempts must be positive");
         }
         for (phone, code) in &self.sms.test_numbers {
+            let normalized =
+                crate::phone::Phone::parse(phone, false).map(|p| p.as_str().to_owned());
+            if normalized.as_deref() != Ok(phone.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "sms.test_numbers: {phone} is not a normalized E.164 number"
+                )));
+            }
+            let code = code.expose();
             if code.len() != usize::from(self.sms.code_length)
                 || !code.bytes().all(|b| b.is_ascii_digit())
             {
@@ -194,8 +202,9 @@ pub struct SmsConfig {
     /// Country calling codes that may never receive SMS.
     pub denied_country_codes: Vec<u16>,
     /// Test numbers with fixed codes (e.g. for app-store review): no SMS is sent, the fixed code
-    /// works. Empty, i.e. off, by default. Keys are E.164 numbers.
-    pub test_numbers: BTreeMap<String, String>,
+    /// works. Empty, i.e. off, by default. Keys are normalized E.164 numbers; the codes are
+    /// redacted in `Debug`.
+    pub test_numbers: BTreeMap<String, crate::secret::OneTimeCode>,
     /// Require numbers to be valid in their country's numbering plan, not only well-formed.
     /// Default `false`, so fictional numbers (`+1555…`) work in development.
     pub strict_phone_validation: bool,

@@ -42,11 +42,9 @@ impl Auth {
 
         let user = store.user_by_phone(&phone).await?;
         let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
-        let code = OneTimeCode::new(
-            test_code
-                .clone()
-                .unwrap_or_else(|| random_numeric_code(cfg.code_length)),
-        );
+        let code = test_code
+            .clone()
+            .unwrap_or_else(|| OneTimeCode::new(random_numeric_code(cfg.code_length)));
         let id = ChallengeId::new_random();
         let challenge = Challenge {
             id,
