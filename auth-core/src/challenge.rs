@@ -22,8 +22,12 @@ use crate::secret::{MacKey, OneTimeCode, SecretHash};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChallengePurpose {
-    /// Log in (or sign up) with the phone.
+    /// Log in with the phone of an existing account (or, without one, a decoy that no code
+    /// can solve).
     Login,
+    /// Log in with a phone that has no account yet, creating the account when the code is
+    /// right (only with `sms.signup_on_first_login`).
+    Signup,
 }
 
 impl ChallengePurpose {
@@ -31,12 +35,14 @@ impl ChallengePurpose {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Login => "login",
+            Self::Signup => "signup",
         }
     }
     /// Parses [`ChallengePurpose::as_str`]'s output.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "login" => Some(Self::Login),
+            "signup" => Some(Self::Signup),
             _ => None,
         }
     }

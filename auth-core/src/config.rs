@@ -210,6 +210,9 @@ pub struct SmsConfig {
     pub strict_phone_validation: bool,
     /// The SMS text; `{code}` is replaced by the code. Default `"Your login code is {code}"`.
     pub message_template: String,
+    /// Sign a phone up on its first verified SMS login instead of requiring `/register`.
+    /// Off by default: unknown phones then get no SMS (but the same answer).
+    pub signup_on_first_login: bool,
 }
 
 impl Default for SmsConfig {
@@ -228,6 +231,7 @@ impl Default for SmsConfig {
             test_numbers: BTreeMap::new(),
             strict_phone_validation: false,
             message_template: "Your login code is {code}".to_owned(),
+            signup_on_first_login: false,
         }
     }
 }

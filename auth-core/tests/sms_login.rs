@@ -454,3 +454,47 @@ async fn the_store_never_holds_the_code() {
     assert!(!dump.contains(code.expose()), "{dump}");
     assert_ne!(stored.code_hash.to_hex(), code.expose());
 }
+
+#[tokio::test]
+async fn signup_on_first_login_creates_the_account_only_after_the_right_code() {
+    let kit = kit_with(|c| c.sms.signup_on_first_login = true);
+    let (id, code) = start(&kit, PHONE).await;
+    assert!(
+        kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none(),
+        "nothing before the code"
+    );
+    let e = kit
+        .auth
+        .verify_sms(&id, &wrong(&code), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::InvalidCode);
+    assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
+    let pair = kit.auth.verify_sms(&id, &code, &client()).await.unwrap();
+    let user = kit.auth.find_user_by_phone(PHONE).await.unwrap().unwrap();
+    assert_eq!(user.id, pair.user_id);
+    let p = kit
+        .auth
+        .authenticate(pair.access_token.expose())
+        .await
+        .unwrap();
+    assert_eq!(kit.auth.me(&p).await.unwrap().login_count, 1);
+    // The next login finds the account.
+    kit.clock.advance(secs(60));
+    let again = sms_login(&kit, PHONE).await;
+    assert_eq!(again.user_id, user.id);
+}
+
+#[tokio::test]
+async fn without_signup_an_unknown_phone_never_gets_an_account() {
+    let kit = kit();
+    let ch = kit.auth.start_sms_login(PHONE, &client()).await.unwrap();
+    for code in ["000000", "111111"] {
+        let _ = kit
+            .auth
+            .verify_sms(&ch.challenge_id.to_string(), &code.into(), &client())
+            .await;
+    }
+    assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
+    assert_eq!(kit.sms.count(), 0);
+}

@@ -4,14 +4,16 @@
 //! them. Unknown phones get a challenge too (no SMS, a code that cannot match), so neither
 //! the answer nor the limits reveal whether an account exists.
 
-use crate::account::UserStatus;
+use crate::account::{User, UserStatus};
 use crate::api::{ChallengeSent, ClientInfo, TokenPair};
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
 use crate::ids::ChallengeId;
+use crate::ids::UserId;
 use crate::limits;
 use crate::phone::Phone;
 use crate::secret::{OneTimeCode, random_numeric_code};
 use crate::sms::SmsMessage;
+use crate::store::StoreError;
 use crate::{Auth, AuthError};
 
 impl Auth {
@@ -46,9 +48,14 @@ impl Auth {
             .clone()
             .unwrap_or_else(|| OneTimeCode::new(random_numeric_code(cfg.code_length)));
         let id = ChallengeId::new_random();
+        let signup = user.is_none() && cfg.signup_on_first_login;
         let challenge = Challenge {
             id,
-            purpose: ChallengePurpose::Login,
+            purpose: if signup {
+                ChallengePurpose::Signup
+            } else {
+                ChallengePurpose::Login
+            },
             code_hash: code_hash(&self.inner.code_key, id, &phone, &code),
             phone: phone.clone(),
             user_id: user.as_ref().map(|u| u.id),
@@ -59,7 +66,7 @@ impl Auth {
         };
         store.insert_challenge(&challenge).await?;
 
-        if user.is_some() && test_code.is_none() {
+        if (user.is_some() || signup) && test_code.is_none() {
             let message = SmsMessage {
                 text: cfg.message_template.replace("{code}", code.expose()),
                 to: phone,
@@ -102,7 +109,12 @@ impl Auth {
         let challenge = store
             .challenge(id)
             .await?
-            .filter(|ch| ch.purpose == ChallengePurpose::Login)
+            .filter(|ch| {
+                matches!(
+                    ch.purpose,
+                    ChallengePurpose::Login | ChallengePurpose::Signup
+                )
+            })
             .ok_or(AuthError::InvalidCode)?;
         closed_state_error(challenge.state(now, cfg.max_attempts))?;
         let failures_key = limits::sms_failures_key(&challenge.phone);
@@ -118,20 +130,20 @@ impl Auth {
             closed_state_error(latest.state(now, cfg.max_attempts))?;
             return Err(AuthError::TooManyAttempts { retry_after: None });
         }
-        let user_id = match challenge.user_id {
-            Some(user_id) if challenge.code_matches(&self.inner.code_key, code) => user_id,
-            _ => {
-                store.add_failure(&failures_key).await?;
-                return Err(AuthError::InvalidCode);
-            }
-        };
+        if !challenge.code_matches(&self.inner.code_key, code)
+            || (challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup)
+        {
+            store.add_failure(&failures_key).await?;
+            return Err(AuthError::InvalidCode);
+        }
         if !store.consume_challenge(id, now).await? {
             return Err(AuthError::ChallengeConsumed);
         }
-        let user = store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AuthError::InvalidCode)?;
+        let user = match challenge.user_id {
+            Some(user_id) => store.user_by_id(user_id).await?,
+            None => Some(self.sign_up_verified_phone(&challenge.phone).await?),
+        }
+        .ok_or(AuthError::InvalidCode)?;
         self.clear_lockouts(&user).await?;
         match user.status {
             UserStatus::Active => {}
@@ -139,6 +151,27 @@ impl Auth {
             UserStatus::PendingActivation => return Err(AuthError::ActivationRequired),
         }
         self.start_session(&user, client).await
+    }
+}
+
+impl Auth {
+    /// Creates the account of a phone that just proved itself (sign-up on first login). When
+    /// the phone registered meanwhile, that account is the one logged into.
+    async fn sign_up_verified_phone(&self, phone: &Phone) -> Result<User, AuthError> {
+        let store = self.inner.store.as_ref();
+        let mut user = User::new(UserId::new_random(), self.now());
+        user.phone = Some(phone.clone());
+        match store.create_user(&user).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, "signed up on first SMS login");
+                Ok(user)
+            }
+            Err(StoreError::Conflict(_)) => store
+                .user_by_phone(phone)
+                .await?
+                .ok_or(AuthError::StoreUnavailable),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
