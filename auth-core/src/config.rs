@@ -288,12 +288,16 @@ impl Default for PasswordConfig {
 pub struct AccountConfig {
     /// Largest accepted profile object, serialized, in bytes. Default 4096.
     pub max_profile_bytes: usize,
+    /// The declared profile fields (see [`crate::profile`]). Empty by default: registration
+    /// stores a free-form profile, `PATCH /me` accepts no field, `GET /users/{id}` shows none.
+    pub profile_fields: BTreeMap<String, crate::profile::ProfileField>,
 }
 
 impl Default for AccountConfig {
     fn default() -> Self {
         Self {
             max_profile_bytes: 4096,
+            profile_fields: BTreeMap::new(),
         }
     }
 }

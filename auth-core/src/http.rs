@@ -50,6 +50,10 @@ pub enum Route<'a> {
     RevokeSession(&'a str),
     /// `GET /me`
     Me,
+    /// `PATCH /me`
+    UpdateMe,
+    /// `GET /users/{user_id}`
+    GetUser(&'a str),
     /// `POST /password`
     ChangePassword,
 }
@@ -66,6 +70,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/sessions"),
     ("DELETE", "/sessions/{session_id}"),
     ("GET", "/me"),
+    ("PATCH", "/me"),
+    ("GET", "/users/{user_id}"),
     ("POST", "/password"),
 ];
 
@@ -310,6 +316,18 @@ impl Auth {
             Route::Me => {
                 let p = self.principal(req).await?;
                 Ok(HttpResponse::json(200, &self.me(&p).await?))
+            }
+            Route::UpdateMe => {
+                let p = self.principal(req).await?;
+                let patch: serde_json::Value = json_body(req)?;
+                Ok(HttpResponse::json(
+                    200,
+                    &self.update_profile(&p, &patch).await?,
+                ))
+            }
+            Route::GetUser(id) => {
+                self.principal(req).await?;
+                Ok(HttpResponse::json(200, &self.public_profile(id).await?))
             }
             Route::ChangePassword => {
                 let p = self.principal(req).await?;

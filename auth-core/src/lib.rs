@@ -51,6 +51,7 @@ pub mod ids;
 mod limits;
 pub mod password;
 pub mod phone;
+pub mod profile;
 pub mod secret;
 pub mod session;
 pub mod sms;

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod password_login;
+mod profile;
 pub use password_login::LoginIdentifier;
 mod register;
 mod sessions;

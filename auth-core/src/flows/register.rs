@@ -50,6 +50,16 @@ impl Auth {
             Some(p @ serde_json::Value::Object(_)) => p,
             Some(_) => return Err(AuthError::invalid_request("profile must be a JSON object")),
         };
+        // With declared fields, registration may set only the editable ones, typed.
+        let profile = if cfg.accounts.profile_fields.is_empty() {
+            profile
+        } else {
+            crate::profile::apply_patch(
+                &cfg.accounts.profile_fields,
+                &serde_json::Value::Null,
+                &profile,
+            )?
+        };
         if profile.to_string().len() > cfg.accounts.max_profile_bytes {
             return Err(AuthError::invalid_request(format!(
                 "profile is larger than {} bytes",
