@@ -1,8 +1,8 @@
 //! The request and response bodies of the HTTP contract (`API.md`), with their parsing and
 //! validation, so every adapter reads and writes exactly the same JSON.
 //!
-//! Adapters call [`parse_json`] on the raw body (or [`parse_optional_json`] for routes whose
-//! body is optional) and serialize the response types with serde.
+//! Adapters (through [`crate::http`]) parse the raw body with [`parse_json`]; routes whose
+//! body is optional skip it when empty. Responses are these types, serialized with serde.
 
 use std::net::IpAddr;
 

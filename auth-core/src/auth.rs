@@ -12,6 +12,7 @@ use crate::account::User;
 use crate::api::{ClientInfo, TokenPair};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError};
+use crate::hooks::{Hooks, NoHooks};
 use crate::ids::SessionId;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
@@ -46,6 +47,7 @@ pub(crate) struct Inner {
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
     pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
+    pub(crate) hooks: Arc<dyn Hooks>,
 }
 
 /// Builds an [`Auth`]: a configuration, a store and an SMS sender are required; the clock
@@ -56,9 +58,15 @@ pub struct AuthBuilder {
     sms: Option<Arc<dyn SmsSender>>,
     clock: Arc<dyn Clock>,
     breached: Option<Arc<dyn BreachedPasswordCheck>>,
+    hooks: Arc<dyn Hooks>,
 }
 
 impl AuthBuilder {
+    /// App hooks run before and after every action (default: none).
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.hooks = Arc::new(hooks);
+        self
+    }
     /// The store (users, challenges, sessions, counters).
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));
@@ -115,6 +123,7 @@ impl AuthBuilder {
             hasher: PasswordHasher::new(&self.config.password)?,
             policy: PasswordPolicy::from_config(&self.config.password),
             breached: self.breached,
+            hooks: self.hooks,
             store,
             sms,
             clock: self.clock,
@@ -135,6 +144,7 @@ impl Auth {
             sms: None,
             clock: Arc::new(SystemClock),
             breached: None,
+            hooks: Arc::new(NoHooks),
         }
     }
 

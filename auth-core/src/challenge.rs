@@ -8,7 +8,7 @@
 //! The record holds only facts (attempts made, consumed or not, expiry); [`Challenge::state`]
 //! derives the one state it is in, and the verify flow matches on it, so no check is spread
 //! over flags. The code itself is never stored: only an HMAC of it bound to the challenge id
-//! and phone ([`code_hash`]), compared in constant time.
+//! and phone (`code_hash`), compared in constant time.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! stable machine-readable code and the HTTP status the contract (`API.md`) gives it.
 //!
 //! Adapters never choose a status themselves: they call [`AuthError::status`],
-//! [`AuthError::code`] and [`AuthError::retry_after`] and write [`ErrorBody`].
+//! [`AuthError::code`] and [`AuthError::retry_after_secs`] and write [`ErrorBody`].
 
 use std::time::Duration;
 
@@ -85,11 +85,14 @@ pub enum AuthError {
     /// 503: the SMS could not be sent.
     #[error("the SMS could not be sent")]
     SmsUnavailable,
+    /// 4xx: an app hook vetoed the action, with its own status and code.
+    #[error("{}", .0.message())]
+    Vetoed(crate::hooks::Veto),
 }
 
 impl AuthError {
     /// The stable snake_case code of this error, as written in the `error` field.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -112,6 +115,7 @@ impl AuthError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::StoreUnavailable => "store_unavailable",
             Self::SmsUnavailable => "sms_unavailable",
+            Self::Vetoed(veto) => veto.code(),
         }
     }
 
@@ -134,6 +138,7 @@ impl AuthError {
             Self::WeakPassword(_) => 422,
             Self::RateLimited { .. } | Self::TooManyAttempts { .. } => 429,
             Self::StoreUnavailable | Self::SmsUnavailable => 503,
+            Self::Vetoed(veto) => veto.status(),
         }
     }
 
@@ -152,7 +157,7 @@ impl AuthError {
     /// The JSON body of the error response.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            error: self.code(),
+            error: self.code().to_owned(),
             message: self.to_string(),
         }
     }
@@ -167,7 +172,7 @@ impl AuthError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorBody {
     /// The stable machine-readable code.
-    pub error: &'static str,
+    pub error: String,
     /// Human-readable text.
     pub message: String,
 }

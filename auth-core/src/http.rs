@@ -260,7 +260,10 @@ impl Auth {
         match route {
             Route::Register => {
                 let body: RegisterRequest = json_body(req)?;
-                Ok(HttpResponse::json(201, &self.register(body).await?))
+                Ok(HttpResponse::json(
+                    201,
+                    &self.register(body, &req.client).await?,
+                ))
             }
             Route::Login => match self
                 .login(json_body::<LoginRequest>(req)?, &req.client)
@@ -294,14 +297,14 @@ impl Auth {
             }
             Route::Logout => {
                 let p = self.principal(req).await?;
-                self.logout(&p).await?;
+                self.logout(&p, &req.client).await?;
                 Ok(HttpResponse::no_content())
             }
             Route::LogoutAllOtherSessions => {
                 let p = self.principal(req).await?;
                 Ok(HttpResponse::json(
                     200,
-                    &self.logout_all_other_sessions(&p).await?,
+                    &self.logout_all_other_sessions(&p, &req.client).await?,
                 ))
             }
             Route::ListSessions => {
@@ -315,14 +318,14 @@ impl Auth {
             }
             Route::Me => {
                 let p = self.principal(req).await?;
-                Ok(HttpResponse::json(200, &self.me(&p).await?))
+                Ok(HttpResponse::json(200, &self.me(&p, &req.client).await?))
             }
             Route::UpdateMe => {
                 let p = self.principal(req).await?;
                 let patch: serde_json::Value = json_body(req)?;
                 Ok(HttpResponse::json(
                     200,
-                    &self.update_profile(&p, &patch).await?,
+                    &self.update_profile(&p, &patch, &req.client).await?,
                 ))
             }
             Route::GetUser(id) => {
@@ -332,7 +335,7 @@ impl Auth {
             Route::ChangePassword => {
                 let p = self.principal(req).await?;
                 let body: ChangePasswordRequest = json_body(req)?;
-                self.change_password(&p, body).await?;
+                self.change_password(&p, body, &req.client).await?;
                 Ok(HttpResponse::no_content())
             }
         }

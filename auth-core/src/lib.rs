@@ -19,7 +19,7 @@
 //! let auth = &kit.auth;
 //! let client = ClientInfo::default();
 //!
-//! auth.register(RegisterRequest { phone: Some("+1 555 123 4567".into()), ..Default::default() })
+//! auth.register(RegisterRequest { phone: Some("+1 555 123 4567".into()), ..Default::default() }, &client)
 //!     .await?;
 //! let challenge = auth.start_sms_login("+15551234567", &client).await?;
 //! let code = kit.sms.last_code_for("+15551234567").expect("an SMS was sent");
@@ -46,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 mod flows;
+pub mod hooks;
 pub mod http;
 pub mod ids;
 mod limits;

@@ -7,6 +7,13 @@
 //! processes sharing one database. Implement them as one conditional `UPDATE`, a transaction,
 //! a Lua script or `MULTI/WATCH` — never as a read followed by a write.
 //!
+//! # Records
+//! Every record must read back exactly as written: all fields, timestamps to at least the
+//! millisecond (the core writes millisecond-precision-safe times; keep nanoseconds if you
+//! can), IPv4-mapped IPv6 addresses as IPv6, an empty user agent as `Some("")`.
+//! Inserting a challenge or session whose id exists is [`StoreError::Conflict`] with
+//! [`UniqueField::Id`]. Counter keys are case-sensitive opaque strings.
+//!
 //! # Errors
 //! Return [`StoreError::Unavailable`] whenever the backend cannot answer: the core then fails
 //! closed with `store_unavailable` (503). Never report success for a write that did not happen.
@@ -195,8 +202,11 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- housekeeping ----
 
-    /// Deletes challenges, counters and sessions that can no longer be used at `now`
-    /// (challenges and counters past their expiry, sessions past `expires_at`, revoked sessions
-    /// past `expires_at`). Returns how many records were removed.
+    /// Deletes challenges, counters and sessions that can no longer be used at `now`:
+    /// challenges past `expires_at`, counters past `resets_at`, sessions (active or revoked)
+    /// past `expires_at`. Consumed challenges and revoked sessions that have not expired must
+    /// be kept: the core reads them to answer `challenge_consumed` and to detect refresh-token
+    /// reuse. Users and consecutive-failure counts are never purged. Returns how many records
+    /// were removed.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

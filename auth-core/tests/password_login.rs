@@ -36,13 +36,16 @@ async fn register_then_login_with_email_or_username() {
     let kit = kit();
     let res = kit
         .auth
-        .register(RegisterRequest {
-            email: Some("Alice@Example.com".into()),
-            password: Some(Password::new(PASSWORD)),
-            username: Some("alice".into()),
-            profile: Some(serde_json::json!({"name": "Alice"})),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some("Alice@Example.com".into()),
+                password: Some(Password::new(PASSWORD)),
+                username: Some("alice".into()),
+                profile: Some(serde_json::json!({"name": "Alice"})),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap();
     assert!(!res.activation_required);
@@ -63,7 +66,7 @@ async fn register_then_login_with_email_or_username() {
         .authenticate(by_name.access_token.expose())
         .await
         .unwrap();
-    let me = kit.auth.me(&p).await.unwrap();
+    let me = kit.auth.me(&p, &client()).await.unwrap();
     assert_eq!(me.email.as_deref(), Some("alice@example.com"));
     assert_eq!(me.username.as_deref(), Some("alice"));
     assert_eq!(me.profile, serde_json::json!({"name": "Alice"}));
@@ -76,21 +79,27 @@ async fn duplicates_are_already_registered() {
     register_email(&kit, "bob@example.com").await;
     let e = kit
         .auth
-        .register(RegisterRequest {
-            email: Some("BOB@example.com ".into()),
-            password: Some(Password::new(PASSWORD)),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some("BOB@example.com ".into()),
+                password: Some(Password::new(PASSWORD)),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert_eq!((e.code(), e.status()), ("already_registered", 409));
     register_phone(&kit, PHONE).await;
     let e = kit
         .auth
-        .register(RegisterRequest {
-            phone: Some("+1-555-123-4567".into()),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some("+1-555-123-4567".into()),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::AlreadyRegistered);
@@ -190,7 +199,7 @@ async fn registration_rejects_bad_shapes_and_weak_passwords() {
     ];
     for (req, code) in cases {
         let dbg = format!("{req:?}");
-        let e = kit.auth.register(req).await.unwrap_err();
+        let e = kit.auth.register(req, &client()).await.unwrap_err();
         assert_eq!(e.code(), code, "{dbg}");
     }
     // Nothing was created by any of them.
@@ -202,21 +211,27 @@ async fn weak_password_messages_say_why() {
     let kit = kit();
     let e = kit
         .auth
-        .register(RegisterRequest {
-            email: Some("c@d.co".into()),
-            password: Some("short".into()),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some("c@d.co".into()),
+                password: Some("short".into()),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("too short"), "{e}");
     let e = kit
         .auth
-        .register(RegisterRequest {
-            email: Some("c@d.co".into()),
-            password: Some(Password::new("a".repeat(300))),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some("c@d.co".into()),
+                password: Some(Password::new("a".repeat(300))),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("too long"), "{e}");
@@ -344,12 +359,15 @@ async fn disabled_and_pending_accounts_are_revealed_only_after_the_right_passwor
 async fn passwords_are_normalized_not_truncated() {
     let kit = kit();
     kit.auth
-        .register(RegisterRequest {
-            email: Some("hal@example.com".into()),
-            // "ﬁ" (U+FB01) is NFKC-equivalent to "fi".
-            password: Some("\u{FB01}ve velvet quarry lanterns".into()),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some("hal@example.com".into()),
+                // "ﬁ" (U+FB01) is NFKC-equivalent to "fi".
+                password: Some("\u{FB01}ve velvet quarry lanterns".into()),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap();
     assert!(
@@ -433,6 +451,7 @@ async fn change_password_needs_the_old_one_and_revokes_other_sessions() {
                 old_password: Some("nope nope nope nope".into()),
                 new_password: new.into(),
             },
+            &client(),
         )
         .await
         .unwrap_err();
@@ -445,6 +464,7 @@ async fn change_password_needs_the_old_one_and_revokes_other_sessions() {
                 old_password: None,
                 new_password: new.into(),
             },
+            &client(),
         )
         .await
         .unwrap_err();
@@ -457,6 +477,7 @@ async fn change_password_needs_the_old_one_and_revokes_other_sessions() {
                 old_password: Some(PASSWORD.into()),
                 new_password: "short".into(),
             },
+            &client(),
         )
         .await
         .unwrap_err();
@@ -468,6 +489,7 @@ async fn change_password_needs_the_old_one_and_revokes_other_sessions() {
                 old_password: Some(PASSWORD.into()),
                 new_password: new.into(),
             },
+            &client(),
         )
         .await
         .unwrap();
@@ -512,6 +534,7 @@ async fn an_sms_account_can_set_a_first_password_without_an_old_one() {
                 old_password: Some(PASSWORD.into()),
                 new_password: PASSWORD.into(),
             },
+            &client(),
         )
         .await
         .unwrap_err();
@@ -523,6 +546,7 @@ async fn an_sms_account_can_set_a_first_password_without_an_old_one() {
                 old_password: None,
                 new_password: PASSWORD.into(),
             },
+            &client(),
         )
         .await
         .unwrap();
@@ -589,10 +613,13 @@ async fn store_outage_is_503_for_password_flows() {
     );
     let e = kit
         .auth
-        .register(RegisterRequest {
-            phone: Some(PHONE.into()),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.status(), 503);

@@ -44,11 +44,14 @@ async fn patch_me_changes_only_editable_fields() {
     let kit = kit_with_fields();
     let user = kit
         .auth
-        .register(RegisterRequest {
-            phone: Some(PHONE.into()),
-            profile: Some(json!({"name": "Ann", "age": 30})),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                profile: Some(json!({"name": "Ann", "age": 30})),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap()
         .user_id;
@@ -60,20 +63,20 @@ async fn patch_me_changes_only_editable_fields() {
         .unwrap();
     let me = kit
         .auth
-        .update_profile(&p, &json!({"name": "Anna"}))
+        .update_profile(&p, &json!({"name": "Anna"}), &client())
         .await
         .unwrap();
     assert_eq!(me.profile, json!({"name": "Anna", "age": 30}));
     // A field the user may not change: 400 and nothing changes.
     let e = kit
         .auth
-        .update_profile(&p, &json!({"name": "X", "verified": true}))
+        .update_profile(&p, &json!({"name": "X", "verified": true}), &client())
         .await
         .unwrap_err();
     assert_eq!(e.code(), "invalid_request");
     let e = kit
         .auth
-        .update_profile(&p, &json!({"age": "old"}))
+        .update_profile(&p, &json!({"age": "old"}), &client())
         .await
         .unwrap_err();
     assert_eq!(e.code(), "invalid_request");
@@ -82,7 +85,7 @@ async fn patch_me_changes_only_editable_fields() {
     // null clears a field.
     let me = kit
         .auth
-        .update_profile(&p, &json!({"age": null}))
+        .update_profile(&p, &json!({"age": null}), &client())
         .await
         .unwrap();
     assert_eq!(me.profile, json!({"name": "Anna"}));
@@ -93,11 +96,14 @@ async fn registration_follows_the_declaration_too() {
     let kit = kit_with_fields();
     let e = kit
         .auth
-        .register(RegisterRequest {
-            phone: Some(PHONE.into()),
-            profile: Some(json!({"verified": true})),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                profile: Some(json!({"verified": true})),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), "invalid_request");
@@ -109,11 +115,14 @@ async fn public_profiles_show_only_exposed_fields() {
     let kit = kit_with_fields();
     let user = kit
         .auth
-        .register(RegisterRequest {
-            phone: Some(PHONE.into()),
-            profile: Some(json!({"name": "Ann", "age": 30})),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                profile: Some(json!({"name": "Ann", "age": 30})),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap()
         .user_id;
@@ -150,11 +159,16 @@ async fn without_declared_fields_patch_accepts_nothing() {
         .unwrap();
     assert_eq!(
         kit.auth
-            .update_profile(&p, &json!({"name": "x"}))
+            .update_profile(&p, &json!({"name": "x"}), &client())
             .await
             .unwrap_err()
             .code(),
         "invalid_request"
     );
-    assert!(kit.auth.update_profile(&p, &json!({})).await.is_ok());
+    assert!(
+        kit.auth
+            .update_profile(&p, &json!({}), &client())
+            .await
+            .is_ok()
+    );
 }

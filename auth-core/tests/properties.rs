@@ -74,7 +74,7 @@ proptest! {
     ) {
         runtime().block_on(async {
             let kit = kit();
-            let r = kit.auth.register(RegisterRequest { phone, email, username, ..Default::default() }).await;
+            let r = kit.auth.register(RegisterRequest { phone, email, username, ..Default::default() }, &client()).await;
             if let Err(e) = r {
                 assert!((400..500).contains(&e.status()), "{e:?}");
             }

@@ -28,7 +28,7 @@ async fn refresh_rotates_and_the_new_pair_works() {
         .unwrap();
     assert_eq!(p.session_id, first.session_id);
     // Refreshes do not count as logins.
-    assert_eq!(kit.auth.me(&p).await.unwrap().login_count, 1);
+    assert_eq!(kit.auth.me(&p, &client()).await.unwrap().login_count, 1);
     // The store keeps no refresh token in clear.
     let s = kit.store.session(first.session_id).await.unwrap().unwrap();
     let dump = format!("{s:?}");
@@ -247,7 +247,7 @@ async fn logout_revokes_refresh_and_access_tokens_at_once() {
         .authenticate(pair.access_token.expose())
         .await
         .unwrap();
-    kit.auth.logout(&p).await.unwrap();
+    kit.auth.logout(&p, &client()).await.unwrap();
     assert_eq!(
         kit.auth
             .authenticate(pair.access_token.expose())
@@ -274,7 +274,7 @@ async fn stateless_mode_skips_the_session_check() {
         .authenticate(pair.access_token.expose())
         .await
         .unwrap();
-    kit.auth.logout(&p).await.unwrap();
+    kit.auth.logout(&p, &client()).await.unwrap();
     // The access token lives on until it expires; the refresh token is dead.
     assert!(
         kit.auth
@@ -381,7 +381,11 @@ async fn list_and_revoke_own_sessions() {
         AuthError::NotFound
     );
 
-    let revoked = kit.auth.logout_all_other_sessions(&pb).await.unwrap();
+    let revoked = kit
+        .auth
+        .logout_all_other_sessions(&pb, &client())
+        .await
+        .unwrap();
     assert_eq!(revoked.revoked, 1);
     assert!(
         kit.auth

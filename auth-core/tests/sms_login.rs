@@ -25,7 +25,7 @@ async fn full_sms_login_issues_a_working_token_pair() {
         .await
         .unwrap();
     assert_eq!((p.user_id, p.session_id), (user, pair.session_id));
-    let me = kit.auth.me(&p).await.unwrap();
+    let me = kit.auth.me(&p, &client()).await.unwrap();
     assert_eq!(me.login_count, 1);
     assert_eq!(me.phone.as_deref(), Some(PHONE));
 }
@@ -478,7 +478,7 @@ async fn signup_on_first_login_creates_the_account_only_after_the_right_code() {
         .authenticate(pair.access_token.expose())
         .await
         .unwrap();
-    assert_eq!(kit.auth.me(&p).await.unwrap().login_count, 1);
+    assert_eq!(kit.auth.me(&p, &client()).await.unwrap().login_count, 1);
     // The next login finds the account.
     kit.clock.advance(secs(60));
     let again = sms_login(&kit, PHONE).await;

@@ -1,7 +1,9 @@
 //! The signed-in user's own account: `GET /me` and changing the password.
 
-use crate::api::{ChangePasswordRequest, MeResponse};
+use crate::api::{ChangePasswordRequest, ClientInfo, MeResponse};
 use crate::flows::password_login::account_key_of;
+use crate::flows::sessions::{principal_after, principal_hook};
+use crate::hooks::{Action, AfterHook};
 use crate::limits;
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
@@ -9,13 +11,24 @@ use crate::{Auth, AuthError};
 
 impl Auth {
     /// `GET /me`.
-    pub async fn me(&self, principal: &Principal) -> Result<MeResponse, AuthError> {
+    pub async fn me(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<MeResponse, AuthError> {
+        self.before(principal_hook(Action::ProfileRead, principal, client))
+            .await?;
         let user = self
             .inner
             .store
             .user_by_id(principal.user_id)
             .await?
             .ok_or(AuthError::TokenRevoked)?;
+        self.after(AfterHook {
+            user: Some(&user),
+            ..principal_after(Action::ProfileRead, principal, client)
+        })
+        .await;
         Ok(MeResponse::from(&user))
     }
 
@@ -26,7 +39,10 @@ impl Auth {
         &self,
         principal: &Principal,
         request: ChangePasswordRequest,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        self.before(principal_hook(Action::ChangePassword, principal, client))
+            .await?;
         let store = self.inner.store.as_ref();
         let mut user = store
             .user_by_id(principal.user_id)
@@ -79,6 +95,11 @@ impl Auth {
             )
             .await?;
         tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
+        self.after(AfterHook {
+            user: Some(&user),
+            ..principal_after(Action::ChangePassword, principal, client)
+        })
+        .await;
         Ok(())
     }
 }

@@ -7,5 +7,5 @@ mod password_login;
 mod profile;
 pub use password_login::LoginIdentifier;
 mod register;
-mod sessions;
+pub(crate) mod sessions;
 mod sms_login;

@@ -2,6 +2,7 @@
 
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, LoginOutcome, LoginRequest, TokenPair};
+use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::limits;
 use crate::secret::Password;
 use crate::{Auth, AuthError};
@@ -78,6 +79,13 @@ impl Auth {
             LoginIdentifier::Email(e) => store.user_by_email(e).await?,
             LoginIdentifier::Username(u) => store.user_by_username(u).await?,
         };
+        let mut hook = BeforeHook::new(Action::PasswordLogin, client);
+        hook.user_id = user.as_ref().map(|u| u.id);
+        match identifier {
+            LoginIdentifier::Email(e) => hook.email = Some(e),
+            LoginIdentifier::Username(u) => hook.username = Some(u),
+        }
+        self.before(hook).await?;
         let account_key = account_key(user.as_ref(), identifier);
         self.check_password_guard(&account_key).await?;
 
@@ -101,7 +109,16 @@ impl Auth {
         if self.inner.hasher.needs_rehash(&hash) {
             self.rehash(&mut user, password).await;
         }
-        self.start_session(&user, client).await
+        let pair = self.start_session(&user, client).await?;
+        self.after(AfterHook {
+            action: Action::PasswordLogin,
+            client,
+            user: Some(&user),
+            user_id: Some(user.id),
+            session_id: Some(pair.session_id),
+        })
+        .await;
+        Ok(pair)
     }
 
     /// Throttle and lockout checks before a password is verified.

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::api::MeResponse;
+use crate::api::{ClientInfo, MeResponse};
+use crate::flows::sessions::{principal_after, principal_hook};
+use crate::hooks::{Action, AfterHook};
 use crate::ids::UserId;
 use crate::profile;
 use crate::token::access::Principal;
@@ -15,7 +17,11 @@ impl Auth {
         &self,
         principal: &Principal,
         patch: &Value,
+        client: &ClientInfo,
     ) -> Result<MeResponse, AuthError> {
+        let mut hook = principal_hook(Action::ProfileUpdate, principal, client);
+        hook.profile = Some(patch);
+        self.before(hook).await?;
         let store = self.inner.store.as_ref();
         let cfg = &self.inner.config.accounts;
         let mut user = store
@@ -33,6 +39,11 @@ impl Auth {
         if !store.update_user(&user).await? {
             return Err(AuthError::TokenRevoked);
         }
+        self.after(AfterHook {
+            user: Some(&user),
+            ..principal_after(Action::ProfileUpdate, principal, client)
+        })
+        .await;
         Ok(MeResponse::from(&user))
     }
 

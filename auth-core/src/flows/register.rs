@@ -1,7 +1,8 @@
 //! Registration: an SMS account by phone, or a password account by email.
 
 use crate::account::{Email, User, UserStatus, Username};
-use crate::api::{RegisterRequest, RegisterResponse};
+use crate::api::{ClientInfo, RegisterRequest, RegisterResponse};
+use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::UserId;
 use crate::phone::Phone;
 use crate::store::StoreError;
@@ -17,7 +18,11 @@ impl Auth {
     /// `POST /register`: creates an account from `{"phone"}` or `{"email","password"}`, with
     /// an optional unique `username` and a `profile` object. Answers `already_registered` when
     /// the phone, email or username is taken.
-    pub async fn register(&self, request: RegisterRequest) -> Result<RegisterResponse, AuthError> {
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        client: &ClientInfo,
+    ) -> Result<RegisterResponse, AuthError> {
         let cfg = &self.inner.config;
         let credentials = match (request.phone, request.email, request.password) {
             (Some(phone), None, None) => {
@@ -67,6 +72,15 @@ impl Auth {
             )));
         }
 
+        let mut hook = BeforeHook::new(Action::Register, client);
+        hook.username = username.as_ref();
+        hook.profile = Some(&profile);
+        match &credentials {
+            Credentials::Phone(phone) => hook.phone = Some(phone),
+            Credentials::EmailPassword(email, _) => hook.email = Some(email),
+        }
+        self.before(hook).await?;
+
         let store = &self.inner.store;
         // Cheap uniqueness checks first, so a duplicate does not cost an argon2 hash. The
         // insert below is what enforces uniqueness, atomically.
@@ -113,6 +127,14 @@ impl Auth {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %user.id, "registered");
+        self.after(AfterHook {
+            action: Action::Register,
+            client,
+            user: Some(&user),
+            user_id: Some(user.id),
+            session_id: None,
+        })
+        .await;
         Ok(RegisterResponse {
             user_id: user.id,
             activation_required: user.status == UserStatus::PendingActivation,

@@ -1,8 +1,10 @@
 //! Refresh-token rotation with reuse detection, logout, and the user's own session list.
 
+use crate::account::User;
 use crate::account::UserStatus;
 use crate::api::{ClientInfo, RevokedCount, SessionInfo, TokenPair};
 use crate::auth::{live, secs};
+use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::SessionId;
 use crate::session::{RefreshState, RevokeReason, SessionState};
 use crate::token::access::Principal;
@@ -21,8 +23,25 @@ impl Auth {
     pub async fn refresh(
         &self,
         refresh_token: &str,
-        _client: &ClientInfo,
+        client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
+        let (pair, user) = self.refresh_session(refresh_token, client).await?;
+        self.after(AfterHook {
+            action: Action::Refresh,
+            client,
+            user: Some(&user),
+            user_id: Some(user.id),
+            session_id: Some(pair.session_id),
+        })
+        .await;
+        Ok(pair)
+    }
+
+    async fn refresh_session(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<(TokenPair, User), AuthError> {
         let token = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidToken)?;
         let store = self.inner.store.as_ref();
         let keys = &self.inner.refresh_keys;
@@ -30,7 +49,7 @@ impl Auth {
         let idle = self.idle_timeout();
         // Two rounds: a lost rotation race re-reads the session once and then finds the
         // token to be the previous one.
-        for _ in 0..2 {
+        for round in 0..2 {
             let session = store
                 .session(token.session_id)
                 .await?
@@ -46,6 +65,12 @@ impl Auth {
                 }
                 SessionState::Revoked(_) => return Err(AuthError::TokenRevoked),
                 SessionState::Expired => return Err(AuthError::TokenExpired),
+            }
+            if round == 0 {
+                let mut hook = BeforeHook::new(Action::Refresh, client);
+                hook.user_id = Some(session.user_id);
+                hook.session_id = Some(session.id);
+                self.before(hook).await?;
             }
             match presented {
                 Presented::Current => {
@@ -63,7 +88,7 @@ impl Auth {
                         rotated.refresh = next;
                         rotated.last_used_at = now;
                         let user = self.session_user(&rotated).await?;
-                        return self.token_pair(&user, &rotated, next_secret);
+                        return Ok((self.token_pair(&user, &rotated, next_secret)?, user));
                     }
                     // Someone else rotated first: look again.
                 }
@@ -72,24 +97,29 @@ impl Auth {
                         <= secs(self.inner.config.session.refresh_grace_secs)
                     {
                         let user = self.session_user(&session).await?;
-                        return self.token_pair(&user, &session, current);
+                        return Ok((self.token_pair(&user, &session, current)?, user));
                     }
-                    return self.revoke_for_reuse(session.id).await;
+                    return Err(self.revoke_for_reuse(session.id).await);
                 }
-                Presented::Older => return self.revoke_for_reuse(session.id).await,
+                Presented::Older => return Err(self.revoke_for_reuse(session.id).await),
                 Presented::Unknown => return Err(AuthError::InvalidToken),
             }
         }
         Err(AuthError::InvalidToken)
     }
 
-    async fn revoke_for_reuse(&self, id: SessionId) -> Result<TokenPair, AuthError> {
-        self.inner
+    /// Revokes a session whose old refresh token came back; the error to answer with.
+    async fn revoke_for_reuse(&self, id: SessionId) -> AuthError {
+        if let Err(e) = self
+            .inner
             .store
             .revoke_session(id, self.now(), RevokeReason::RefreshTokenReused)
-            .await?;
+            .await
+        {
+            return e.into();
+        }
         tracing::warn!(session_id = %id, "refresh token reuse detected; session revoked");
-        Err(AuthError::RefreshTokenReused)
+        AuthError::RefreshTokenReused
     }
 
     async fn session_user(
@@ -110,11 +140,19 @@ impl Auth {
 
     /// `POST /logout`: revokes the principal's session; its refresh token and (unless
     /// stateless) its access tokens stop working at once.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.before(principal_hook(Action::Logout, principal, client))
+            .await?;
         self.inner
             .store
             .revoke_session(principal.session_id, self.now(), RevokeReason::Logout)
             .await?;
+        self.after(principal_after(Action::Logout, principal, client))
+            .await;
         Ok(())
     }
 
@@ -122,7 +160,10 @@ impl Auth {
     pub async fn logout_all_other_sessions(
         &self,
         principal: &Principal,
+        client: &ClientInfo,
     ) -> Result<RevokedCount, AuthError> {
+        self.before(principal_hook(Action::LogoutOthers, principal, client))
+            .await?;
         let revoked = self
             .inner
             .store
@@ -133,6 +174,8 @@ impl Auth {
                 RevokeReason::RevokedByUser,
             )
             .await?;
+        self.after(principal_after(Action::LogoutOthers, principal, client))
+            .await;
         Ok(RevokedCount { revoked })
     }
 
@@ -189,5 +232,32 @@ impl Auth {
             return Err(AuthError::NotFound);
         }
         Ok(())
+    }
+}
+
+/// The before-hook context of an action by a signed-in user.
+pub(crate) fn principal_hook<'a>(
+    action: Action,
+    principal: &Principal,
+    client: &'a ClientInfo,
+) -> BeforeHook<'a> {
+    let mut hook = BeforeHook::new(action, client);
+    hook.user_id = Some(principal.user_id);
+    hook.session_id = Some(principal.session_id);
+    hook
+}
+
+/// The after-hook context of an action by a signed-in user that did not load the account.
+pub(crate) fn principal_after<'a>(
+    action: Action,
+    principal: &Principal,
+    client: &'a ClientInfo,
+) -> AfterHook<'a> {
+    AfterHook {
+        action,
+        client,
+        user: None,
+        user_id: Some(principal.user_id),
+        session_id: Some(principal.session_id),
     }
 }

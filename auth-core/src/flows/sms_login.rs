@@ -7,6 +7,7 @@
 use crate::account::{User, UserStatus};
 use crate::api::{ChallengeSent, ClientInfo, TokenPair};
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
+use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::ChallengeId;
 use crate::ids::UserId;
 use crate::limits;
@@ -38,11 +39,16 @@ impl Auth {
             )));
         }
         let store = self.inner.store.as_ref();
+        let user = store.user_by_phone(&phone).await?;
+        let mut hook = BeforeHook::new(Action::SmsStart, client);
+        hook.phone = Some(&phone);
+        hook.user_id = user.as_ref().map(|u| u.id);
+        self.before(hook).await?;
+
         let now = self.now();
         limits::check_sms_send(store, cfg, &phone, client.ip, now).await?;
         limits::check_lockout(store, &limits::sms_failures_key(&phone), cfg.lockout_after).await?;
 
-        let user = store.user_by_phone(&phone).await?;
         let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
         let code = test_code
             .clone()
@@ -77,6 +83,14 @@ impl Auth {
                 return Err(AuthError::SmsUnavailable);
             }
         }
+        self.after(AfterHook {
+            action: Action::SmsStart,
+            client,
+            user: user.as_ref(),
+            user_id: user.as_ref().map(|u| u.id),
+            session_id: None,
+        })
+        .await;
         Ok(ChallengeSent {
             challenge_id: id,
             expires_in: cfg.code_ttl_secs,
@@ -117,6 +131,10 @@ impl Auth {
             })
             .ok_or(AuthError::InvalidCode)?;
         closed_state_error(challenge.state(now, cfg.max_attempts))?;
+        let mut hook = BeforeHook::new(Action::SmsVerify, client);
+        hook.phone = Some(&challenge.phone);
+        hook.user_id = challenge.user_id;
+        self.before(hook).await?;
         let failures_key = limits::sms_failures_key(&challenge.phone);
         limits::check_lockout(store, &failures_key, cfg.lockout_after).await?;
 
@@ -150,7 +168,16 @@ impl Auth {
             UserStatus::Disabled => return Err(AuthError::AccountDisabled),
             UserStatus::PendingActivation => return Err(AuthError::ActivationRequired),
         }
-        self.start_session(&user, client).await
+        let pair = self.start_session(&user, client).await?;
+        self.after(AfterHook {
+            action: Action::SmsVerify,
+            client,
+            user: Some(&user),
+            user_id: Some(user.id),
+            session_id: Some(pair.session_id),
+        })
+        .await;
+        Ok(pair)
     }
 }
 

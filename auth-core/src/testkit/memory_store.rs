@@ -72,33 +72,51 @@ impl MemoryStore {
     }
 }
 
+/// The user fields with a unique index.
+#[derive(Debug, Clone, Copy)]
+enum IndexedField {
+    Phone,
+    Email,
+    Username,
+}
+
+impl From<IndexedField> for UniqueField {
+    fn from(f: IndexedField) -> Self {
+        match f {
+            IndexedField::Phone => Self::Phone,
+            IndexedField::Email => Self::Email,
+            IndexedField::Username => Self::Username,
+        }
+    }
+}
+
 impl State {
-    /// The unique keys of a user: (field, index, key).
-    fn unique_keys(user: &User) -> Vec<(UniqueField, String)> {
+    /// The indexed unique keys of a user.
+    fn unique_keys(user: &User) -> Vec<(IndexedField, String)> {
         let mut keys = Vec::new();
         keys.extend(
             user.phone
                 .as_ref()
-                .map(|p| (UniqueField::Phone, p.as_str().to_owned())),
+                .map(|p| (IndexedField::Phone, p.as_str().to_owned())),
         );
         keys.extend(
             user.email
                 .as_ref()
-                .map(|e| (UniqueField::Email, e.as_str().to_owned())),
+                .map(|e| (IndexedField::Email, e.as_str().to_owned())),
         );
         keys.extend(
             user.username
                 .as_ref()
-                .map(|u| (UniqueField::Username, u.as_str().to_owned())),
+                .map(|u| (IndexedField::Username, u.as_str().to_owned())),
         );
         keys
     }
 
-    fn index(&mut self, field: UniqueField) -> &mut HashMap<String, UserId> {
+    fn index(&mut self, field: IndexedField) -> &mut HashMap<String, UserId> {
         match field {
-            UniqueField::Phone => &mut self.by_phone,
-            UniqueField::Email => &mut self.by_email,
-            UniqueField::Username | UniqueField::Id => &mut self.by_username,
+            IndexedField::Phone => &mut self.by_phone,
+            IndexedField::Email => &mut self.by_email,
+            IndexedField::Username => &mut self.by_username,
         }
     }
 
@@ -109,7 +127,7 @@ impl State {
                 .get(&key)
                 .is_some_and(|owner| *owner != user.id)
             {
-                return Err(StoreError::Conflict(field));
+                return Err(StoreError::Conflict(field.into()));
             }
         }
         Ok(())

@@ -42,10 +42,13 @@ pub fn kit_with(f: impl FnOnce(&mut AuthConfig)) -> TestKit {
 
 pub async fn register_phone(kit: &TestKit, phone: &str) -> auth_core::UserId {
     kit.auth
-        .register(RegisterRequest {
-            phone: Some(phone.into()),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                phone: Some(phone.into()),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap()
         .user_id
@@ -53,11 +56,14 @@ pub async fn register_phone(kit: &TestKit, phone: &str) -> auth_core::UserId {
 
 pub async fn register_email(kit: &TestKit, email: &str) -> auth_core::UserId {
     kit.auth
-        .register(RegisterRequest {
-            email: Some(email.into()),
-            password: Some(Password::new(PASSWORD)),
-            ..Default::default()
-        })
+        .register(
+            RegisterRequest {
+                email: Some(email.into()),
+                password: Some(Password::new(PASSWORD)),
+                ..Default::default()
+            },
+            &client(),
+        )
         .await
         .unwrap()
         .user_id
