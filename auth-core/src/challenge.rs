@@ -28,6 +28,10 @@ pub enum ChallengePurpose {
     /// Log in with a phone that has no account yet, creating the account when the code is
     /// right (only with `sms.signup_on_first_login`).
     Signup,
+    /// Reset the password of the phone's account (or a decoy, like `Login`).
+    PasswordReset,
+    /// Move the account `user_id` to this (new) phone.
+    PhoneChange,
 }
 
 impl ChallengePurpose {
@@ -36,6 +40,8 @@ impl ChallengePurpose {
         match self {
             Self::Login => "login",
             Self::Signup => "signup",
+            Self::PasswordReset => "password_reset",
+            Self::PhoneChange => "phone_change",
         }
     }
     /// Parses [`ChallengePurpose::as_str`]'s output.
@@ -43,6 +49,8 @@ impl ChallengePurpose {
         match s {
             "login" => Some(Self::Login),
             "signup" => Some(Self::Signup),
+            "password_reset" => Some(Self::PasswordReset),
+            "phone_change" => Some(Self::PhoneChange),
             _ => None,
         }
     }

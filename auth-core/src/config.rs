@@ -210,6 +210,15 @@ pub struct SmsConfig {
     pub strict_phone_validation: bool,
     /// The SMS text; `{code}` is replaced by the code. Default `"Your login code is {code}"`.
     pub message_template: String,
+    /// The password reset SMS; `{code}` is replaced. Default
+    /// `"Your password reset code is {code}"`.
+    pub reset_template: String,
+    /// The SMS confirming a new phone number; `{code}` is replaced. Default
+    /// `"Your code to confirm this phone number is {code}"`.
+    pub phone_change_template: String,
+    /// The notice sent to the old number after a phone change. Default
+    /// `"The phone number of your account was changed."`.
+    pub phone_changed_notice: String,
     /// Sign a phone up on its first verified SMS login instead of requiring `/register`.
     /// Off by default: unknown phones then get no SMS (but the same answer).
     pub signup_on_first_login: bool,
@@ -231,6 +240,9 @@ impl Default for SmsConfig {
             test_numbers: BTreeMap::new(),
             strict_phone_validation: false,
             message_template: "Your login code is {code}".to_owned(),
+            reset_template: "Your password reset code is {code}".to_owned(),
+            phone_change_template: "Your code to confirm this phone number is {code}".to_owned(),
+            phone_changed_notice: "The phone number of your account was changed.".to_owned(),
             signup_on_first_login: false,
         }
     }

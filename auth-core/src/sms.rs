@@ -8,13 +8,29 @@ use async_trait::async_trait;
 use crate::phone::Phone;
 use crate::secret::OneTimeCode;
 
-/// One SMS carrying a one-time code. `Debug` hides the code and the text that contains it.
+/// What an SMS is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmsKind {
+    /// A login code.
+    LoginCode,
+    /// A password reset code.
+    PasswordResetCode,
+    /// A code confirming a new phone number.
+    PhoneChangeCode,
+    /// A notice without a code (e.g. "your number was changed", sent to the old number).
+    Notice,
+}
+
+/// One SMS. `Debug` hides the code and the text that contains it.
 #[derive(Clone)]
 pub struct SmsMessage {
     /// The recipient.
     pub to: Phone,
-    /// The code, for senders that fill their own template.
-    pub code: OneTimeCode,
+    /// What it is for.
+    pub kind: SmsKind,
+    /// The code, for senders that fill their own template (`None` for a notice).
+    pub code: Option<OneTimeCode>,
     /// The full text, built from the configured template.
     pub text: String,
 }
@@ -23,6 +39,7 @@ impl fmt::Debug for SmsMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmsMessage")
             .field("to", &self.to)
+            .field("kind", &self.kind)
             .field("code", &self.code)
             .field("text", &"<redacted>")
             .finish()

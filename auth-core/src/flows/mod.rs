@@ -8,4 +8,5 @@ mod profile;
 pub use password_login::LoginIdentifier;
 mod register;
 pub(crate) mod sessions;
+mod sms_challenge;
 mod sms_login;

@@ -1,19 +1,20 @@
 //! SMS one-time-code login: start (send a code) and verify (trade it for a session).
 //!
-//! The challenge's states are in [`crate::challenge`]; this file moves a challenge through
-//! them. Unknown phones get a challenge too (no SMS, a code that cannot match), so neither
-//! the answer nor the limits reveal whether an account exists.
+//! The challenge's states are in [`crate::challenge`] and the machinery that issues and solves
+//! one in `sms_challenge.rs`. Unknown phones get a challenge too (no SMS, a code that cannot
+//! match), so neither the answer nor the limits reveal whether an account exists — unless
+//! `sms.signup_on_first_login` is on, in which case they get a real code and an account once
+//! they verify it.
 
 use crate::account::{User, UserStatus};
 use crate::api::{ChallengeSent, ClientInfo, TokenPair};
-use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
+use crate::challenge::ChallengePurpose;
+use crate::flows::sms_challenge::Issue;
 use crate::hooks::{Action, AfterHook, BeforeHook};
-use crate::ids::ChallengeId;
 use crate::ids::UserId;
-use crate::limits;
 use crate::phone::Phone;
-use crate::secret::{OneTimeCode, random_numeric_code};
-use crate::sms::SmsMessage;
+use crate::secret::OneTimeCode;
+use crate::sms::SmsKind;
 use crate::store::StoreError;
 use crate::{Auth, AuthError};
 
@@ -27,62 +28,31 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<ChallengeSent, AuthError> {
         let cfg = &self.inner.config.sms;
-        let phone = Phone::parse(phone, cfg.strict_phone_validation)?;
-        let cc = phone.country_code();
-        let allowed = cfg
-            .allowed_country_codes
-            .as_ref()
-            .is_none_or(|a| a.contains(&cc));
-        if !allowed || cfg.denied_country_codes.contains(&cc) {
-            return Err(AuthError::invalid_request(format!(
-                "SMS to country code +{cc} is not supported"
-            )));
-        }
-        let store = self.inner.store.as_ref();
-        let user = store.user_by_phone(&phone).await?;
+        let phone = self.sms_phone(phone)?;
+        let user = self.inner.store.user_by_phone(&phone).await?;
         let mut hook = BeforeHook::new(Action::SmsStart, client);
         hook.phone = Some(&phone);
         hook.user_id = user.as_ref().map(|u| u.id);
         self.before(hook).await?;
 
-        let now = self.now();
-        limits::check_sms_send(store, cfg, &phone, client.ip, now).await?;
-        limits::check_lockout(store, &limits::sms_failures_key(&phone), cfg.lockout_after).await?;
-
-        let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
-        let code = test_code
-            .clone()
-            .unwrap_or_else(|| OneTimeCode::new(random_numeric_code(cfg.code_length)));
-        let id = ChallengeId::new_random();
         let signup = user.is_none() && cfg.signup_on_first_login;
-        let challenge = Challenge {
-            id,
-            purpose: if signup {
-                ChallengePurpose::Signup
-            } else {
-                ChallengePurpose::Login
-            },
-            code_hash: code_hash(&self.inner.code_key, id, &phone, &code),
-            phone: phone.clone(),
-            user_id: user.as_ref().map(|u| u.id),
-            created_at: now,
-            expires_at: now + crate::auth::secs(cfg.code_ttl_secs),
-            attempts: 0,
-            consumed_at: None,
-        };
-        store.insert_challenge(&challenge).await?;
-
-        if (user.is_some() || signup) && test_code.is_none() {
-            let message = SmsMessage {
-                text: cfg.message_template.replace("{code}", code.expose()),
-                to: phone,
-                code,
-            };
-            if let Err(e) = self.inner.sms.send(&message).await {
-                tracing::warn!(error = %e, challenge_id = %id, "sending the login SMS failed");
-                return Err(AuthError::SmsUnavailable);
-            }
-        }
+        let sent = self
+            .issue_sms_challenge(
+                Issue {
+                    phone: &phone,
+                    purpose: if signup {
+                        ChallengePurpose::Signup
+                    } else {
+                        ChallengePurpose::Login
+                    },
+                    user_id: user.as_ref().map(|u| u.id),
+                    deliver: user.is_some() || signup,
+                    kind: SmsKind::LoginCode,
+                    template: &cfg.message_template,
+                },
+                client,
+            )
+            .await?;
         self.after(AfterHook {
             action: Action::SmsStart,
             client,
@@ -91,11 +61,7 @@ impl Auth {
             session_id: None,
         })
         .await;
-        Ok(ChallengeSent {
-            challenge_id: id,
-            expires_in: cfg.code_ttl_secs,
-            resend_in: cfg.resend_cooldown_secs,
-        })
+        Ok(sent)
     }
 
     /// `POST /verify_sms`: trades the right code for a new session and token pair.
@@ -109,56 +75,21 @@ impl Auth {
         code: &OneTimeCode,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let cfg = &self.inner.config.sms;
-        let id: ChallengeId = challenge_id.parse()?;
-        let c = code.expose();
-        if c.len() != usize::from(cfg.code_length) || !c.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AuthError::invalid_request(format!(
-                "code must be {} digits",
-                cfg.code_length
-            )));
-        }
-        let store = self.inner.store.as_ref();
-        let now = self.now();
-        let challenge = store
-            .challenge(id)
-            .await?
-            .filter(|ch| {
-                matches!(
-                    ch.purpose,
-                    ChallengePurpose::Login | ChallengePurpose::Signup
-                )
-            })
-            .ok_or(AuthError::InvalidCode)?;
-        closed_state_error(challenge.state(now, cfg.max_attempts))?;
+        let challenge = self
+            .open_sms_challenge(
+                challenge_id,
+                code,
+                &[ChallengePurpose::Login, ChallengePurpose::Signup],
+            )
+            .await?;
         let mut hook = BeforeHook::new(Action::SmsVerify, client);
         hook.phone = Some(&challenge.phone);
         hook.user_id = challenge.user_id;
         self.before(hook).await?;
-        let failures_key = limits::sms_failures_key(&challenge.phone);
-        limits::check_lockout(store, &failures_key, cfg.lockout_after).await?;
+        self.solve_sms_challenge(&challenge, code).await?;
 
-        // Reserve the attempt before comparing, so concurrent guesses cannot exceed the limit.
-        if store
-            .claim_challenge_attempt(id, cfg.max_attempts)
-            .await?
-            .is_none()
-        {
-            let latest = store.challenge(id).await?.ok_or(AuthError::InvalidCode)?;
-            closed_state_error(latest.state(now, cfg.max_attempts))?;
-            return Err(AuthError::TooManyAttempts { retry_after: None });
-        }
-        if !challenge.code_matches(&self.inner.code_key, code)
-            || (challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup)
-        {
-            store.add_failure(&failures_key).await?;
-            return Err(AuthError::InvalidCode);
-        }
-        if !store.consume_challenge(id, now).await? {
-            return Err(AuthError::ChallengeConsumed);
-        }
         let user = match challenge.user_id {
-            Some(user_id) => store.user_by_id(user_id).await?,
+            Some(user_id) => self.inner.store.user_by_id(user_id).await?,
             None => Some(self.sign_up_verified_phone(&challenge.phone).await?),
         }
         .ok_or(AuthError::InvalidCode)?;
@@ -179,9 +110,7 @@ impl Auth {
         .await;
         Ok(pair)
     }
-}
 
-impl Auth {
     /// Creates the account of a phone that just proved itself (sign-up on first login). When
     /// the phone registered meanwhile, that account is the one logged into.
     async fn sign_up_verified_phone(&self, phone: &Phone) -> Result<User, AuthError> {
@@ -199,15 +128,5 @@ impl Auth {
                 .ok_or(AuthError::StoreUnavailable),
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// The error for a challenge that can no longer be solved; `Ok` while it is open.
-fn closed_state_error(state: ChallengeState) -> Result<(), AuthError> {
-    match state {
-        ChallengeState::Open { .. } => Ok(()),
-        ChallengeState::Consumed => Err(AuthError::ChallengeConsumed),
-        ChallengeState::Burned => Err(AuthError::TooManyAttempts { retry_after: None }),
-        ChallengeState::Expired => Err(AuthError::CodeExpired),
     }
 }

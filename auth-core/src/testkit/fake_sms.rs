@@ -46,8 +46,8 @@ impl FakeSms {
             .sent
             .iter()
             .rev()
-            .find(|m| m.to == phone)
-            .map(|m| m.code.clone())
+            .filter(|m| m.to == phone)
+            .find_map(|m| m.code.clone())
     }
 
     /// Makes every following send fail (`true`) or succeed again (`false`).

@@ -1,0 +1,169 @@
+//! The SMS code challenge machinery shared by login, password reset and phone change:
+//! issuing a challenge (limits, code, storage, delivery) and solving one (state, lockout,
+//! attempt, constant-time compare, single use). The flows decide what a solved challenge is
+//! worth.
+
+use crate::api::{ChallengeSent, ClientInfo};
+use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
+use crate::ids::{ChallengeId, UserId};
+use crate::limits;
+use crate::phone::Phone;
+use crate::secret::{OneTimeCode, random_numeric_code};
+use crate::sms::{SmsKind, SmsMessage};
+use crate::{Auth, AuthError};
+
+/// What to issue.
+pub(crate) struct Issue<'a> {
+    pub(crate) phone: &'a Phone,
+    pub(crate) purpose: ChallengePurpose,
+    pub(crate) user_id: Option<UserId>,
+    /// Whether to send the SMS (false for decoys: an unknown phone gets the same answer and
+    /// limits, but nothing is sent and no code can solve the challenge).
+    pub(crate) deliver: bool,
+    pub(crate) kind: SmsKind,
+    pub(crate) template: &'a str,
+}
+
+impl Auth {
+    /// Parses a phone for SMS and applies the country allow/deny lists.
+    pub(crate) fn sms_phone(&self, phone: &str) -> Result<Phone, AuthError> {
+        let cfg = &self.inner.config.sms;
+        let phone = Phone::parse(phone, cfg.strict_phone_validation)?;
+        let cc = phone.country_code();
+        let allowed = cfg
+            .allowed_country_codes
+            .as_ref()
+            .is_none_or(|a| a.contains(&cc));
+        if !allowed || cfg.denied_country_codes.contains(&cc) {
+            return Err(AuthError::invalid_request(format!(
+                "SMS to country code +{cc} is not supported"
+            )));
+        }
+        Ok(phone)
+    }
+
+    /// Counts the send against the limits, refuses a locked phone, stores the challenge (only a
+    /// hash of its code) and delivers the SMS. One set of limits covers every SMS a phone
+    /// receives.
+    pub(crate) async fn issue_sms_challenge(
+        &self,
+        issue: Issue<'_>,
+        client: &ClientInfo,
+    ) -> Result<ChallengeSent, AuthError> {
+        let cfg = &self.inner.config.sms;
+        let store = self.inner.store.as_ref();
+        let now = self.now();
+        let phone = issue.phone;
+        limits::check_sms_send(store, cfg, phone, client.ip, now).await?;
+        limits::check_lockout(store, &limits::sms_failures_key(phone), cfg.lockout_after).await?;
+
+        let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
+        let deliver = issue.deliver && test_code.is_none();
+        let code =
+            test_code.unwrap_or_else(|| OneTimeCode::new(random_numeric_code(cfg.code_length)));
+        let id = ChallengeId::new_random();
+        let challenge = Challenge {
+            id,
+            purpose: issue.purpose,
+            code_hash: code_hash(&self.inner.code_key, id, phone, &code),
+            phone: phone.clone(),
+            user_id: issue.user_id,
+            created_at: now,
+            expires_at: now + crate::auth::secs(cfg.code_ttl_secs),
+            attempts: 0,
+            consumed_at: None,
+        };
+        store.insert_challenge(&challenge).await?;
+        if deliver {
+            let message = SmsMessage {
+                text: issue.template.replace("{code}", code.expose()),
+                to: phone.clone(),
+                kind: issue.kind,
+                code: Some(code),
+            };
+            if let Err(e) = self.inner.sms.send(&message).await {
+                tracing::warn!(error = %e, challenge_id = %id, "sending an SMS code failed");
+                return Err(AuthError::SmsUnavailable);
+            }
+        }
+        Ok(ChallengeSent {
+            challenge_id: id,
+            expires_in: cfg.code_ttl_secs,
+            resend_in: cfg.resend_cooldown_secs,
+        })
+    }
+
+    /// Checks the code's form and loads an open challenge of one of `purposes`. Reads only.
+    pub(crate) async fn open_sms_challenge(
+        &self,
+        challenge_id: &str,
+        code: &OneTimeCode,
+        purposes: &[ChallengePurpose],
+    ) -> Result<Challenge, AuthError> {
+        let cfg = &self.inner.config.sms;
+        let id: ChallengeId = challenge_id.parse()?;
+        let c = code.expose();
+        if c.len() != usize::from(cfg.code_length) || !c.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AuthError::invalid_request(format!(
+                "code must be {} digits",
+                cfg.code_length
+            )));
+        }
+        let challenge = self
+            .inner
+            .store
+            .challenge(id)
+            .await?
+            .filter(|ch| purposes.contains(&ch.purpose))
+            .ok_or(AuthError::InvalidCode)?;
+        closed_state_error(challenge.state(self.now(), cfg.max_attempts))?;
+        Ok(challenge)
+    }
+
+    /// Tries `code` on the challenge: refuses a locked phone, reserves an attempt (so
+    /// concurrent guesses cannot exceed the limit), compares in constant time, and consumes the
+    /// challenge (exactly once, also when the right code arrives twice at once). A wrong code
+    /// counts towards the phone's lockout. A decoy (no account, not a sign-up) never succeeds.
+    pub(crate) async fn solve_sms_challenge(
+        &self,
+        challenge: &Challenge,
+        code: &OneTimeCode,
+    ) -> Result<(), AuthError> {
+        let cfg = &self.inner.config.sms;
+        let store = self.inner.store.as_ref();
+        let now = self.now();
+        let failures_key = limits::sms_failures_key(&challenge.phone);
+        limits::check_lockout(store, &failures_key, cfg.lockout_after).await?;
+        if store
+            .claim_challenge_attempt(challenge.id, cfg.max_attempts)
+            .await?
+            .is_none()
+        {
+            let latest = store
+                .challenge(challenge.id)
+                .await?
+                .ok_or(AuthError::InvalidCode)?;
+            closed_state_error(latest.state(now, cfg.max_attempts))?;
+            return Err(AuthError::TooManyAttempts { retry_after: None });
+        }
+        let decoy = challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup;
+        if !challenge.code_matches(&self.inner.code_key, code) || decoy {
+            store.add_failure(&failures_key).await?;
+            return Err(AuthError::InvalidCode);
+        }
+        if !store.consume_challenge(challenge.id, now).await? {
+            return Err(AuthError::ChallengeConsumed);
+        }
+        Ok(())
+    }
+}
+
+/// The error for a challenge that can no longer be solved; `Ok` while it is open.
+fn closed_state_error(state: ChallengeState) -> Result<(), AuthError> {
+    match state {
+        ChallengeState::Open { .. } => Ok(()),
+        ChallengeState::Consumed => Err(AuthError::ChallengeConsumed),
+        ChallengeState::Burned => Err(AuthError::TooManyAttempts { retry_after: None }),
+        ChallengeState::Expired => Err(AuthError::CodeExpired),
+    }
+}
