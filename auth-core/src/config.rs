@@ -303,6 +303,9 @@ pub struct AccountConfig {
     /// The declared profile fields (see [`crate::profile`]). Empty by default: registration
     /// stores a free-form profile, `PATCH /me` accepts no field, `GET /users/{id}` shows none.
     pub profile_fields: BTreeMap<String, crate::profile::ProfileField>,
+    /// For accounts without a password, how young the session must be to change the phone or
+    /// email. Default 900 (15 minutes).
+    pub recent_login_secs: u64,
 }
 
 impl Default for AccountConfig {
@@ -310,6 +313,7 @@ impl Default for AccountConfig {
         Self {
             max_profile_bytes: 4096,
             profile_fields: BTreeMap::new(),
+            recent_login_secs: 900,
         }
     }
 }

@@ -56,6 +56,14 @@ pub enum Action {
     ProfileRead,
     /// `PATCH /me`
     ProfileUpdate,
+    /// `POST /password/reset`
+    PasswordResetRequest,
+    /// `POST /password/reset/confirm`
+    PasswordResetConfirm,
+    /// `POST /phone`
+    PhoneChangeRequest,
+    /// `POST /phone/confirm`
+    PhoneChangeConfirm,
 }
 
 /// What a before hook sees. Fields that do not apply to the action are `None`.

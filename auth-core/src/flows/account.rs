@@ -67,19 +67,8 @@ impl Auth {
             }
             (None, None) => {}
         }
-        let mut context: Vec<String> = Vec::new();
-        context.extend(user.email.as_ref().map(|e| e.as_str().to_owned()));
-        context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
-        context.extend(user.phone.as_ref().map(|p| p.as_str().to_owned()));
         let hash = self
-            .inner
-            .hasher
-            .hash_new(
-                &self.inner.policy,
-                &request.new_password,
-                context,
-                self.inner.breached.as_deref(),
-            )
+            .hash_new_password(Some(&user), &request.new_password)
             .await?;
         user.password_hash = Some(hash);
         if !store.update_user(&user).await? {

@@ -4,6 +4,8 @@
 mod account;
 mod admin;
 mod password_login;
+mod password_reset;
+mod phone_change;
 mod profile;
 pub use password_login::LoginIdentifier;
 mod register;
