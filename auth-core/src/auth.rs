@@ -11,7 +11,7 @@ use crate::AuthError;
 use crate::account::User;
 use crate::api::{ClientInfo, TokenPair};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AuthConfig, ConfigError};
+use crate::config::{AccessTokenFormat, AuthConfig, ConfigError};
 use crate::hooks::{Hooks, NoHooks};
 use crate::ids::SessionId;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
@@ -20,6 +20,7 @@ use crate::session::{RefreshState, Session, SessionState, SessionStatus};
 use crate::sms::SmsSender;
 use crate::store::Store;
 use crate::token::access::{AccessTokens, Principal};
+use crate::token::opaque::OpaqueTokens;
 use crate::token::refresh::{RefreshKeys, RefreshSecret, RefreshToken};
 
 /// The authentication service. Cheap to clone (an `Arc` inside); share one per app.
@@ -42,6 +43,7 @@ pub(crate) struct Inner {
     pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) access: AccessTokens,
+    pub(crate) opaque: Option<OpaqueTokens>,
     pub(crate) refresh_keys: RefreshKeys,
     pub(crate) code_key: MacKey,
     pub(crate) hasher: PasswordHasher,
@@ -115,6 +117,12 @@ impl AuthBuilder {
         let secret = &self.config.secret;
         let inner = Inner {
             access: AccessTokens::new(&self.config),
+            opaque: (self.config.access.format == AccessTokenFormat::Opaque).then(|| {
+                OpaqueTokens::new(
+                    secret.derive("auth-core/opaque-access/v1"),
+                    self.config.access.ttl_secs,
+                )
+            }),
             refresh_keys: RefreshKeys {
                 chain: secret.derive("auth-core/refresh-chain/v1"),
                 storage: secret.derive("auth-core/refresh-storage/v1"),
@@ -169,24 +177,64 @@ impl Auth {
     /// Checks an access token and returns who it speaks for.
     ///
     /// Verifies the JWT (signature, `typ`, algorithm, issuer, audience, expiry). Unless
-    /// `access.stateless` is set, it also checks that the session is still live, so a logout
-    /// or revocation takes effect at once.
+    /// `access.stateless` is set, it also checks that the session is still live and takes the
+    /// user's current roles, so a logout, a revocation or a revoked role takes effect at once.
+    /// Stateless, the roles are those in the token: a role change reaches it at the next
+    /// refresh. Opaque tokens (`access.format = "opaque"`) are always checked against the
+    /// store.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let claims = self.inner.access.verify(access_token, self.now())?;
-        if !self.inner.config.access.stateless {
-            let session = self
-                .inner
-                .store
-                .session(claims.sid)
-                .await?
-                .filter(|s| s.user_id == claims.sub)
-                .ok_or(AuthError::TokenRevoked)?;
-            live(&session, self.now(), self.idle_timeout())?;
+        if let Some(opaque) = &self.inner.opaque {
+            return self.authenticate_opaque(opaque, access_token).await;
         }
+        let claims = self.inner.access.verify(access_token, self.now())?;
+        if self.inner.config.access.stateless {
+            return Ok(Principal {
+                user_id: claims.sub,
+                session_id: claims.sid,
+                roles: claims.roles,
+            });
+        }
+        // Session checking: the session must be live, and the roles are the user's current
+        // ones, so a revoked role stops working at once.
+        let store = self.inner.store.as_ref();
+        let session = store
+            .session(claims.sid)
+            .await?
+            .filter(|s| s.user_id == claims.sub)
+            .ok_or(AuthError::TokenRevoked)?;
+        live(&session, self.now(), self.idle_timeout())?;
+        let user = store
+            .user_by_id(claims.sub)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
         Ok(Principal {
             user_id: claims.sub,
             session_id: claims.sid,
-            roles: claims.roles,
+            roles: user.roles,
+        })
+    }
+
+    /// Opaque tokens: MAC, then the session and the user from the store.
+    async fn authenticate_opaque(
+        &self,
+        opaque: &OpaqueTokens,
+        token: &str,
+    ) -> Result<Principal, AuthError> {
+        let sid = opaque.verify(token, self.now())?;
+        let store = self.inner.store.as_ref();
+        let session = store.session(sid).await?.ok_or(AuthError::TokenRevoked)?;
+        live(&session, self.now(), self.idle_timeout())?;
+        let user = store
+            .user_by_id(session.user_id)
+            .await?
+            .ok_or(AuthError::TokenRevoked)?;
+        if user.status == crate::UserStatus::Disabled {
+            return Err(AuthError::TokenRevoked);
+        }
+        Ok(Principal {
+            user_id: user.id,
+            session_id: sid,
+            roles: user.roles,
         })
     }
 
@@ -241,10 +289,13 @@ impl Auth {
         secret: RefreshSecret,
     ) -> Result<TokenPair, AuthError> {
         let now = self.now();
-        let (access_token, expires_in) =
-            self.inner
+        let (access_token, expires_in) = match &self.inner.opaque {
+            Some(opaque) => opaque.issue(session.id, now),
+            None => self
+                .inner
                 .access
-                .issue(user.id, session.id, user.roles.clone(), now)?;
+                .issue(user.id, session.id, user.roles.clone(), now)?,
+        };
         let refresh_token = RefreshToken {
             session_id: session.id,
             generation: session.refresh.generation,

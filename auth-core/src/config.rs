@@ -134,6 +134,21 @@ pub struct AccessTokenConfig {
     /// so logout and revocation take effect at once. `true` makes it purely stateless: a
     /// revoked session's access tokens then work until they expire.
     pub stateless: bool,
+    /// `jwt` (the default) or `opaque`: random-looking handles with no claims in them, checked
+    /// against the store on every request (session and user), so revocation and role changes
+    /// are instant. `stateless` does not apply to opaque tokens.
+    pub format: AccessTokenFormat,
+}
+
+/// The kind of access token issued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// A signed JWT (`typ: at+jwt`).
+    #[default]
+    Jwt,
+    /// An opaque handle checked against the store.
+    Opaque,
 }
 
 impl Default for AccessTokenConfig {
@@ -142,6 +157,7 @@ impl Default for AccessTokenConfig {
             ttl_secs: 600,
             leeway_secs: 5,
             stateless: false,
+            format: AccessTokenFormat::Jwt,
         }
     }
 }

@@ -523,3 +523,166 @@ async fn purge_removes_only_dead_records() {
         .unwrap();
     assert_eq!(kit.store.session_count(), 0);
 }
+
+#[tokio::test]
+async fn with_session_checking_a_revoked_role_stops_at_once() {
+    let kit = kit();
+    let user = register_phone(&kit, PHONE).await;
+    kit.auth
+        .set_roles(user, vec!["admin".into()])
+        .await
+        .unwrap();
+    let pair = sms_login(&kit, PHONE).await;
+    assert!(
+        kit.auth
+            .authorize(pair.access_token.expose(), "admin")
+            .await
+            .is_ok()
+    );
+    kit.auth.set_roles(user, vec![]).await.unwrap();
+    assert_eq!(
+        kit.auth
+            .authorize(pair.access_token.expose(), "admin")
+            .await
+            .unwrap_err(),
+        AuthError::Forbidden
+    );
+}
+
+#[tokio::test]
+async fn stateless_role_changes_arrive_with_the_next_refresh() {
+    let kit = kit_with(|c| c.access.stateless = true);
+    let user = register_phone(&kit, PHONE).await;
+    kit.auth
+        .set_roles(user, vec!["admin".into()])
+        .await
+        .unwrap();
+    let pair = sms_login(&kit, PHONE).await;
+    kit.auth.set_roles(user, vec![]).await.unwrap();
+    assert!(
+        kit.auth
+            .authorize(pair.access_token.expose(), "admin")
+            .await
+            .is_ok(),
+        "documented lag"
+    );
+    let next = kit
+        .auth
+        .refresh(pair.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        kit.auth
+            .authorize(next.access_token.expose(), "admin")
+            .await
+            .unwrap_err(),
+        AuthError::Forbidden
+    );
+}
+
+#[tokio::test]
+async fn opaque_access_tokens_work_with_the_same_api_and_revoke_at_once() {
+    let kit = kit_with(|c| c.access.format = auth_core::config::AccessTokenFormat::Opaque);
+    let user = register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert!(pair.access_token.expose().starts_with("oat."));
+    assert_eq!(pair.expires_in, 600);
+    let p = kit
+        .auth
+        .authenticate(pair.access_token.expose())
+        .await
+        .unwrap();
+    assert_eq!((p.user_id, p.session_id), (user, pair.session_id));
+    // Roles come from the store at once.
+    kit.auth
+        .set_roles(user, vec!["admin".into()])
+        .await
+        .unwrap();
+    assert!(
+        kit.auth
+            .authorize(pair.access_token.expose(), "admin")
+            .await
+            .is_ok()
+    );
+    // A JWT is not accepted in opaque mode, a forged handle neither.
+    let jwt_kit = kit_with(|_| {});
+    register_phone(&jwt_kit, PHONE).await;
+    let jwt = sms_login(&jwt_kit, PHONE).await;
+    assert_eq!(
+        kit.auth
+            .authenticate(jwt.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+    let forged = format!("{}x", pair.access_token.expose());
+    assert_eq!(
+        kit.auth.authenticate(&forged).await.unwrap_err(),
+        AuthError::InvalidToken
+    );
+    // Refresh issues a new opaque token; logout kills it at once; expiry applies.
+    let next = kit
+        .auth
+        .refresh(pair.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert!(next.access_token.expose().starts_with("oat."));
+    kit.clock.advance(secs(600));
+    assert_eq!(
+        kit.auth
+            .authenticate(next.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+    let last = kit
+        .auth
+        .refresh(next.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let p = kit
+        .auth
+        .authenticate(last.access_token.expose())
+        .await
+        .unwrap();
+    kit.auth.logout(&p, &client()).await.unwrap();
+    assert_eq!(
+        kit.auth
+            .authenticate(last.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+    // Disabling the user is instant too.
+    let again = sms_login(&kit, PHONE).await;
+    kit.auth.disable_user(user).await.unwrap();
+    assert!(
+        kit.auth
+            .authenticate(again.access_token.expose())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn grant_and_revoke_role() {
+    let kit = kit();
+    let user = register_phone(&kit, PHONE).await;
+    kit.auth.grant_role(user, "admin").await.unwrap();
+    kit.auth.grant_role(user, "admin").await.unwrap();
+    kit.auth.grant_role(user, "editor").await.unwrap();
+    assert_eq!(
+        kit.auth.find_user(user).await.unwrap().unwrap().roles,
+        vec!["admin", "editor"]
+    );
+    kit.auth.revoke_role(user, "admin").await.unwrap();
+    assert_eq!(
+        kit.auth.find_user(user).await.unwrap().unwrap().roles,
+        vec!["editor"]
+    );
+    let unknown = auth_core::UserId::new_random();
+    assert_eq!(
+        kit.auth.grant_role(unknown, "x").await.unwrap_err(),
+        AuthError::NotFound
+    );
+}

@@ -87,8 +87,26 @@ impl Auth {
             .await?)
     }
 
-    /// Replaces the user's roles. They reach access tokens at the next refresh (at once for
-    /// guards, when session checking is on, only from the next token).
+    /// Grants a role (no-op when held).
+    pub async fn grant_role(&self, id: UserId, role: &str) -> Result<(), AuthError> {
+        let user = self.find_user(id).await?.ok_or(AuthError::NotFound)?;
+        if user.has_role(role) {
+            return Ok(());
+        }
+        let mut roles = user.roles;
+        roles.push(role.to_owned());
+        self.set_roles(id, roles).await
+    }
+
+    /// Revokes a role (no-op when not held).
+    pub async fn revoke_role(&self, id: UserId, role: &str) -> Result<(), AuthError> {
+        let user = self.find_user(id).await?.ok_or(AuthError::NotFound)?;
+        let roles: Vec<String> = user.roles.into_iter().filter(|r| r != role).collect();
+        self.set_roles(id, roles).await
+    }
+
+    /// Replaces the user's roles. With session checking on (the default) or opaque tokens,
+    /// guards see the change at once; with stateless JWTs, at the user's next refresh.
     pub async fn set_roles(&self, id: UserId, roles: Vec<String>) -> Result<(), AuthError> {
         let store = self.inner.store.as_ref();
         let mut user = store.user_by_id(id).await?.ok_or(AuthError::NotFound)?;
