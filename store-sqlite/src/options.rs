@@ -1,0 +1,55 @@
+//! Tuning knobs of a [`SqliteStore`](crate::SqliteStore), each with its default.
+
+use std::time::Duration;
+
+/// How hard SQLite works to make a commit survive a power cut (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit is fsynced before it returns; a committed refresh
+    /// rotation or revocation survives a power cut. The default.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: in WAL mode a commit survives a crash of the app but the last
+    /// commits may be lost on a power cut or OS crash (the database stays consistent). Several
+    /// times faster for writes.
+    Normal,
+}
+
+/// Options for [`SqliteStore::open_with`](crate::SqliteStore::open_with).
+///
+/// ```
+/// use std::time::Duration;
+/// use store_sqlite::SqliteOptions;
+///
+/// let mut options = SqliteOptions::default();
+/// options.busy_timeout = Duration::from_secs(2);
+/// options.readers = 8;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// How long a call waits for a lock held by another connection or process
+    /// (`busy_timeout`) before failing with `StoreError::Unavailable`. Default: 5 s.
+    pub busy_timeout: Duration,
+    /// Read-only connections kept open for lookups, which run in parallel with each other and
+    /// with the writer (WAL). `0` sends reads through the writer connection. Ignored for
+    /// in-memory stores (one connection). Default: 4.
+    pub readers: usize,
+    /// Run an opportunistic purge of expired records after every this many writes (`0`:
+    /// never; call [`purge_expired`](auth_core::Store::purge_expired) yourself). Default: 1000.
+    pub cleanup_every: u64,
+    /// Commit durability. Default: [`Durability::Full`].
+    pub durability: Durability,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+            cleanup_every: 1000,
+            durability: Durability::Full,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The schema and its migrations.
+//!
+//! The schema version lives in SQLite's `PRAGMA user_version` (one integer in the file
+//! header); `schema_migrations` additionally logs when each version was applied. On open,
+//! [`migrate`] runs, inside one `BEGIN IMMEDIATE` transaction, every migration newer than the
+//! file's version, so two processes opening a fresh file at once cannot both migrate it and a
+//! failed migration leaves the file as it was. A file whose version is newer than this library
+//! knows is refused rather than misread.
+//!
+//! To change the schema, append a migration: never edit one that has shipped.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{DbError, DbResult};
+
+/// One schema step.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// The `user_version` after it ran (1, 2, 3, … without gaps).
+    pub(crate) version: i64,
+    /// What it does, for the log.
+    pub(crate) name: &'static str,
+    /// The statements.
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "users, challenges, sessions, counters, failures",
+    sql: V1,
+}];
+
+/// The schema version this library writes.
+pub(crate) const LATEST: i64 = 1;
+
+/// Version 1. Tables are `STRICT` (SQLite checks every value's type). Times are Unix
+/// nanoseconds, ids 16-byte UUID blobs (see `codec.rs`). Every lookup the core makes has an
+/// index: users by id / phone / email / username (the unique ones, partial so absent values
+/// take no space), sessions by id and by user, and the expiry columns the purge scans.
+const V1: &str = "
+CREATE TABLE schema_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id               BLOB    NOT NULL PRIMARY KEY,
+    phone            TEXT,
+    email            TEXT,
+    username         TEXT,
+    password_hash    TEXT,
+    roles            TEXT    NOT NULL,
+    profile          TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    login_count      INTEGER NOT NULL,
+    last_login_at    INTEGER,
+    last_login_ip    BLOB,
+    current_login_at INTEGER,
+    current_login_ip BLOB
+) STRICT;
+CREATE UNIQUE INDEX users_phone    ON users (phone)    WHERE phone    IS NOT NULL;
+CREATE UNIQUE INDEX users_email    ON users (email)    WHERE email    IS NOT NULL;
+CREATE UNIQUE INDEX users_username ON users (username) WHERE username IS NOT NULL;
+
+CREATE TABLE challenges (
+    id          BLOB    NOT NULL PRIMARY KEY,
+    purpose     TEXT    NOT NULL,
+    phone       TEXT    NOT NULL,
+    user_id     BLOB,
+    code_hash   BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL,
+    consumed_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX challenges_expires_at ON challenges (expires_at);
+
+CREATE TABLE sessions (
+    id                 BLOB    NOT NULL PRIMARY KEY,
+    user_id            BLOB    NOT NULL,
+    created_at         INTEGER NOT NULL,
+    last_used_at       INTEGER NOT NULL,
+    expires_at         INTEGER NOT NULL,
+    ip                 BLOB,
+    user_agent         TEXT,
+    refresh_generation INTEGER NOT NULL,
+    refresh_hash       BLOB    NOT NULL,
+    refresh_issued_at  INTEGER NOT NULL,
+    revoked_at         INTEGER,
+    revoke_reason      TEXT,
+    CHECK ((revoked_at IS NULL) = (revoke_reason IS NULL))
+) STRICT, WITHOUT ROWID;
+CREATE INDEX sessions_user_id    ON sessions (user_id, created_at);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+CREATE TABLE counters (
+    key       TEXT    NOT NULL PRIMARY KEY,
+    count     INTEGER NOT NULL,
+    resets_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX counters_resets_at ON counters (resets_at);
+
+CREATE TABLE failures (
+    key   TEXT    NOT NULL PRIMARY KEY,
+    count INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+";
+
+/// The schema version recorded in the file.
+pub(crate) fn version(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Brings the file up to [`LATEST`]; returns how many migrations ran.
+pub(crate) fn migrate(conn: &mut Connection) -> DbResult<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = version(&tx)?;
+    if current > LATEST {
+        return Err(DbError::Store(auth_core::StoreError::Unavailable(format!(
+            "sqlite: the database has schema version {current}, newer than the {LATEST} this \
+             store-sqlite knows; upgrade the library"
+        ))));
+    }
+    let mut ran = 0;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(migration.sql)?;
+        let _ = tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES (?1, ?2, unixepoch())",
+            (migration.version, migration.name),
+        )?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+        ran += 1;
+    }
+    tx.commit()?;
+    Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_end_at_latest() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST));
+    }
+
+    #[test]
+    fn migrating_twice_runs_nothing_the_second_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len());
+        assert_eq!(migrate(&mut conn).unwrap(), 0);
+        assert_eq!(version(&conn).unwrap(), LATEST);
+    }
+}

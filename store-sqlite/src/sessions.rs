@@ -1,0 +1,205 @@
+//! The `sessions` table. A session is active while `revoked_at` is NULL.
+
+use auth_core::ids::{SessionId, UserId};
+use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension as _, Row};
+
+use crate::codec;
+use crate::error::{DbResult, conflict_or, corrupt};
+
+const TABLE: &str = "sessions";
+
+const COLUMNS: &str = "id, user_id, created_at, last_used_at, expires_at, ip, user_agent, \
+     refresh_generation, refresh_hash, refresh_issued_at, revoked_at, revoke_reason";
+
+/// Inserts a session; an id already taken is `Conflict(Id)`.
+pub(crate) fn insert(conn: &Connection, s: &Session) -> DbResult<()> {
+    let (revoked_at, reason) = match s.status {
+        SessionStatus::Active => (None, None),
+        SessionStatus::Revoked { at, reason } => (Some(codec::time(at)?), Some(reason.as_str())),
+    };
+    let sql = format!(
+        "INSERT INTO sessions ({COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    );
+    let result = conn.prepare_cached(&sql)?.execute((
+        s.id.as_uuid().as_bytes(),
+        s.user_id.as_uuid().as_bytes(),
+        codec::time(s.created_at)?,
+        codec::time(s.last_used_at)?,
+        codec::time(s.expires_at)?,
+        codec::ip(s.ip),
+        s.user_agent.as_deref(),
+        codec::count(s.refresh.generation)?,
+        s.refresh.hash.as_bytes(),
+        codec::time(s.refresh.issued_at)?,
+        revoked_at,
+        reason,
+    ));
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(conflict_or(e.into())),
+    }
+}
+
+/// The session with this id, active or revoked.
+pub(crate) fn get(conn: &Connection, id: SessionId) -> DbResult<Option<Session>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1");
+    let raw = conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_uuid().as_bytes()], Raw::read)
+        .optional()?;
+    raw.map(Raw::into_session).transpose()
+}
+
+/// The user's active sessions, newest first (index `sessions_user_id`).
+pub(crate) fn of_user(conn: &Connection, user: UserId) -> DbResult<Vec<Session>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL \
+         ORDER BY created_at DESC, id DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user.as_uuid().as_bytes()], Raw::read)?;
+    rows.map(|raw| raw.map_err(Into::into).and_then(Raw::into_session))
+        .collect()
+}
+
+/// The refresh compare-and-set: one conditional `UPDATE`, so of concurrent callers with the
+/// same expected generation exactly one changes a row.
+pub(crate) fn rotate(
+    conn: &Connection,
+    id: SessionId,
+    expected_generation: u64,
+    next: &RefreshState,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE sessions SET refresh_generation = ?3, refresh_hash = ?4, \
+             refresh_issued_at = ?5, last_used_at = ?6 \
+             WHERE id = ?1 AND revoked_at IS NULL AND refresh_generation = ?2",
+        )?
+        .execute((
+            id.as_uuid().as_bytes(),
+            codec::count(expected_generation)?,
+            codec::count(next.generation)?,
+            next.hash.as_bytes(),
+            codec::time(next.issued_at)?,
+            codec::time(now)?,
+        ))?;
+    Ok(n == 1)
+}
+
+/// Revokes one session unless it already is.
+pub(crate) fn revoke(
+    conn: &Connection,
+    id: SessionId,
+    at: DateTime<Utc>,
+    reason: RevokeReason,
+) -> DbResult<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
+             WHERE id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute((id.as_uuid().as_bytes(), codec::time(at)?, reason.as_str()))?;
+    Ok(n == 1)
+}
+
+/// Revokes every active session of the user but `except`, in one statement: once it has run,
+/// none of them matches `rotate`'s `revoked_at IS NULL` any more.
+pub(crate) fn revoke_all_of_user(
+    conn: &Connection,
+    user: UserId,
+    except: Option<SessionId>,
+    at: DateTime<Utc>,
+    reason: RevokeReason,
+) -> DbResult<u64> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?3, revoke_reason = ?4 \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?2",
+        )?
+        .execute((
+            user.as_uuid().as_bytes(),
+            except.map(|s| *s.as_uuid().as_bytes()),
+            codec::time(at)?,
+            reason.as_str(),
+        ))?;
+    Ok(n as u64)
+}
+
+struct Raw {
+    id: Vec<u8>,
+    user_id: Vec<u8>,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+    ip: Option<Vec<u8>>,
+    user_agent: Option<String>,
+    refresh_generation: i64,
+    refresh_hash: Vec<u8>,
+    refresh_issued_at: i64,
+    revoked_at: Option<i64>,
+    revoke_reason: Option<String>,
+}
+
+impl Raw {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            user_id: row.get(1)?,
+            created_at: row.get(2)?,
+            last_used_at: row.get(3)?,
+            expires_at: row.get(4)?,
+            ip: row.get(5)?,
+            user_agent: row.get(6)?,
+            refresh_generation: row.get(7)?,
+            refresh_hash: row.get(8)?,
+            refresh_issued_at: row.get(9)?,
+            revoked_at: row.get(10)?,
+            revoke_reason: row.get(11)?,
+        })
+    }
+
+    fn into_session(self) -> DbResult<Session> {
+        let status = match (self.revoked_at, self.revoke_reason) {
+            (None, None) => SessionStatus::Active,
+            (Some(at), Some(reason)) => SessionStatus::Revoked {
+                at: codec::time_from(at),
+                reason: RevokeReason::parse(&reason).ok_or_else(|| {
+                    corrupt(
+                        TABLE,
+                        format!("`revoke_reason` = {reason:?} does not parse"),
+                    )
+                })?,
+            },
+            _ => {
+                return Err(corrupt(
+                    TABLE,
+                    "`revoked_at` and `revoke_reason` must be both set or both NULL",
+                ));
+            }
+        };
+        Ok(Session {
+            id: SessionId::from_uuid(codec::uuid_from(TABLE, "id", &self.id)?),
+            user_id: UserId::from_uuid(codec::uuid_from(TABLE, "user_id", &self.user_id)?),
+            created_at: codec::time_from(self.created_at),
+            last_used_at: codec::time_from(self.last_used_at),
+            expires_at: codec::time_from(self.expires_at),
+            ip: codec::ip_from(TABLE, "ip", self.ip)?,
+            user_agent: self.user_agent,
+            refresh: RefreshState {
+                generation: codec::count_from(
+                    TABLE,
+                    "refresh_generation",
+                    self.refresh_generation,
+                )?,
+                hash: codec::hash_from(TABLE, "refresh_hash", &self.refresh_hash)?,
+                issued_at: codec::time_from(self.refresh_issued_at),
+            },
+            status,
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! `impl Store for SqliteStore`: each method moves its arguments into one closure that runs on
+//! a connection (see `pool.rs`) and calls the SQL of its table's module.
+
+use std::net::IpAddr;
+
+use auth_core::account::{Email, User, Username};
+use auth_core::challenge::Challenge;
+use auth_core::ids::{ChallengeId, SessionId, UserId};
+use auth_core::phone::Phone;
+use auth_core::session::{RefreshState, RevokeReason, Session};
+use auth_core::store::{Counter, Store, StoreError};
+use chrono::{DateTime, Utc};
+
+use crate::SqliteStore;
+use crate::users::Lookup;
+use crate::{challenges, counters, purge, sessions, users};
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.write(move |c| users::create(c, &user)).await
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.read(move |c| users::find(c, Lookup::Id, &id.as_uuid().as_bytes().as_slice()))
+            .await
+    }
+
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError> {
+        let phone = phone.as_str().to_owned();
+        self.read(move |c| users::find(c, Lookup::Phone, &phone))
+            .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let email = email.as_str().to_owned();
+        self.read(move |c| users::find(c, Lookup::Email, &email))
+            .await
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let username = username.as_str().to_owned();
+        self.read(move |c| users::find(c, Lookup::Username, &username))
+            .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.write(move |c| users::update(c, &user)).await
+    }
+
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        ip: Option<IpAddr>,
+    ) -> Result<bool, StoreError> {
+        self.saw(at);
+        self.write(move |c| users::record_login(c, id, at, ip))
+            .await
+    }
+
+    async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
+        let challenge = challenge.clone();
+        self.write(move |c| challenges::insert(c, &challenge)).await
+    }
+
+    async fn challenge(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError> {
+        self.read(move |c| challenges::get(c, id)).await
+    }
+
+    async fn claim_challenge_attempt(
+        &self,
+        id: ChallengeId,
+        max_attempts: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        self.write(move |c| challenges::claim_attempt(c, id, max_attempts))
+            .await
+    }
+
+    async fn consume_challenge(
+        &self,
+        id: ChallengeId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.saw(at);
+        self.write(move |c| challenges::consume(c, id, at)).await
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.write(move |c| sessions::insert(c, &session)).await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.read(move |c| sessions::get(c, id)).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        expected_generation: u64,
+        next: &RefreshState,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.saw(now);
+        let next = *next;
+        self.write(move |c| sessions::rotate(c, id, expected_generation, &next, now))
+            .await
+    }
+
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: DateTime<Utc>,
+        reason: RevokeReason,
+    ) -> Result<bool, StoreError> {
+        self.saw(at);
+        self.write(move |c| sessions::revoke(c, id, at, reason))
+            .await
+    }
+
+    async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
+        self.read(move |c| sessions::of_user(c, user)).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+        at: DateTime<Utc>,
+        reason: RevokeReason,
+    ) -> Result<u64, StoreError> {
+        self.saw(at);
+        self.write(move |c| sessions::revoke_all_of_user(c, user, except, at, reason))
+            .await
+    }
+
+    async fn hit_counter(
+        &self,
+        key: &str,
+        window_ends: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Counter, StoreError> {
+        self.saw(now);
+        let key = key.to_owned();
+        self.write(move |c| counters::hit(c, &key, window_ends, now))
+            .await
+    }
+
+    async fn add_failure(&self, key: &str) -> Result<u32, StoreError> {
+        let key = key.to_owned();
+        self.write(move |c| counters::add_failure(c, &key)).await
+    }
+
+    async fn failures(&self, key: &str) -> Result<u32, StoreError> {
+        let key = key.to_owned();
+        self.read(move |c| counters::failures(c, &key)).await
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |c| counters::clear_failures(c, &key)).await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.saw(now);
+        self.write(move |c| purge::purge(c, now)).await
+    }
+}

@@ -1,0 +1,214 @@
+//! Data survives reopening; the schema is versioned and migrated exactly once; the store
+//! cleans up expired records by itself.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use auth_core::Store;
+use auth_core::ids::UserId;
+use auth_core::session::RevokeReason;
+use chrono::Duration;
+use rusqlite::Connection;
+use store_sqlite::{SqliteOptions, SqliteStore, StoreError};
+
+use common::{challenge, next_refresh, now, session, user_with_phone};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    let t = now();
+    let user = user_with_phone("+15550000001");
+    let s = session(user.id, t);
+    let c = challenge("+15550000001", t);
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_user(&user).await.unwrap();
+        store.insert_session(&s).await.unwrap();
+        store.insert_challenge(&c).await.unwrap();
+        assert!(
+            store
+                .rotate_refresh(s.id, 0, &next_refresh(1, t), t)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.add_failure("k").await.unwrap(), 1);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        store
+            .user_by_phone(user.phone.as_ref().unwrap())
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(user.id)
+    );
+    let stored = store.session(s.id).await.unwrap().unwrap();
+    assert_eq!(stored.refresh.generation, 1);
+    assert_eq!(store.challenge(c.id).await.unwrap(), Some(c));
+    assert_eq!(store.failures("k").await.unwrap(), 1);
+    // The rotated generation is what a second rotation must expect.
+    assert!(
+        !store
+            .rotate_refresh(s.id, 0, &next_refresh(1, t), t)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .rotate_refresh(s.id, 1, &next_refresh(2, t), t)
+            .await
+            .unwrap()
+    );
+}
+
+fn migrations(path: &std::path::Path) -> Vec<(i64, i64)> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_version_is_recorded_and_migrations_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let version = store.schema_version().await.unwrap();
+    assert!(version >= 1);
+    drop(store);
+
+    let user_version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(user_version, version);
+    let applied = migrations(&path);
+    assert_eq!(
+        applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        (1..=version).collect::<Vec<_>>(),
+        "one log row per migration"
+    );
+
+    // Reopening (twice, and concurrently) runs nothing again: same log, same version.
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    assert_eq!(a.schema_version().await.unwrap(), version);
+    assert_eq!(b.schema_version().await.unwrap(), version);
+    assert_eq!(migrations(&path), applied);
+}
+
+#[tokio::test]
+async fn two_stores_opening_a_fresh_file_at_once_migrate_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || SqliteStore::open(path).map(|_| ()))
+        })
+        .collect();
+    for open in opens {
+        open.join().unwrap().unwrap();
+    }
+    assert_eq!(migrations(&path).len(), 1);
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    drop(SqliteStore::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    match SqliteStore::open(&path) {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("999"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[test]
+fn memory_path_opens_a_private_database() {
+    let store = SqliteStore::open(":memory:").unwrap();
+    assert!(store.path().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_and_opportunistic_cleanup_delete_only_expired_records() {
+    let mut options = SqliteOptions::default();
+    options.cleanup_every = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(dir.path().join("auth.db"), options).unwrap();
+    let t = now();
+    let user = UserId::new_random();
+
+    let mut expired = Vec::new();
+    for _ in 0..5 {
+        let mut s = session(user, t);
+        s.expires_at = t + Duration::minutes(1);
+        store.insert_session(&s).await.unwrap();
+        expired.push(s.id);
+    }
+    let live = session(user, t);
+    store.insert_session(&live).await.unwrap();
+    let c = challenge("+15550000002", t);
+    store.insert_challenge(&c).await.unwrap();
+
+    // Nothing is cleaned before a caller's clock says it has expired.
+    for i in 0..20 {
+        let _ = store.add_failure(&format!("k{i}")).await.unwrap();
+    }
+    assert!(store.session(expired[0]).await.unwrap().is_some());
+
+    // The core's clock moves past the expiry (seen through a write that carries `now`).
+    let later = t + Duration::minutes(30);
+    let _ = store
+        .revoke_session(live.id, later, RevokeReason::Logout)
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let _ = store.add_failure(&format!("k{i}")).await.unwrap();
+    }
+    for id in &expired {
+        assert_eq!(
+            store.session(*id).await.unwrap(),
+            None,
+            "cleaned up by itself"
+        );
+    }
+    assert!(
+        store.session(live.id).await.unwrap().is_some(),
+        "not expired"
+    );
+    assert_eq!(
+        store.challenge(c.id).await.unwrap(),
+        None,
+        "challenge expired at +10 min"
+    );
+    assert_eq!(
+        store.failures("k0").await.unwrap(),
+        2,
+        "failures never expire"
+    );
+
+    // The explicit purge removes the rest once they expire.
+    assert_eq!(
+        store.purge_expired(t + Duration::days(31)).await.unwrap(),
+        1
+    );
+    assert_eq!(store.session(live.id).await.unwrap(), None);
+}
