@@ -211,6 +211,69 @@ pub struct ChangePasswordRequest {
     pub new_password: Password,
 }
 
+/// `POST /password/reset`: `{"email"}` or `{"phone"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// Email of a password account: a reset link is mailed.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone of an account: a reset code is sent by SMS.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// `POST /password/reset/confirm`: `{"token","new_password"}` or
+/// `{"challenge_id","code","new_password"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The emailed token.
+    #[serde(default)]
+    pub token: Option<BearerToken>,
+    /// The SMS challenge.
+    #[serde(default)]
+    pub challenge_id: Option<String>,
+    /// The SMS code.
+    #[serde(default)]
+    pub code: Option<OneTimeCode>,
+    /// The new password.
+    pub new_password: Password,
+}
+
+/// `POST /activate`, `POST /email/confirm`: `{"token"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The emailed token.
+    pub token: BearerToken,
+}
+
+/// `POST /phone`: `{"phone"}` (and `"password"` for accounts with one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneChangeRequest {
+    /// The new phone.
+    pub phone: String,
+    /// The current password, for accounts that have one.
+    #[serde(default)]
+    pub password: Option<Password>,
+}
+
+/// `POST /email`: `{"email"}` (and `"password"` for accounts with one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    /// The new address.
+    pub email: String,
+    /// The current password, for accounts that have one.
+    #[serde(default)]
+    pub password: Option<Password>,
+}
+
+/// `POST /phone/confirm`: `{"challenge_id","code"}`.
+pub type PhoneConfirmRequest = VerifySmsRequest;
+
 /// A token pair, the answer of every successful login and refresh.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenPair {

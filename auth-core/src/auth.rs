@@ -14,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AccessTokenFormat, AuthConfig, ConfigError};
 use crate::hooks::{Hooks, NoHooks};
 use crate::ids::SessionId;
+use crate::mail::MailSender;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
 use crate::session::{RefreshState, Session, SessionState, SessionStatus};
@@ -46,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) opaque: Option<OpaqueTokens>,
     pub(crate) refresh_keys: RefreshKeys,
     pub(crate) code_key: MacKey,
+    pub(crate) email_key: MacKey,
+    pub(crate) mail: Option<Arc<dyn MailSender>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
     pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
@@ -58,6 +61,7 @@ pub struct AuthBuilder {
     config: AuthConfig,
     store: Option<Arc<dyn Store>>,
     sms: Option<Arc<dyn SmsSender>>,
+    mail: Option<Arc<dyn MailSender>>,
     clock: Arc<dyn Clock>,
     breached: Option<Arc<dyn BreachedPasswordCheck>>,
     hooks: Arc<dyn Hooks>,
@@ -87,6 +91,17 @@ impl AuthBuilder {
     /// The SMS sender, already shared.
     pub fn sms_arc(mut self, sms: Arc<dyn SmsSender>) -> Self {
         self.sms = Some(sms);
+        self
+    }
+    /// The mail sender, for email accounts (activation, reset and change of address by
+    /// emailed token). Without one, those flows answer `invalid_request`.
+    pub fn mail(mut self, mail: impl MailSender) -> Self {
+        self.mail = Some(Arc::new(mail));
+        self
+    }
+    /// The mail sender, already shared.
+    pub fn mail_arc(mut self, mail: Arc<dyn MailSender>) -> Self {
+        self.mail = Some(mail);
         self
     }
     /// The clock (default: [`SystemClock`]).
@@ -128,6 +143,8 @@ impl AuthBuilder {
                 storage: secret.derive("auth-core/refresh-storage/v1"),
             },
             code_key: secret.derive("auth-core/sms-code/v1"),
+            email_key: secret.derive("auth-core/email-token/v1"),
+            mail: self.mail,
             hasher: PasswordHasher::new(&self.config.password)?,
             policy: PasswordPolicy::from_config(&self.config.password),
             breached: self.breached,
@@ -150,6 +167,7 @@ impl Auth {
             config,
             store: None,
             sms: None,
+            mail: None,
             clock: Arc::new(SystemClock),
             breached: None,
             hooks: Arc::new(NoHooks),

@@ -322,6 +322,19 @@ pub struct AccountConfig {
     /// For accounts without a password, how young the session must be to change the phone or
     /// email. Default 900 (15 minutes).
     pub recent_login_secs: u64,
+    /// Email accounts must follow an emailed activation link before they can log in.
+    /// Default `true`.
+    pub require_email_activation: bool,
+    /// Lifetime of an activation link. Default 172800 (48 hours).
+    pub activation_ttl_secs: u64,
+    /// Lifetime of a password reset link. Default 1800 (30 minutes).
+    pub reset_ttl_secs: u64,
+    /// Lifetime of an email change confirmation link. Default 86400 (24 hours).
+    pub email_change_ttl_secs: u64,
+    /// Minimum time between two mails to one address. Default 60.
+    pub mail_cooldown_secs: u64,
+    /// Mails per address per hour. Default 5.
+    pub mail_per_address_per_hour: u64,
 }
 
 impl Default for AccountConfig {
@@ -330,6 +343,12 @@ impl Default for AccountConfig {
             max_profile_bytes: 4096,
             profile_fields: BTreeMap::new(),
             recent_login_secs: 900,
+            require_email_activation: true,
+            activation_ttl_secs: 48 * 3600,
+            reset_ttl_secs: 1800,
+            email_change_ttl_secs: 24 * 3600,
+            mail_cooldown_secs: 60,
+            mail_per_address_per_hour: 5,
         }
     }
 }

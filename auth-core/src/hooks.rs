@@ -64,6 +64,12 @@ pub enum Action {
     PhoneChangeRequest,
     /// `POST /phone/confirm`
     PhoneChangeConfirm,
+    /// `POST /activate`
+    Activate,
+    /// `POST /email`
+    EmailChangeRequest,
+    /// `POST /email/confirm`
+    EmailChangeConfirm,
 }
 
 /// What a before hook sees. Fields that do not apply to the action are `None`.

@@ -23,8 +23,9 @@
 use serde::Serialize;
 
 use crate::api::{
-    self, ChangePasswordRequest, ClientInfo, LoginOutcome, LoginRequest, RefreshRequest,
-    RegisterRequest, VerifySmsRequest,
+    self, ChangePasswordRequest, ClientInfo, EmailChangeRequest, LoginOutcome, LoginRequest,
+    PasswordResetConfirm, PasswordResetRequest, PhoneChangeRequest, RefreshRequest,
+    RegisterRequest, TokenRequest, VerifySmsRequest,
 };
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
@@ -56,6 +57,20 @@ pub enum Route<'a> {
     GetUser(&'a str),
     /// `POST /password`
     ChangePassword,
+    /// `POST /password/reset`
+    PasswordReset,
+    /// `POST /password/reset/confirm`
+    PasswordResetConfirm,
+    /// `POST /activate`
+    Activate,
+    /// `POST /phone`
+    ChangePhone,
+    /// `POST /phone/confirm`
+    ConfirmPhone,
+    /// `POST /email`
+    ChangeEmail,
+    /// `POST /email/confirm`
+    ConfirmEmail,
 }
 
 /// The method and path (relative to the mount prefix) of every route, for adapters that
@@ -73,6 +88,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/me"),
     ("GET", "/users/{user_id}"),
     ("POST", "/password"),
+    ("POST", "/password/reset"),
+    ("POST", "/password/reset/confirm"),
+    ("POST", "/activate"),
+    ("POST", "/phone"),
+    ("POST", "/phone/confirm"),
+    ("POST", "/email"),
+    ("POST", "/email/confirm"),
 ];
 
 /// What an adapter extracts from a request.
@@ -331,6 +353,84 @@ impl Auth {
             Route::GetUser(id) => {
                 self.principal(req).await?;
                 Ok(HttpResponse::json(200, &self.public_profile(id).await?))
+            }
+            Route::PasswordReset => {
+                let body: PasswordResetRequest = json_body(req)?;
+                match (body.email, body.phone) {
+                    (Some(email), None) => {
+                        self.request_password_reset_email(&email, &req.client)
+                            .await?;
+                        Ok(HttpResponse::json(202, &serde_json::json!({})))
+                    }
+                    (None, Some(phone)) => {
+                        let sent = self.request_password_reset_sms(&phone, &req.client).await?;
+                        Ok(HttpResponse::json(202, &sent))
+                    }
+                    _ => Err(AuthError::invalid_request(
+                        "send exactly one of email or phone",
+                    )),
+                }
+            }
+            Route::PasswordResetConfirm => {
+                let body: PasswordResetConfirm = json_body(req)?;
+                match (body.token, body.challenge_id, body.code) {
+                    (Some(token), None, None) => {
+                        self.confirm_password_reset_email(
+                            token.expose(),
+                            &body.new_password,
+                            &req.client,
+                        )
+                        .await?;
+                    }
+                    (None, Some(id), Some(code)) => {
+                        self.confirm_password_reset_sms(
+                            &id,
+                            &code,
+                            &body.new_password,
+                            &req.client,
+                        )
+                        .await?;
+                    }
+                    _ => {
+                        return Err(AuthError::invalid_request(
+                            "send {\"token\",\"new_password\"} or {\"challenge_id\",\"code\",\"new_password\"}",
+                        ));
+                    }
+                }
+                Ok(HttpResponse::no_content())
+            }
+            Route::Activate => {
+                let body: TokenRequest = json_body(req)?;
+                self.activate(body.token.expose(), &req.client).await?;
+                Ok(HttpResponse::no_content())
+            }
+            Route::ChangePhone => {
+                let p = self.principal(req).await?;
+                let body: PhoneChangeRequest = json_body(req)?;
+                let sent = self
+                    .request_phone_change(&p, &body.phone, body.password.as_ref(), &req.client)
+                    .await?;
+                Ok(HttpResponse::json(202, &sent))
+            }
+            Route::ConfirmPhone => {
+                let p = self.principal(req).await?;
+                let body: VerifySmsRequest = json_body(req)?;
+                self.confirm_phone_change(&p, &body.challenge_id, &body.code, &req.client)
+                    .await?;
+                Ok(HttpResponse::no_content())
+            }
+            Route::ChangeEmail => {
+                let p = self.principal(req).await?;
+                let body: EmailChangeRequest = json_body(req)?;
+                self.request_email_change(&p, &body.email, body.password.as_ref(), &req.client)
+                    .await?;
+                Ok(HttpResponse::json(202, &serde_json::json!({})))
+            }
+            Route::ConfirmEmail => {
+                let body: TokenRequest = json_body(req)?;
+                self.confirm_email_change(body.token.expose(), &req.client)
+                    .await?;
+                Ok(HttpResponse::no_content())
             }
             Route::ChangePassword => {
                 let p = self.principal(req).await?;

@@ -101,6 +101,43 @@ pub(crate) async fn check_sms_send(
     Ok(())
 }
 
+/// Counts one mail to `email` and refuses it over the cooldown or the hourly cap. Keyed by the
+/// address whether or not it has an account.
+pub(crate) async fn check_mail_send(
+    store: &dyn Store,
+    cfg: &crate::config::AccountConfig,
+    email: &crate::account::Email,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let e = email.as_str();
+    let limits = [
+        (
+            format!("mail:{e}:cooldown"),
+            1,
+            Duration::from_secs(cfg.mail_cooldown_secs),
+        ),
+        (
+            format!("mail:{e}:hour"),
+            cfg.mail_per_address_per_hour,
+            Duration::from_secs(3600),
+        ),
+    ];
+    for (key, max, window) in limits {
+        if window.is_zero() {
+            continue;
+        }
+        Limit {
+            key,
+            max,
+            window,
+            store,
+        }
+        .hit(now)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Counts one password attempt against `account_key` and refuses it over the window's limit.
 pub(crate) async fn check_password_attempt(
     store: &dyn Store,

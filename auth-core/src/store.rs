@@ -27,8 +27,10 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Email, User, Username};
 use crate::challenge::Challenge;
+use crate::email_token::EmailToken;
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
+use crate::secret::SecretHash;
 use crate::session::{RefreshState, RevokeReason, Session};
 
 /// Which unique field a conflicting write collided on.
@@ -92,8 +94,11 @@ pub trait Store: Send + Sync + 'static {
     /// The user with this (normalized) username.
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
 
-    /// Replaces the stored record of `user.id` (last writer wins). **Atomic** with respect to
-    /// uniqueness: [`StoreError::Conflict`] when a changed phone, email or username is taken.
+    /// Replaces the stored record of `user.id` (last writer wins), except `created_at` and the
+    /// login statistics (`login_count`, `last_login_*`, `current_login_*`), which keep their
+    /// stored values: only [`Store::record_login`] changes those, so a login that lands between
+    /// the core's read and this write is never lost. **Atomic** with respect to uniqueness:
+    /// [`StoreError::Conflict`] when a changed phone, email or username is taken.
     /// Returns `false` when there is no such user.
     async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
 
@@ -130,6 +135,23 @@ pub trait Store: Send + Sync + 'static {
     async fn consume_challenge(
         &self,
         id: ChallengeId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    // ---- emailed one-time tokens ----
+
+    /// Inserts a new emailed token ([`StoreError::Conflict`] with [`UniqueField::Id`] when its
+    /// hash exists).
+    async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError>;
+
+    /// The token with this hash, in whatever state it is.
+    async fn email_token(&self, hash: &SecretHash) -> Result<Option<EmailToken>, StoreError>;
+
+    /// Marks the token used. **Compare-and-set**: `true` for exactly one caller, the first;
+    /// `false` when already used or unknown.
+    async fn consume_email_token(
+        &self,
+        hash: &SecretHash,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
@@ -202,8 +224,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- housekeeping ----
 
-    /// Deletes challenges, counters and sessions that can no longer be used at `now`:
-    /// challenges past `expires_at`, counters past `resets_at`, sessions (active or revoked)
+    /// Deletes challenges, emailed tokens, counters and sessions that can no longer be used
+    /// at `now`: challenges and emailed tokens past `expires_at`, counters past `resets_at`, sessions (active or revoked)
     /// past `expires_at`. Consumed challenges and revoked sessions that have not expired must
     /// be kept: the core reads them to answer `challenge_consumed` and to detect refresh-token
     /// reuse. Users and consecutive-failure counts are never purged. Returns how many records

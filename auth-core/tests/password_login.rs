@@ -48,7 +48,16 @@ async fn register_then_login_with_email_or_username() {
         )
         .await
         .unwrap();
-    assert!(!res.activation_required);
+    assert!(res.activation_required);
+    // Pending: the right password answers activation_required (and mails a fresh link).
+    assert_eq!(
+        login(&kit, "alice@example.com", PASSWORD)
+            .await
+            .unwrap_err(),
+        AuthError::ActivationRequired
+    );
+    let token = kit.mail.last_token_for("alice@example.com").unwrap();
+    kit.auth.activate(&token, &client()).await.unwrap();
     let pair = login(&kit, "alice@example.com", PASSWORD).await.unwrap();
     assert_eq!(pair.user_id, res.user_id);
     let by_name = kit
@@ -370,6 +379,8 @@ async fn passwords_are_normalized_not_truncated() {
         )
         .await
         .unwrap();
+    let token = kit.mail.last_token_for("hal@example.com").unwrap();
+    kit.auth.activate(&token, &client()).await.unwrap();
     assert!(
         login(&kit, "hal@example.com", "five velvet quarry lanterns")
             .await

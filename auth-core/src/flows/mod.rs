@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod email;
 mod password_login;
 mod password_reset;
 mod phone_change;

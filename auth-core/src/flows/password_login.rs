@@ -104,7 +104,10 @@ impl Auth {
         match user.status {
             UserStatus::Active => {}
             UserStatus::Disabled => return Err(AuthError::AccountDisabled),
-            UserStatus::PendingActivation => return Err(AuthError::ActivationRequired),
+            UserStatus::PendingActivation => {
+                self.nudge_activation(&user).await;
+                return Err(AuthError::ActivationRequired);
+            }
         }
         if self.inner.hasher.needs_rehash(&hash) {
             self.rehash(&mut user, password).await;

@@ -2,6 +2,7 @@
 
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, RegisterRequest, RegisterResponse};
+use crate::email_token::EmailTokenPurpose;
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::UserId;
 use crate::phone::Phone;
@@ -100,6 +101,11 @@ impl Auth {
                 user.phone = Some(phone);
             }
             Credentials::EmailPassword(email, password) => {
+                if cfg.accounts.require_email_activation && self.inner.mail.is_none() {
+                    return Err(AuthError::invalid_request(
+                        "email is not enabled on this server",
+                    ));
+                }
                 if store.user_by_email(&email).await?.is_some() {
                     return Err(AuthError::AlreadyRegistered);
                 }
@@ -120,13 +126,25 @@ impl Auth {
                 user.password_hash = Some(hash);
             }
         }
-        user.status = UserStatus::Active;
+        let activation = user
+            .email
+            .clone()
+            .filter(|_| cfg.accounts.require_email_activation);
+        user.status = if activation.is_some() {
+            UserStatus::PendingActivation
+        } else {
+            UserStatus::Active
+        };
         match store.create_user(&user).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(AuthError::AlreadyRegistered),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %user.id, "registered");
+        if let Some(email) = &activation {
+            self.mail_token(user.id, email, EmailTokenPurpose::Activation)
+                .await?;
+        }
         self.after(AfterHook {
             action: Action::Register,
             client,

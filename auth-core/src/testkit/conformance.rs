@@ -55,6 +55,7 @@ use rand::Rng as _;
 
 use crate::account::{Email, User, UserStatus, Username};
 use crate::challenge::{Challenge, ChallengePurpose};
+use crate::email_token::{EmailToken, EmailTokenPurpose};
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::password::PasswordHash;
 use crate::phone::Phone;
@@ -78,6 +79,7 @@ pub async fn run_store_conformance(store: Arc<dyn Store>) {
     check_challenge_round_trip(Arc::clone(&store)).await;
     check_claim_challenge_attempt(Arc::clone(&store)).await;
     check_consume_challenge(Arc::clone(&store)).await;
+    check_email_tokens(Arc::clone(&store)).await;
     check_session_round_trip(Arc::clone(&store)).await;
     check_rotate_refresh(Arc::clone(&store)).await;
     check_revoke_session(Arc::clone(&store)).await;
@@ -88,6 +90,7 @@ pub async fn run_store_conformance(store: Arc<dyn Store>) {
     check_purge_expired(Arc::clone(&store)).await;
     check_concurrent_rotate_refresh(Arc::clone(&store)).await;
     check_concurrent_consume_challenge(Arc::clone(&store)).await;
+    check_concurrent_consume_email_token(Arc::clone(&store)).await;
     check_concurrent_claim_challenge_attempt(Arc::clone(&store)).await;
     check_concurrent_hit_counter(Arc::clone(&store)).await;
     check_concurrent_create_user(Arc::clone(&store)).await;
@@ -123,6 +126,7 @@ macro_rules! store_conformance_tests {
             check_challenge_round_trip,
             check_claim_challenge_attempt,
             check_consume_challenge,
+            check_email_tokens,
             check_session_round_trip,
             check_rotate_refresh,
             check_revoke_session,
@@ -133,6 +137,7 @@ macro_rules! store_conformance_tests {
             check_purge_expired,
             check_concurrent_rotate_refresh,
             check_concurrent_consume_challenge,
+            check_concurrent_consume_email_token,
             check_concurrent_claim_challenge_attempt,
             check_concurrent_hit_counter,
             check_concurrent_create_user,
@@ -712,11 +717,22 @@ pub async fn check_update_user(store: Arc<dyn Store>) {
         true,
         "update_user of an existing user that keeps its own phone/email/username must succeed"
     );
+    // Registration time and login statistics are not update_user's to change (only
+    // record_login changes the latter), so a concurrent login is never lost.
+    let a2 = User {
+        created_at: a.created_at,
+        login_count: a.login_count,
+        last_login_at: a.last_login_at,
+        last_login_ip: a.last_login_ip,
+        current_login_at: a.current_login_at,
+        current_login_ip: a.current_login_ip,
+        ..a2
+    };
     ensure_eq!(
         C,
         found(C, "user_by_id", store.user_by_id(a.id).await),
         a2.clone(),
-        "update_user must replace every field"
+        "update_user must replace every field but created_at and the login statistics"
     );
     if let (Some(phone), Some(email), Some(username)) = (&a2.phone, &a2.email, &a2.username) {
         ensure_eq!(
@@ -1212,6 +1228,142 @@ pub async fn check_consume_challenge(store: Arc<dyn Store>) {
         ),
         false,
         "consume_challenge of an unknown id must return false"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// emailed one-time tokens
+
+/// A fresh open emailed token of a new user, inserted into the store.
+async fn inserted_email_token(
+    check: &str,
+    store: &dyn Store,
+    purpose: EmailTokenPurpose,
+) -> EmailToken {
+    let user = full_user(check, store).await;
+    ok(check, "create_user", store.create_user(&user).await);
+    let now = now_ms();
+    let token = EmailToken {
+        hash: random_hash(),
+        purpose,
+        user_id: user.id,
+        email: fresh_email(check),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+        consumed_at: None,
+    };
+    ok(
+        check,
+        "insert_email_token",
+        store.insert_email_token(&token).await,
+    );
+    token
+}
+
+/// Emailed tokens: every purpose round-trips, unknown hashes read `None`, a duplicate hash is
+/// `Conflict(Id)`, `consume_email_token` is `true` once (setting only `consumed_at`), then
+/// `false`, and `false` for an unknown hash.
+pub async fn check_email_tokens(store: Arc<dyn Store>) {
+    const C: &str = "email_tokens";
+    let store = store.as_ref();
+    for purpose in [
+        EmailTokenPurpose::Activation,
+        EmailTokenPurpose::PasswordReset,
+        EmailTokenPurpose::EmailChange,
+    ] {
+        let t = inserted_email_token(C, store, purpose).await;
+        ensure_eq!(
+            C,
+            found(C, "email_token", store.email_token(&t.hash).await),
+            t.clone(),
+            "an emailed token must read back exactly as inserted"
+        );
+    }
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "email_token(unknown)",
+            store.email_token(&random_hash()).await
+        ),
+        None,
+        "an unknown hash reads None"
+    );
+    let t = inserted_email_token(C, store, EmailTokenPurpose::Activation).await;
+    match store.insert_email_token(&t).await {
+        Err(StoreError::Conflict(UniqueField::Id)) => {}
+        other => fail(
+            C,
+            format_args!("inserting a duplicate hash gave {other:?}, expected Conflict(Id)"),
+        ),
+    }
+    let at = now_ms() + Duration::seconds(3);
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "consume_email_token",
+            store.consume_email_token(&t.hash, at).await
+        ),
+        true,
+        "the first consume_email_token must return true"
+    );
+    let mut expected = t.clone();
+    expected.consumed_at = Some(at);
+    ensure_eq!(
+        C,
+        found(C, "email_token", store.email_token(&t.hash).await),
+        expected.clone(),
+        "consume_email_token must set consumed_at = at and change nothing else"
+    );
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "consume_email_token (again)",
+            store.consume_email_token(&t.hash, at + minutes(1)).await
+        ),
+        false,
+        "a second consume_email_token must return false"
+    );
+    ensure_eq!(
+        C,
+        found(C, "email_token", store.email_token(&t.hash).await),
+        expected,
+        "a refused consume_email_token must not move consumed_at"
+    );
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "consume_email_token(unknown)",
+            store.consume_email_token(&random_hash(), at).await
+        ),
+        false,
+        "consume_email_token of an unknown hash must return false"
+    );
+}
+
+/// 32 concurrent `consume_email_token` calls: exactly one `true`.
+pub async fn check_concurrent_consume_email_token(store: Arc<dyn Store>) {
+    const C: &str = "concurrent_consume_email_token";
+    let t = inserted_email_token(C, store.as_ref(), EmailTokenPurpose::PasswordReset).await;
+    let at = now_ms();
+    let hash = t.hash;
+    let results = race(C, 32, |_| {
+        let store = Arc::clone(&store);
+        async move { store.consume_email_token(&hash, at).await }
+    })
+    .await;
+    let wins = results
+        .into_iter()
+        .filter(|r| matches!(r, Ok(true)))
+        .count();
+    ensure_eq!(
+        C,
+        wins,
+        1,
+        "of 32 concurrent consume_email_token calls, exactly one must return true"
     );
 }
 
@@ -2022,13 +2174,41 @@ pub async fn check_purge_expired(store: Arc<dyn Store>) {
         store.hit_counter(&live_counter, later, base).await,
     );
     ok(C, "add_failure", store.add_failure(&failure_key).await);
+    let token = |expires_at| EmailToken {
+        hash: random_hash(),
+        purpose: EmailTokenPurpose::Activation,
+        user_id: user.id,
+        email: fresh_email(C),
+        created_at: base,
+        expires_at,
+        consumed_at: None,
+    };
+    let (expired_token, live_token) = (token(soon), token(later));
+    for t in [&expired_token, &live_token] {
+        ok(C, "insert_email_token", store.insert_email_token(t).await);
+    }
 
     let purged = ok(C, "purge_expired", store.purge_expired(purge_at).await);
     ensure!(
         C,
-        purged >= 5,
-        "purge_expired returned {purged}; expected at least the 5 expired records this check \
-         created (2 challenges, 2 sessions, 1 counter)"
+        purged >= 6,
+        "purge_expired returned {purged}; expected at least the 6 expired records this check \
+         created (2 challenges, 2 sessions, 1 counter, 1 emailed token)"
+    );
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "email_token",
+            store.email_token(&expired_token.hash).await
+        ),
+        None,
+        "an expired emailed token must be gone after purge_expired"
+    );
+    ensure!(
+        C,
+        ok(C, "email_token", store.email_token(&live_token.hash).await).is_some(),
+        "a live emailed token must survive purge_expired"
     );
 
     for (c, what) in [

@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Email, User, Username};
 use crate::challenge::Challenge;
+use crate::email_token::EmailToken;
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
+use crate::secret::SecretHash;
 use crate::session::{RefreshState, RevokeReason, Session, SessionStatus};
 use crate::store::{Counter, Store, StoreError, UniqueField};
 
@@ -30,6 +32,7 @@ struct State {
     by_email: HashMap<String, UserId>,
     by_username: HashMap<String, UserId>,
     challenges: HashMap<ChallengeId, Challenge>,
+    email_tokens: HashMap<SecretHash, EmailToken>,
     sessions: HashMap<SessionId, Session>,
     counters: HashMap<String, Counter>,
     failures: HashMap<String, u32>,
@@ -195,7 +198,16 @@ impl Store for MemoryStore {
         s.check_unique(user)?;
         s.unindex(&old);
         s.reindex(user);
-        s.users.insert(user.id, user.clone());
+        let updated = User {
+            created_at: old.created_at,
+            login_count: old.login_count,
+            last_login_at: old.last_login_at,
+            last_login_ip: old.last_login_ip,
+            current_login_at: old.current_login_at,
+            current_login_ip: old.current_login_ip,
+            ..user.clone()
+        };
+        s.users.insert(user.id, updated);
         Ok(true)
     }
 
@@ -254,6 +266,34 @@ impl Store for MemoryStore {
         match s.challenges.get_mut(&id) {
             Some(c) if c.consumed_at.is_none() => {
                 c.consumed_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.email_tokens.contains_key(&token.hash) {
+            return Err(StoreError::Conflict(UniqueField::Id));
+        }
+        s.email_tokens.insert(token.hash, token.clone());
+        Ok(())
+    }
+
+    async fn email_token(&self, hash: &SecretHash) -> Result<Option<EmailToken>, StoreError> {
+        Ok(self.lock()?.email_tokens.get(hash).cloned())
+    }
+
+    async fn consume_email_token(
+        &self,
+        hash: &SecretHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        match s.email_tokens.get_mut(hash) {
+            Some(t) if t.consumed_at.is_none() => {
+                t.consumed_at = Some(at);
                 Ok(true)
             }
             _ => Ok(false),
@@ -388,11 +428,13 @@ impl Store for MemoryStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut s = self.lock()?;
-        let before = s.challenges.len() + s.sessions.len() + s.counters.len();
+        let before =
+            s.challenges.len() + s.sessions.len() + s.counters.len() + s.email_tokens.len();
         s.challenges.retain(|_, c| c.expires_at > now);
+        s.email_tokens.retain(|_, t| t.expires_at > now);
         s.sessions.retain(|_, x| x.expires_at > now);
         s.counters.retain(|_, c| c.resets_at > now);
-        let after = s.challenges.len() + s.sessions.len() + s.counters.len();
+        let after = s.challenges.len() + s.sessions.len() + s.counters.len() + s.email_tokens.len();
         Ok((before - after) as u64)
     }
 }

@@ -3,15 +3,18 @@
 //!
 //! * [`MemoryStore`]: a real, concurrent in-memory store.
 //! * [`FakeSms`]: an SMS sender that records what it sent, so a test can read the code.
+//! * [`FakeMail`]: the same for mail, so a test can read activation and reset tokens.
 //! * [`ManualClock`]: a clock that only moves when the test advances it.
 //! * [`TestKit`]: the three wired into an [`crate::Auth`] with fast argon2 parameters.
 //! * [`conformance`]: the store conformance suite.
 
 pub mod conformance;
+mod fake_mail;
 mod fake_sms;
 mod manual_clock;
 mod memory_store;
 
+pub use fake_mail::FakeMail;
 pub use fake_sms::FakeSms;
 pub use manual_clock::ManualClock;
 pub use memory_store::MemoryStore;
@@ -20,8 +23,8 @@ use crate::Auth;
 use crate::config::AuthConfig;
 use crate::secret::SigningSecret;
 
-/// An [`Auth`] wired to a [`MemoryStore`], a [`FakeSms`] and a [`ManualClock`], with handles
-/// to all three.
+/// An [`Auth`] wired to a [`MemoryStore`], a [`FakeSms`], a [`FakeMail`] and a
+/// [`ManualClock`], with handles to all four.
 #[derive(Clone, Debug)]
 pub struct TestKit {
     /// The service under test.
@@ -30,6 +33,8 @@ pub struct TestKit {
     pub store: MemoryStore,
     /// Its SMS outbox.
     pub sms: FakeSms,
+    /// Its mail outbox.
+    pub mail: FakeMail,
     /// Its clock.
     pub clock: ManualClock,
 }
@@ -62,10 +67,12 @@ impl TestKit {
     pub fn with_config(config: AuthConfig) -> Self {
         let store = MemoryStore::new();
         let sms = FakeSms::new();
+        let mail = FakeMail::new();
         let clock = ManualClock::new();
         let auth = Auth::builder(config)
             .store(store.clone())
             .sms(sms.clone())
+            .mail(mail.clone())
             .clock(clock.clone())
             .build();
         match auth {
@@ -73,6 +80,7 @@ impl TestKit {
                 auth,
                 store,
                 sms,
+                mail,
                 clock,
             },
             Err(e) => panic!("invalid test configuration: {e}"),

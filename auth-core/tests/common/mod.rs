@@ -54,8 +54,10 @@ pub async fn register_phone(kit: &TestKit, phone: &str) -> auth_core::UserId {
         .user_id
 }
 
+/// Registers an email account and activates it with the mailed token.
 pub async fn register_email(kit: &TestKit, email: &str) -> auth_core::UserId {
-    kit.auth
+    let res = kit
+        .auth
         .register(
             RegisterRequest {
                 email: Some(email.into()),
@@ -65,8 +67,11 @@ pub async fn register_email(kit: &TestKit, email: &str) -> auth_core::UserId {
             &client(),
         )
         .await
-        .unwrap()
-        .user_id
+        .unwrap();
+    assert!(res.activation_required);
+    let token = kit.mail.last_token_for(email).expect("an activation mail");
+    kit.auth.activate(&token, &client()).await.unwrap();
+    res.user_id
 }
 
 /// Starts an SMS login and returns (challenge id, the code that was sent).
