@@ -1,0 +1,137 @@
+//! Corrupt or foreign data under the prefix is reported as `StoreError::Unavailable` with a
+//! message naming the key, never a panic and never a made-up record.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use auth_core::ids::{ChallengeId, SessionId, UserId};
+use auth_core::phone::Phone;
+use auth_core::secret::SecretHash;
+use auth_core::session::RefreshState;
+use auth_core::store::{Store, StoreError};
+use chrono::Utc;
+use redis::AsyncCommands as _;
+
+fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>, mentions: &[&str]) {
+    match result {
+        Err(StoreError::Unavailable(message)) => {
+            for m in mentions {
+                assert!(message.contains(m), "{message:?} does not mention {m:?}");
+            }
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_records_are_unavailable_with_a_clear_message() {
+    common::with_fresh_prefix("corrupt", |prefix| async move {
+        let store = common::store_at(&prefix).await;
+        let mut raw = common::raw_connection().await;
+
+        // A session missing most of its fields.
+        let session = SessionId::new_random();
+        let key = format!("{prefix}session:{session}");
+        let _: () = raw.set(&key, r#"{"status":"active"}"#).await.unwrap();
+        unavailable(store.session(session).await, &[&key, "user_id", "missing"]);
+
+        // A session with a malformed timestamp, listed through its user's set.
+        let user = UserId::new_random();
+        let json = format!(r#"{{"status":"active","user_id":"{user}","created_at":"yesterday"}}"#);
+        let _: () = raw.set(&key, json).await.unwrap();
+        let _: () = raw
+            .sadd(format!("{prefix}user-sessions:{user}"), session.to_string())
+            .await
+            .unwrap();
+        unavailable(
+            store.session(session).await,
+            &[&key, "created_at", "malformed"],
+        );
+        unavailable(store.sessions_of_user(user).await, &[&key, "created_at"]);
+
+        // A session that is not JSON: the scripts refuse it and change nothing.
+        let _: () = raw.set(&key, "not json").await.unwrap();
+        unavailable(store.session(session).await, &[&key, "JSON"]);
+        let next = RefreshState {
+            generation: 1,
+            hash: SecretHash::from_bytes([0; 32]),
+            issued_at: Utc::now(),
+        };
+        unavailable(
+            store.rotate_refresh(session, 0, &next, Utc::now()).await,
+            &[],
+        );
+        let still: String = raw.get(&key).await.unwrap();
+        assert_eq!(still, "not json");
+
+        // A user key of the wrong type.
+        let id = UserId::new_random();
+        let _: () = raw
+            .set(format!("{prefix}user:{id}"), "garbage")
+            .await
+            .unwrap();
+        unavailable(store.user_by_id(id).await, &["WRONGTYPE"]);
+
+        // A phone index pointing at a user hash with a bad status.
+        let phone = Phone::parse("+15550001234", false).unwrap();
+        let owner = UserId::new_random();
+        let user_key = format!("{prefix}user:{owner}");
+        let _: () = raw
+            .hset_multiple(
+                &user_key,
+                &[
+                    ("id", owner.to_string().as_str()),
+                    ("phone", phone.as_str()),
+                    ("status", "sleeping"),
+                ],
+            )
+            .await
+            .unwrap();
+        let _: () = raw
+            .set(
+                format!("{prefix}phone:{}", phone.as_str()),
+                owner.to_string(),
+            )
+            .await
+            .unwrap();
+        unavailable(store.user_by_phone(&phone).await, &[&user_key]);
+
+        // A counter whose window end is not a timestamp: no hit is counted on top of it.
+        let _: () = raw
+            .hset_multiple(
+                format!("{prefix}counter:k"),
+                &[("count", "3"), ("resets_at", "soon")],
+            )
+            .await
+            .unwrap();
+        unavailable(
+            store.hit_counter("k", Utc::now(), Utc::now()).await,
+            &["corrupt record", "counter:k", "resets_at"],
+        );
+        let count: String = raw
+            .hget(format!("{prefix}counter:k"), "count")
+            .await
+            .unwrap();
+        assert_eq!(count, "3");
+
+        // A challenge whose attempt count is not a number.
+        let challenge = ChallengeId::new_random();
+        let _: () = raw
+            .hset(format!("{prefix}challenge:{challenge}"), "attempts", "many")
+            .await
+            .unwrap();
+        unavailable(
+            store.claim_challenge_attempt(challenge, 5).await,
+            &["corrupt record", "attempts"],
+        );
+
+        // A failure count that is not a number.
+        let _: () = raw
+            .set(format!("{prefix}failures:f"), "lots")
+            .await
+            .unwrap();
+        unavailable(store.failures("f").await, &["failures"]);
+        unavailable(store.add_failure("f").await, &["add_failure"]);
+    })
+    .await;
+}
