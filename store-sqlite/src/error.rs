@@ -67,11 +67,11 @@ pub(crate) fn unique_violation(err: &DbError) -> Option<UniqueField> {
         return None;
     }
     let column = message.rsplit(": ").next()?.trim();
-    let field = match column.split_once('.').map(|(_, c)| c)? {
-        "phone" => UniqueField::Phone,
-        "email" => UniqueField::Email,
-        "username" => UniqueField::Username,
-        "id" => UniqueField::Id,
+    let field = match column.split_once('.')? {
+        ("users", "phone") => UniqueField::Phone,
+        ("users", "email") => UniqueField::Email,
+        ("users", "username") => UniqueField::Username,
+        (_, "id") | ("email_tokens", "hash") => UniqueField::Id,
         _ => return None,
     };
     Some(field)

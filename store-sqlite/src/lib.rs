@@ -42,6 +42,7 @@
 //! |--------------|---------------------------------|----------------------------------------------------|
 //! | `users`      | account                         | `id`; unique `phone`, `email`, `username`          |
 //! | `challenges` | SMS code challenge              | `id`; `expires_at`                                 |
+//! | `email_tokens` | emailed one-time token        | `hash` (keyed hash of the token); `expires_at`     |
 //! | `sessions`   | login on one device             | `id`; `(user_id, created_at)`; `expires_at`        |
 //! | `counters`   | rate-limit window (per key)     | `key`; `resets_at`                                 |
 //! | `failures`   | consecutive-failure count       | `key`                                              |
@@ -95,6 +96,7 @@
 mod challenges;
 mod codec;
 mod counters;
+mod email_tokens;
 mod error;
 mod options;
 mod pool;

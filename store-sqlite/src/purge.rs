@@ -10,16 +10,19 @@ use crate::codec;
 use crate::error::DbResult;
 
 /// Each statement deletes `expiry_column <= now` from its table (indexed columns).
-const DELETES: [&str; 3] = [
+const DELETES: [&str; 4] = [
     "DELETE FROM challenges WHERE expires_at <= ?1",
+    "DELETE FROM email_tokens WHERE expires_at <= ?1",
     "DELETE FROM sessions WHERE expires_at <= ?1",
     "DELETE FROM counters WHERE resets_at <= ?1",
 ];
 
 /// The same, at most `?2` rows per table, for the opportunistic cleanup.
-const BOUNDED_DELETES: [&str; 3] = [
+const BOUNDED_DELETES: [&str; 4] = [
     "DELETE FROM challenges WHERE id IN \
      (SELECT id FROM challenges WHERE expires_at <= ?1 LIMIT ?2)",
+    "DELETE FROM email_tokens WHERE hash IN \
+     (SELECT hash FROM email_tokens WHERE expires_at <= ?1 LIMIT ?2)",
     "DELETE FROM sessions WHERE id IN \
      (SELECT id FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
     "DELETE FROM counters WHERE key IN \
@@ -29,7 +32,7 @@ const BOUNDED_DELETES: [&str; 3] = [
 /// Rows the opportunistic cleanup deletes per table at most, so no write waits long for it.
 const CLEANUP_BATCH: i64 = 500;
 
-/// Deletes every challenge, session and counter past its expiry, in one immediate
+/// Deletes every challenge, emailed token, session and counter past its expiry, in one immediate
 /// transaction. Returns how many rows went.
 pub(crate) fn purge(conn: &mut Connection, now: DateTime<Utc>) -> DbResult<u64> {
     let now = codec::time(now)?;

@@ -25,14 +25,21 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "users, challenges, sessions, counters, failures",
-    sql: V1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "users, challenges, sessions, counters, failures",
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        name: "email_tokens",
+        sql: V2,
+    },
+];
 
 /// The schema version this library writes.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
 /// Version 1. Tables are `STRICT` (SQLite checks every value's type). Times are Unix
 /// nanoseconds, ids 16-byte UUID blobs (see `codec.rs`). Every lookup the core makes has an
@@ -110,6 +117,20 @@ CREATE TABLE failures (
 ";
 
 /// The schema version recorded in the file.
+/// Version 2: emailed one-time tokens, looked up by their keyed hash.
+const V2: &str = "
+CREATE TABLE email_tokens (
+    hash        BLOB    NOT NULL PRIMARY KEY,
+    purpose     TEXT    NOT NULL,
+    user_id     BLOB    NOT NULL,
+    email       TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    consumed_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX email_tokens_expires_at ON email_tokens (expires_at);
+";
+
 pub(crate) fn version(conn: &Connection) -> DbResult<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }

@@ -5,15 +5,17 @@ use std::net::IpAddr;
 
 use auth_core::account::{Email, User, Username};
 use auth_core::challenge::Challenge;
+use auth_core::email_token::EmailToken;
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
+use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session};
 use auth_core::store::{Counter, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 use crate::SqliteStore;
 use crate::users::Lookup;
-use crate::{challenges, counters, purge, sessions, users};
+use crate::{challenges, counters, email_tokens, purge, sessions, users};
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -86,6 +88,27 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.saw(at);
         self.write(move |c| challenges::consume(c, id, at)).await
+    }
+
+    async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.write(move |c| email_tokens::insert(c, &token)).await
+    }
+
+    async fn email_token(&self, hash: &SecretHash) -> Result<Option<EmailToken>, StoreError> {
+        let hash = *hash;
+        self.read(move |c| email_tokens::get(c, &hash)).await
+    }
+
+    async fn consume_email_token(
+        &self,
+        hash: &SecretHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.saw(at);
+        let hash = *hash;
+        self.write(move |c| email_tokens::consume(c, &hash, at))
+            .await
     }
 
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {

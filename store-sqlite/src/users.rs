@@ -33,18 +33,16 @@ pub(crate) fn create(conn: &Connection, user: &User) -> DbResult<()> {
     }
 }
 
-/// Replaces the record of `user.id`; `false` when there is none.
+/// Replaces the record of `user.id` but `created_at` and the login statistics (only
+/// `record_login` changes those, so a concurrent login is never lost); `false` when there is
+/// none.
 pub(crate) fn update(conn: &Connection, user: &User) -> DbResult<bool> {
     let row = Params::of(user)?;
     let sql = "UPDATE users SET phone = ?2, email = ?3, username = ?4, password_hash = ?5, \
-               roles = ?6, profile = ?7, status = ?8, created_at = ?9, login_count = ?10, \
-               last_login_at = ?11, last_login_ip = ?12, current_login_at = ?13, \
-               current_login_ip = ?14 \
+               roles = ?6, profile = ?7, status = ?8 \
                WHERE id = ?1";
-    match conn
-        .prepare_cached(sql)?
-        .execute(row.as_params().as_slice())
-    {
+    let params: Vec<_> = row.as_params().into_iter().take(8).collect();
+    match conn.prepare_cached(sql)?.execute(params.as_slice()) {
         Ok(n) => Ok(n == 1),
         Err(e) => Err(conflict_or(e.into())),
     }

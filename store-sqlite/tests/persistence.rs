@@ -121,7 +121,17 @@ async fn two_stores_opening_a_fresh_file_at_once_migrate_it_once() {
     for open in opens {
         open.join().unwrap().unwrap();
     }
-    assert_eq!(migrations(&path).len(), 1);
+    let version = SqliteStore::open(&path)
+        .unwrap()
+        .schema_version()
+        .await
+        .unwrap();
+    let applied: Vec<i64> = migrations(&path).iter().map(|(v, _)| *v).collect();
+    assert_eq!(
+        applied,
+        (1..=version).collect::<Vec<_>>(),
+        "each migration ran once"
+    );
 }
 
 #[test]
