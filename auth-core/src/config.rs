@@ -52,6 +52,29 @@ pub struct AuthConfig {
     /// Account rules.
     #[serde(default)]
     pub accounts: AccountConfig,
+    /// How clients send tokens.
+    #[serde(default)]
+    pub transport: TransportConfig,
+}
+
+/// How clients send access (and refresh) tokens in headers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransportConfig {
+    /// The header carrying the token. Default `authorization`.
+    pub header: String,
+    /// The scheme before the token (case-insensitive), or `None` for the bare token (e.g.
+    /// `Authentication-Token: <token>`). Default `Some("Bearer")`.
+    pub scheme: Option<String>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            header: "authorization".to_owned(),
+            scheme: Some("Bearer".to_owned()),
+        }
+    }
 }
 
 fn default_issuer() -> String {
@@ -73,6 +96,7 @@ impl AuthConfig {
             sms: SmsConfig::default(),
             password: PasswordConfig::default(),
             accounts: AccountConfig::default(),
+            transport: TransportConfig::default(),
         }
     }
 
@@ -114,6 +138,22 @@ impl AuthConfig {
         }
         if self.password.min_length > self.password.max_length {
             return bad("password.min_length exceeds password.max_length");
+        }
+        let header = &self.transport.header;
+        if header.is_empty()
+            || !header
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return bad("transport.header must be a header name");
+        }
+        if self
+            .transport
+            .scheme
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.contains(' '))
+        {
+            return bad("transport.scheme must be one word");
         }
         if self.password.min_strength > 4 {
             return bad("password.min_strength is a zxcvbn score, 0 to 4");

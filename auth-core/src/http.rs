@@ -102,7 +102,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub struct HttpRequest<'a> {
     /// The `Content-Type` header.
     pub content_type: Option<&'a str>,
-    /// The `Authorization` header.
+    /// The value of the token header: `Authorization` by default, or the header named by
+    /// [`Auth::token_header`] (`transport.header`).
     pub authorization: Option<&'a str>,
     /// The raw body (adapters cap it at [`api::MAX_BODY_BYTES`] and answer
     /// [`HttpResponse::error`] of [`AuthError::PayloadTooLarge`] beyond).
@@ -251,13 +252,45 @@ impl Auth {
                 _ => Err(AuthError::MissingToken),
             };
         };
-        let principal = self.authenticate(api::bearer_token(header)?).await?;
+        let principal = self.authenticate(self.token_from_header(header)?).await?;
         if let Requirement::Role(role) = requirement
             && !principal.has_role(role)
         {
             return Err(AuthError::Forbidden);
         }
         Ok(Some(principal))
+    }
+
+    /// The (lower-case) name of the header clients send tokens in: `authorization` unless
+    /// `transport.header` says otherwise. Adapters put its value in
+    /// [`HttpRequest::authorization`].
+    pub fn token_header(&self) -> &str {
+        &self.inner.config.transport.header
+    }
+
+    /// The token in a token header's value, following `transport.scheme` (`Bearer <token>` by
+    /// default). `missing_token` when the scheme is another or the token empty.
+    pub fn token_from_header<'v>(&self, value: &'v str) -> Result<&'v str, AuthError> {
+        match &self.inner.config.transport.scheme {
+            Some(scheme) => {
+                let (given, token) = value
+                    .trim()
+                    .split_once(' ')
+                    .ok_or(AuthError::MissingToken)?;
+                let token = token.trim();
+                if !given.eq_ignore_ascii_case(scheme) || token.is_empty() {
+                    return Err(AuthError::MissingToken);
+                }
+                Ok(token)
+            }
+            None => {
+                let token = value.trim();
+                if token.is_empty() {
+                    return Err(AuthError::MissingToken);
+                }
+                Ok(token)
+            }
+        }
     }
 
     /// Serves one route of the contract.
@@ -309,7 +342,7 @@ impl Auth {
                 };
                 let token = match (&from_body, req.authorization) {
                     (Some(t), _) => t.expose().to_owned(),
-                    (None, Some(header)) => api::bearer_token(header)?.to_owned(),
+                    (None, Some(header)) => self.token_from_header(header)?.to_owned(),
                     (None, None) => return Err(AuthError::MissingToken),
                 };
                 Ok(HttpResponse::json(
@@ -599,6 +632,56 @@ mod tests {
             Some(ip("9.9.9.9"))
         );
         assert_eq!(on.client_ip(None, Some("1.2.3.4")), None);
+    }
+
+    #[tokio::test]
+    async fn token_transport_is_configurable() {
+        let mut cfg = TestKit::config();
+        cfg.transport.header = "authentication-token".to_owned();
+        cfg.transport.scheme = None;
+        let kit = TestKit::with_config(cfg);
+        let a = &kit.auth;
+        assert_eq!(a.token_header(), "authentication-token");
+        assert_eq!(a.token_from_header(" tok "), Ok("tok"));
+        assert_eq!(a.token_from_header(" "), Err(AuthError::MissingToken));
+        a.handle(Route::Register, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        let r = a
+            .handle(Route::Login, &post(br#"{"phone":"+15551234567"}"#, None))
+            .await;
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let code = kit.sms.last_code_for("+15551234567").unwrap();
+        let body = serde_json::json!({"challenge_id": v["challenge_id"], "code": code.expose()})
+            .to_string();
+        let r = a
+            .handle(Route::VerifySms, &post(body.as_bytes(), None))
+            .await;
+        let pair: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let raw = pair["access_token"].as_str().unwrap();
+        let r = a
+            .handle(
+                Route::Me,
+                &HttpRequest {
+                    authorization: Some(raw),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let bearer = format!("Bearer {raw}");
+        let r = a
+            .handle(
+                Route::Me,
+                &HttpRequest {
+                    authorization: Some(&bearer),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 401, "the scheme is not expected here");
+        let mut bad = TestKit::config();
+        bad.transport.header = "bad header".to_owned();
+        assert!(bad.validate().is_err());
     }
 
     #[tokio::test]
