@@ -1,1 +1,74 @@
-//! `adapter-axum`: not yet implemented; see the project's open issues.
+//! # adapter-axum
+//!
+//! The HTTP contract of `auth-core` (`API.md`) for [axum](https://docs.rs/axum) 0.8, as a thin
+//! translation layer: every rule lives in `auth-core`, this crate only moves requests and
+//! responses between axum and [`Auth::handle`](auth_core::Auth::handle) /
+//! [`Auth::guard`](auth_core::Auth::guard).
+//!
+//! * [`routes`]: a [`Router`](axum::Router) with every route of the contract, to
+//!   [`nest`](axum::Router::nest) under your prefix. JSON 404/405/413 included.
+//! * [`AuthState`]: what the routes and guards read from your state (via
+//!   [`FromRef`](axum::extract::FromRef)), with the off-by-default
+//!   [`ClientIpPolicy`](auth_core::http::ClientIpPolicy) for `X-Forwarded-For`.
+//! * Guards, as extractors: [`AuthUser`] (a signed-in user is required), `Option<AuthUser>`
+//!   (optional: no token is `None`, a bad token is still 401), [`RequireRole<R>`](RequireRole)
+//!   (403 without the role [`R::NAME`](RoleName::NAME); declare roles with [`role!`]).
+//!   Refusals are the contract's JSON errors ([`AuthRejection`]).
+//!
+//! ```
+//! use std::net::SocketAddr;
+//!
+//! use adapter_axum::{AuthState, AuthUser, RequireRole, role};
+//! use axum::Router;
+//! use axum::routing::get;
+//!
+//! role!(Admin = "admin");
+//!
+//! async fn hello(user: AuthUser) -> String {
+//!     format!("hello {}", user.user_id)
+//! }
+//!
+//! async fn maybe(user: Option<AuthUser>) -> String {
+//!     match user {
+//!         Some(user) => format!("hello {}", user.user_id),
+//!         None => "hello stranger".to_owned(),
+//!     }
+//! }
+//!
+//! async fn admin(admin: RequireRole<Admin>) -> String {
+//!     format!("hello admin {}", admin.user_id)
+//! }
+//!
+//! fn app(auth: auth_core::Auth) -> Router {
+//!     Router::new()
+//!         .nest("/api/auth", adapter_axum::routes())
+//!         .route("/api/hello", get(hello))
+//!         .route("/api/maybe", get(maybe))
+//!         .route("/api/admin", get(admin))
+//!         .with_state(AuthState::new(auth))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! # let auth = auth_core::testkit::TestKit::new().auth;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! // With the peer address, so sessions record the client IP.
+//! let server = axum::serve(
+//!     listener,
+//!     app(auth).into_make_service_with_connect_info::<SocketAddr>(),
+//! );
+//! # let server = server.with_graceful_shutdown(async {});
+//! server.await
+//! # }
+//! ```
+
+mod extract;
+mod request;
+mod response;
+mod routes;
+mod state;
+
+pub use extract::{AuthUser, RequireRole, RoleName};
+pub use response::AuthRejection;
+pub use routes::routes;
+pub use state::AuthState;
