@@ -53,6 +53,9 @@ pub(crate) struct Inner {
     pub(crate) policy: PasswordPolicy,
     pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
     pub(crate) hooks: Arc<dyn Hooks>,
+    /// Until when (Unix seconds) the SMS provider is taken to be down after a failed send;
+    /// see `sms_challenge.rs`.
+    pub(crate) sms_down_until: std::sync::atomic::AtomicI64,
 }
 
 /// Builds an [`Auth`]: a configuration, a store and an SMS sender are required; the clock
@@ -149,6 +152,7 @@ impl AuthBuilder {
             policy: PasswordPolicy::from_config(&self.config.password),
             breached: self.breached,
             hooks: self.hooks,
+            sms_down_until: std::sync::atomic::AtomicI64::new(i64::MIN),
             store,
             sms,
             clock: self.clock,

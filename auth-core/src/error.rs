@@ -54,6 +54,9 @@ pub enum AuthError {
     /// 404: no such resource (or not the caller's).
     #[error("not found")]
     NotFound,
+    /// 405: the path exists, the method does not (adapters answer it for known paths).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// 409: the phone, email or username is already registered.
     #[error("already registered")]
     AlreadyRegistered,
@@ -85,6 +88,10 @@ pub enum AuthError {
     /// 503: the SMS could not be sent.
     #[error("the SMS could not be sent")]
     SmsUnavailable,
+    /// 503: the mail could not be sent (not in API.md v1, which predates email flows; the
+    /// analogue of `sms_unavailable`).
+    #[error("the mail could not be sent")]
+    MailUnavailable,
     /// 4xx: an app hook vetoed the action, with its own status and code.
     #[error("{}", .0.message())]
     Vetoed(crate::hooks::Veto),
@@ -107,6 +114,7 @@ impl AuthError {
             Self::AccountDisabled => "account_disabled",
             Self::ActivationRequired => "activation_required",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::AlreadyRegistered => "already_registered",
             Self::CodeExpired => "code_expired",
             Self::ChallengeConsumed => "challenge_consumed",
@@ -115,6 +123,7 @@ impl AuthError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::StoreUnavailable => "store_unavailable",
             Self::SmsUnavailable => "sms_unavailable",
+            Self::MailUnavailable => "mail_unavailable",
             Self::Vetoed(veto) => veto.code(),
         }
     }
@@ -133,11 +142,12 @@ impl AuthError {
             | Self::RefreshTokenReused => 401,
             Self::Forbidden | Self::AccountDisabled | Self::ActivationRequired => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::AlreadyRegistered => 409,
             Self::CodeExpired | Self::ChallengeConsumed => 410,
             Self::WeakPassword(_) => 422,
             Self::RateLimited { .. } | Self::TooManyAttempts { .. } => 429,
-            Self::StoreUnavailable | Self::SmsUnavailable => 503,
+            Self::StoreUnavailable | Self::SmsUnavailable | Self::MailUnavailable => 503,
             Self::Vetoed(veto) => veto.status(),
         }
     }

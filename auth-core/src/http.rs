@@ -261,6 +261,13 @@ impl Auth {
         Ok(Some(principal))
     }
 
+    /// The required-user guard: the principal of a valid token in the token header.
+    pub async fn require_user(&self, token_header: Option<&str>) -> Result<Principal, AuthError> {
+        self.guard(token_header, Requirement::User)
+            .await?
+            .ok_or(AuthError::MissingToken)
+    }
+
     /// The (lower-case) name of the header clients send tokens in: `authorization` unless
     /// `transport.header` says otherwise. Adapters put its value in
     /// [`HttpRequest::authorization`].
@@ -302,9 +309,7 @@ impl Auth {
     }
 
     async fn principal(&self, req: &HttpRequest<'_>) -> Result<Principal, AuthError> {
-        self.guard(req.authorization, Requirement::User)
-            .await?
-            .ok_or(AuthError::MissingToken)
+        self.require_user(req.authorization).await
     }
 
     async fn dispatch(

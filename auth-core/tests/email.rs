@@ -351,3 +351,17 @@ async fn without_a_mail_sender_email_flows_say_so() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_failing_mail_provider_is_503_mail_unavailable() {
+    let kit = kit();
+    register_email(&kit, EMAIL).await;
+    kit.clock.advance(secs(61));
+    kit.mail.set_failing(true);
+    let e = kit
+        .auth
+        .request_password_reset_email(EMAIL, &client())
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("mail_unavailable", 503));
+}

@@ -498,3 +498,33 @@ async fn without_signup_an_unknown_phone_never_gets_an_account() {
     assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
     assert_eq!(kit.sms.count(), 0);
 }
+
+#[tokio::test]
+async fn an_sms_outage_does_not_reveal_which_phones_have_accounts() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    kit.sms.set_failing(true);
+    let e = kit
+        .auth
+        .start_sms_login(PHONE, &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::SmsUnavailable);
+    // An unknown phone now gets the same 503, not a 202.
+    let e = kit
+        .auth
+        .start_sms_login("+15550007777", &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::SmsUnavailable);
+    // Once the provider works again, a successful send closes the window at once.
+    kit.sms.set_failing(false);
+    kit.clock.advance(secs(61));
+    kit.auth.start_sms_login(PHONE, &client()).await.unwrap();
+    assert!(
+        kit.auth
+            .start_sms_login("+15550008888", &client())
+            .await
+            .is_ok()
+    );
+}

@@ -93,7 +93,7 @@ impl Auth {
         };
         sender.send(&message).await.map_err(|e| {
             tracing::warn!(error = %e, user_id = %user_id, "sending a mail failed");
-            AuthError::StoreUnavailable
+            AuthError::MailUnavailable
         })
     }
 

@@ -3,6 +3,8 @@
 //! attempt, constant-time compare, single use). The flows decide what a solved challenge is
 //! worth.
 
+use std::sync::atomic::Ordering;
+
 use crate::api::{ChallengeSent, ClientInfo};
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
 use crate::ids::{ChallengeId, UserId};
@@ -11,6 +13,10 @@ use crate::phone::Phone;
 use crate::secret::{OneTimeCode, random_numeric_code};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::{Auth, AuthError};
+
+/// After a failed send, how long every SMS start answers `sms_unavailable` unless a send
+/// succeeds (sends are still tried for phones that get one).
+const SMS_OUTAGE_SECS: i64 = 60;
 
 /// What to issue.
 pub(crate) struct Issue<'a> {
@@ -59,6 +65,12 @@ impl Auth {
 
         let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
         let deliver = issue.deliver && test_code.is_none();
+        // While the provider is taken to be down, phones we would not text answer the same
+        // 503 as those we would, so an outage does not reveal which phones have accounts.
+        let down_until = self.inner.sms_down_until.load(Ordering::Relaxed);
+        if !deliver && test_code.is_none() && now.timestamp() < down_until {
+            return Err(AuthError::SmsUnavailable);
+        }
         let code =
             test_code.unwrap_or_else(|| OneTimeCode::new(random_numeric_code(cfg.code_length)));
         let id = ChallengeId::new_random();
@@ -81,9 +93,14 @@ impl Auth {
                 kind: issue.kind,
                 code: Some(code),
             };
-            if let Err(e) = self.inner.sms.send(&message).await {
-                tracing::warn!(error = %e, challenge_id = %id, "sending an SMS code failed");
-                return Err(AuthError::SmsUnavailable);
+            match self.inner.sms.send(&message).await {
+                Ok(()) => self.inner.sms_down_until.store(i64::MIN, Ordering::Relaxed),
+                Err(e) => {
+                    tracing::warn!(error = %e, challenge_id = %id, "sending an SMS code failed");
+                    let until = now.timestamp().saturating_add(SMS_OUTAGE_SECS);
+                    self.inner.sms_down_until.store(until, Ordering::Relaxed);
+                    return Err(AuthError::SmsUnavailable);
+                }
             }
         }
         Ok(ChallengeSent {
