@@ -8,9 +8,6 @@ use auth_core::http::{HttpResponse, Route};
 use axum::Router;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{DefaultBodyLimit, FromRef, RawPathParams, State};
-use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
 use crate::AuthState;
@@ -22,7 +19,7 @@ use crate::response::ContractResponse;
 ///
 /// The router's state `S` is your app's state; the routes read [`AuthState`] from it through
 /// [`FromRef`]. Paths under the prefix that are not routes answer the contract's JSON 404
-/// (`not_found`), a known path with another method a JSON 405 (`method_not_allowed`), and a
+/// (`not_found`), a known path with another method the same JSON 404 (the contract has no 405), and a
 /// body over 16 KiB the contract's JSON 413 (`payload_too_large`).
 ///
 /// `{prefix}/` itself (with the trailing slash) is not under the nested router in axum: it
@@ -197,19 +194,7 @@ async fn not_found() -> ContractResponse {
     ContractResponse(HttpResponse::error(&AuthError::NotFound))
 }
 
-/// A route's path with a method it does not serve. The contract has no 405 error code, so this
-/// is the one body the adapters write themselves; axum adds the `Allow` header.
-async fn method_not_allowed() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static(HttpResponse::CONTENT_TYPE),
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        r#"{"error":"method_not_allowed","message":"method not allowed"}"#,
-    )
-        .into_response()
+/// A route's path with a method it does not serve: the contract's 404 (it has no 405).
+async fn method_not_allowed() -> ContractResponse {
+    ContractResponse(HttpResponse::error(&AuthError::NotFound))
 }

@@ -54,9 +54,6 @@ pub enum AuthError {
     /// 404: no such resource (or not the caller's).
     #[error("not found")]
     NotFound,
-    /// 405: the path exists, the method does not (adapters answer it for known paths).
-    #[error("method not allowed")]
-    MethodNotAllowed,
     /// 409: the phone, email or username is already registered.
     #[error("already registered")]
     AlreadyRegistered,
@@ -114,7 +111,6 @@ impl AuthError {
             Self::AccountDisabled => "account_disabled",
             Self::ActivationRequired => "activation_required",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
             Self::AlreadyRegistered => "already_registered",
             Self::CodeExpired => "code_expired",
             Self::ChallengeConsumed => "challenge_consumed",
@@ -142,7 +138,6 @@ impl AuthError {
             | Self::RefreshTokenReused => 401,
             Self::Forbidden | Self::AccountDisabled | Self::ActivationRequired => 403,
             Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
             Self::AlreadyRegistered => 409,
             Self::CodeExpired | Self::ChallengeConsumed => 410,
             Self::WeakPassword(_) => 422,

@@ -1,0 +1,199 @@
+//! The guards, as actix-web extractors ([`FromRequest`]): [`AuthUser`] (a user is required),
+//! [`MaybeUser`] (a user is optional) and [`RequireRole`] (a user with a role is required).
+//! Each one asks [`Auth::guard`](auth_core::Auth::guard) with the request's token header
+//! (`Authorization` unless configured otherwise); a rejection is an [`AuthRejection`], answered with the contract's JSON error.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use auth_core::http::Requirement;
+use auth_core::{AuthError, Principal};
+
+use crate::AuthRejection;
+use crate::request::{auth_of, token_header};
+
+type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
+
+/// Runs the core's guard for `requirement` on `req`, in a `'static` future.
+fn guard(req: &HttpRequest, requirement: Requirement<'static>) -> GuardFuture<Option<Principal>> {
+    let auth = auth_of(req);
+    let header = auth.as_ref().ok().and_then(|auth| token_header(req, auth));
+    Box::pin(async move { Ok(auth?.guard(header.as_deref(), requirement).await?) })
+}
+
+/// A signed-in user: the request must carry a valid access token
+/// (`Authorization: Bearer <access token>`); otherwise the handler is not called and the
+/// client gets the contract's 401 (`missing_token`, `invalid_token`, `token_expired`,
+/// `token_revoked`, …).
+///
+/// ```
+/// use actix_web::web;
+/// use adapter_actix::AuthUser;
+///
+/// async fn hello(AuthUser(user): AuthUser) -> web::Json<String> {
+///     web::Json(user.user_id.to_string())
+/// }
+/// ```
+///
+/// Do not take it as `Option<AuthUser>`: actix-web's blanket `Option<T>` extractor turns
+/// *every* rejection into `None`, so an invalid or revoked token would pass as "no user".
+/// Use [`MaybeUser`], which keeps that a 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser(pub Principal);
+
+impl AuthUser {
+    /// The authenticated principal (user, session, roles).
+    pub fn into_inner(self) -> Principal {
+        self.0
+    }
+}
+
+impl std::ops::Deref for AuthUser {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AuthRejection;
+    type Future = GuardFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let check = guard(req, Requirement::User);
+        Box::pin(async move {
+            check
+                .await?
+                .map(Self)
+                .ok_or(AuthRejection(AuthError::MissingToken))
+        })
+    }
+}
+
+/// An optional user: `MaybeUser(None)` when the request has no `Authorization` header,
+/// `MaybeUser(Some(user))` for a valid access token, and the contract's 401 for a token that
+/// is sent but not valid (malformed, expired, revoked, another scheme).
+///
+/// This is the adapter's `Option<AuthUser>`. It is a type of its own because actix-web's
+/// `impl FromRequest for Option<T>` maps any error of `T` to `None`: with it a client sending
+/// a stolen-then-revoked or forged token would be served as an anonymous visitor instead of
+/// being told its token is bad, which the contract forbids.
+///
+/// ```
+/// use actix_web::web;
+/// use adapter_actix::MaybeUser;
+///
+/// async fn greet(MaybeUser(user): MaybeUser) -> String {
+///     match user {
+///         Some(user) => format!("hello {}", user.user_id),
+///         None => "hello stranger".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeUser(pub Option<Principal>);
+
+impl MaybeUser {
+    /// The principal, if a valid access token was sent.
+    pub fn into_inner(self) -> Option<Principal> {
+        self.0
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = AuthRejection;
+    type Future = GuardFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let check = guard(req, Requirement::OptionalUser);
+        Box::pin(async move { Ok(Self(check.await?)) })
+    }
+}
+
+/// A role name, for [`RequireRole`]. Implement it on a marker type per role:
+///
+/// ```
+/// pub struct Admin;
+///
+/// impl adapter_actix::Role for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// ```
+///
+/// (A trait rather than a `const` generic parameter because stable Rust has no `&'static str`
+/// const generics; the marker type also gives each role a name in handler signatures.)
+pub trait Role {
+    /// The role as written in the access token's roles.
+    const NAME: &'static str;
+}
+
+/// A signed-in user holding the role `R`: 401 (as [`AuthUser`]) without a valid access token,
+/// 403 `forbidden` when the token lacks the role.
+///
+/// ```
+/// use adapter_actix::{RequireRole, Role};
+///
+/// pub struct Admin;
+/// impl Role for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+///
+/// async fn admin_only(admin: RequireRole<Admin>) -> String {
+///     format!("welcome, admin {}", admin.user_id)
+/// }
+/// ```
+pub struct RequireRole<R: Role> {
+    principal: Principal,
+    role: PhantomData<fn() -> R>,
+}
+
+impl<R: Role> RequireRole<R> {
+    /// The authenticated principal, who holds the role.
+    pub fn into_inner(self) -> Principal {
+        self.principal
+    }
+}
+
+impl<R: Role> std::ops::Deref for RequireRole<R> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<R: Role> std::fmt::Debug for RequireRole<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireRole")
+            .field("role", &R::NAME)
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<R: Role> Clone for RequireRole<R> {
+    fn clone(&self) -> Self {
+        Self {
+            principal: self.principal.clone(),
+            role: PhantomData,
+        }
+    }
+}
+
+impl<R: Role> FromRequest for RequireRole<R> {
+    type Error = AuthRejection;
+    type Future = GuardFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let check = guard(req, Requirement::Role(R::NAME));
+        Box::pin(async move {
+            let principal = check.await?.ok_or(AuthRejection(AuthError::MissingToken))?;
+            Ok(Self {
+                principal,
+                role: PhantomData,
+            })
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! Request guards: [`AuthUser`] (a required user), [`MaybeUser`] (an optional user) and
+//! [`RequireRole`] (a user with a role), all deciding through the core's [`Auth::guard`].
+//!
+//! A guard that fails answers `Outcome::Error((status, AuthError))`. Rocket hands only the
+//! status to its catchers, so the guard also leaves the [`AuthError`] in the request-local
+//! cache, where the [`catchers`](crate::catchers()) find it and write the contract's JSON body
+//! (`missing_token`, `invalid_token`, `token_revoked`, `forbidden`, `store_unavailable`, …).
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::{Mutex, PoisonError};
+
+use auth_core::http::Requirement;
+use auth_core::{Auth, AuthError, Principal};
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+/// A request guard for routes that require an authenticated user: a valid
+/// `Authorization: Bearer <access token>` (or the token header and scheme the [`Auth`] is
+/// configured with).
+///
+/// Without a token the request fails with 401 `missing_token`; with a bad one with 401
+/// `invalid_token`, `token_expired` or `token_revoked`; if the store cannot be reached with
+/// 503 `store_unavailable`. Derefs to the [`Principal`].
+///
+/// Use `Result<AuthUser, AuthError>` as the guard to handle the failure in the handler
+/// instead of in the [`catchers`](crate::catchers()).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser(pub Principal);
+
+/// A request guard for routes with an optional user: `MaybeUser(None)` when no
+/// `Authorization` header is sent, `MaybeUser(Some(principal))` for a valid access token.
+///
+/// A token that is sent but is not valid still fails the request with 401 (the contract's
+/// "a bad token is still 401"). This is why the optional user is its own guard rather than
+/// `Option<AuthUser>`: Rocket's `Option<T>` guard turns every failure of `T` into `None`, so
+/// an expired or revoked token would silently make the request anonymous.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeUser(pub Option<Principal>);
+
+/// A role, named at the type level so that [`RequireRole`] can be a request guard.
+///
+/// ```
+/// use adapter_rocket::Role;
+///
+/// /// Administrators.
+/// pub struct Admin;
+///
+/// impl Role for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// ```
+pub trait Role: 'static {
+    /// The role's name, as carried in access tokens.
+    const NAME: &'static str;
+}
+
+/// A request guard for routes that require a user holding the role `R`: 401 as for
+/// [`AuthUser`] without a valid access token, 403 `forbidden` without the role. Derefs to the
+/// [`Principal`].
+pub struct RequireRole<R: Role> {
+    principal: Principal,
+    role: PhantomData<fn() -> R>,
+}
+
+impl<R: Role> RequireRole<R> {
+    /// The authenticated user.
+    pub fn into_principal(self) -> Principal {
+        self.principal
+    }
+}
+
+impl<R: Role> Deref for RequireRole<R> {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<R: Role> std::fmt::Debug for RequireRole<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireRole")
+            .field("role", &R::NAME)
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<R: Role> Clone for RequireRole<R> {
+    fn clone(&self) -> Self {
+        Self {
+            principal: self.principal.clone(),
+            role: PhantomData,
+        }
+    }
+}
+
+impl Deref for AuthUser {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthUser {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match guard(req, Requirement::User).await {
+            Ok(Some(principal)) => Outcome::Success(Self(principal)),
+            Ok(None) => fail(req, AuthError::MissingToken),
+            Err(err) => fail(req, err),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeUser {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match guard(req, Requirement::OptionalUser).await {
+            Ok(principal) => Outcome::Success(Self(principal)),
+            Err(err) => fail(req, err),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, R: Role> FromRequest<'r> for RequireRole<R> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match guard(req, Requirement::Role(R::NAME)).await {
+            Ok(Some(principal)) => Outcome::Success(Self {
+                principal,
+                role: PhantomData,
+            }),
+            Ok(None) => fail(req, AuthError::MissingToken),
+            Err(err) => fail(req, err),
+        }
+    }
+}
+
+// Sentinels: a route using one of the guards aborts the launch when no `Auth` is managed,
+// as `&State<Auth>` would, instead of failing every request at run time.
+impl Sentinel for AuthUser {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        auth_missing(rocket)
+    }
+}
+
+impl Sentinel for MaybeUser {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        auth_missing(rocket)
+    }
+}
+
+impl<R: Role> Sentinel for RequireRole<R> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        auth_missing(rocket)
+    }
+}
+
+/// Whether no [`Auth`] is managed (a sentinel's abort condition).
+pub(crate) fn auth_missing(rocket: &Rocket<Ignite>) -> bool {
+    let missing = rocket.state::<Auth>().is_none();
+    if missing {
+        tracing::error!("adapter-rocket needs `auth_core::Auth` as managed state");
+    }
+    missing
+}
+
+/// The managed [`Auth`]; without one (the sentinels prevent it), fail closed.
+pub(crate) fn managed_auth<'r>(req: &'r Request<'_>) -> Result<&'r Auth, AuthError> {
+    req.rocket().state::<Auth>().ok_or_else(|| {
+        tracing::error!("adapter-rocket needs `auth_core::Auth` as managed state");
+        AuthError::StoreUnavailable
+    })
+}
+
+async fn guard(
+    req: &Request<'_>,
+    requirement: Requirement<'_>,
+) -> Result<Option<Principal>, AuthError> {
+    let auth = managed_auth(req)?;
+    // The header is `Authorization` unless the app configured another one.
+    let header = req.headers().get_one(auth.token_header());
+    auth.guard(header, requirement).await
+}
+
+/// Fails a guard with `err`, leaving it for the catchers.
+pub(crate) fn fail<T>(req: &Request<'_>, err: AuthError) -> Outcome<T, AuthError> {
+    let status = Status::new(err.status());
+    GuardFailure::record(req, err.clone());
+    Outcome::Error((status, err))
+}
+
+/// The last guard failure of a request, for the catchers (request-local cache).
+struct GuardFailure(Mutex<Option<AuthError>>);
+
+impl GuardFailure {
+    fn of<'r>(req: &'r Request<'_>) -> &'r Self {
+        req.local_cache(|| Self(Mutex::new(None)))
+    }
+
+    fn record(req: &Request<'_>, err: AuthError) {
+        let mut slot = Self::of(req)
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(err);
+    }
+}
+
+/// The error a guard of this request failed with, if its status is `status` (so that an
+/// error answered for another reason is never dressed as a guard failure).
+pub(crate) fn guard_failure(req: &Request<'_>, status: Status) -> Option<AuthError> {
+    let slot = GuardFailure::of(req)
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    slot.as_ref()
+        .filter(|err| err.status() == status.code)
+        .cloned()
+}
