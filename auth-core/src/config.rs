@@ -253,6 +253,8 @@ pub struct SmsConfig {
     pub per_phone_per_day: u64,
     /// SMS requests per client IP per hour. Default 100 (carrier NAT puts many users on one IP).
     pub per_ip_per_hour: u64,
+    /// SMS requests per client IP per day. Default 1000.
+    pub per_ip_per_day: u64,
     /// When set, only these country calling codes may receive SMS (e.g. `[1, 44]`).
     pub allowed_country_codes: Option<Vec<u16>>,
     /// Country calling codes that may never receive SMS.
@@ -291,6 +293,7 @@ impl Default for SmsConfig {
             per_phone_per_hour: 5,
             per_phone_per_day: 10,
             per_ip_per_hour: 100,
+            per_ip_per_day: 1000,
             allowed_country_codes: None,
             denied_country_codes: Vec::new(),
             test_numbers: BTreeMap::new(),

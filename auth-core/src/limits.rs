@@ -52,7 +52,8 @@ pub(crate) fn client_key(ip: IpAddr) -> String {
 }
 
 /// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
-/// Order: per-IP cap, resend cooldown, hourly cap, daily cap; a refusal stops the count there.
+/// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
+/// refusal stops the count there.
 pub(crate) async fn check_sms_send(
     store: &dyn Store,
     cfg: &SmsConfig,
@@ -62,14 +63,25 @@ pub(crate) async fn check_sms_send(
 ) -> Result<(), AuthError> {
     const HOUR: Duration = Duration::from_secs(3600);
     if let Some(ip) = ip {
-        Limit {
-            key: format!("sms:ip:{}:hour", client_key(ip)),
-            max: cfg.per_ip_per_hour,
-            window: HOUR,
-            store,
+        let client = client_key(ip);
+        let ip_limits = [
+            (format!("sms:ip:{client}:hour"), cfg.per_ip_per_hour, HOUR),
+            (
+                format!("sms:ip:{client}:day"),
+                cfg.per_ip_per_day,
+                24 * HOUR,
+            ),
+        ];
+        for (key, max, window) in ip_limits {
+            Limit {
+                key,
+                max,
+                window,
+                store,
+            }
+            .hit(now)
+            .await?;
         }
-        .hit(now)
-        .await?;
     }
     let p = phone.as_str();
     let limits = [

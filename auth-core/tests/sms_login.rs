@@ -528,3 +528,28 @@ async fn an_sms_outage_does_not_reveal_which_phones_have_accounts() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn per_ip_daily_cap() {
+    let kit = kit_with(|c| {
+        c.sms.per_ip_per_hour = 3;
+        c.sms.per_ip_per_day = 4;
+    });
+    for i in 0..3 {
+        kit.auth
+            .start_sms_login(&format!("+1555000010{i}"), &client())
+            .await
+            .unwrap();
+    }
+    kit.clock.advance(secs(3600));
+    kit.auth
+        .start_sms_login("+15550000104", &client())
+        .await
+        .unwrap();
+    let e = kit
+        .auth
+        .start_sms_login("+15550000105", &client())
+        .await
+        .unwrap_err();
+    assert!(e.retry_after_secs().unwrap() > 3600, "the day's cap: {e:?}");
+}
