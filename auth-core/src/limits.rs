@@ -51,28 +51,15 @@ pub(crate) fn client_key(ip: IpAddr) -> String {
     }
 }
 
-/// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
-/// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
-/// refusal stops the count there.
-pub(crate) async fn check_sms_send(
+/// Counts one hit on each `(key, max, window)` in order, stopping at the first over its limit
+/// (so a refused request does not eat the later, longer quotas). A zero window is off.
+async fn hit_each(
     store: &dyn Store,
-    cfg: &SmsConfig,
-    phone: &Phone,
-    ip: Option<IpAddr>,
+    limits: impl IntoIterator<Item = (String, u64, Duration)>,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
-    const HOUR: Duration = Duration::from_secs(3600);
-    if let Some(ip) = ip {
-        let client = client_key(ip);
-        let ip_limits = [
-            (format!("sms:ip:{client}:hour"), cfg.per_ip_per_hour, HOUR),
-            (
-                format!("sms:ip:{client}:day"),
-                cfg.per_ip_per_day,
-                24 * HOUR,
-            ),
-        ];
-        for (key, max, window) in ip_limits {
+    for (key, max, window) in limits {
+        if !window.is_zero() {
             Limit {
                 key,
                 max,
@@ -83,34 +70,38 @@ pub(crate) async fn check_sms_send(
             .await?;
         }
     }
-    let p = phone.as_str();
-    let limits = [
-        (
-            format!("sms:phone:{p}:cooldown"),
-            1,
-            Duration::from_secs(cfg.resend_cooldown_secs),
-        ),
-        (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
-        (
-            format!("sms:phone:{p}:day"),
-            cfg.per_phone_per_day,
-            24 * HOUR,
-        ),
-    ];
-    for (key, max, window) in limits {
-        if window.is_zero() {
-            continue;
-        }
-        Limit {
-            key,
-            max,
-            window,
-            store,
-        }
-        .hit(now)
-        .await?;
-    }
     Ok(())
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
+/// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
+/// refusal stops the count there.
+pub(crate) async fn check_sms_send(
+    store: &dyn Store,
+    cfg: &SmsConfig,
+    phone: &Phone,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    if let Some(ip) = ip {
+        let c = client_key(ip);
+        let per_ip = [
+            (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
+            (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
+        ];
+        hit_each(store, per_ip, now).await?;
+    }
+    let p = phone.as_str();
+    let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
+    let per_phone = [
+        (format!("sms:phone:{p}:cooldown"), 1, cooldown),
+        (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
+        (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
+    ];
+    hit_each(store, per_phone, now).await
 }
 
 /// Counts one mail to `email` and refuses it over the cooldown or the hourly cap. Keyed by the
@@ -122,32 +113,16 @@ pub(crate) async fn check_mail_send(
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
     let e = email.as_str();
+    let cooldown = Duration::from_secs(cfg.mail_cooldown_secs);
     let limits = [
-        (
-            format!("mail:{e}:cooldown"),
-            1,
-            Duration::from_secs(cfg.mail_cooldown_secs),
-        ),
+        (format!("mail:{e}:cooldown"), 1, cooldown),
         (
             format!("mail:{e}:hour"),
             cfg.mail_per_address_per_hour,
-            Duration::from_secs(3600),
+            HOUR,
         ),
     ];
-    for (key, max, window) in limits {
-        if window.is_zero() {
-            continue;
-        }
-        Limit {
-            key,
-            max,
-            window,
-            store,
-        }
-        .hit(now)
-        .await?;
-    }
-    Ok(())
+    hit_each(store, limits, now).await
 }
 
 /// Counts one password attempt against `account_key` and refuses it over the window's limit.
