@@ -212,7 +212,7 @@ impl Auth {
         if self.inner.config.access.stateless {
             return Ok(Principal {
                 user_id: claims.sub,
-                session_id: claims.sid,
+                session_id: Some(claims.sid),
                 roles: claims.roles,
             });
         }
@@ -231,7 +231,7 @@ impl Auth {
             .ok_or(AuthError::TokenRevoked)?;
         Ok(Principal {
             user_id: claims.sub,
-            session_id: claims.sid,
+            session_id: Some(claims.sid),
             roles: user.roles,
         })
     }
@@ -255,7 +255,7 @@ impl Auth {
         }
         Ok(Principal {
             user_id: user.id,
-            session_id: sid,
+            session_id: Some(sid),
             roles: user.roles,
         })
     }

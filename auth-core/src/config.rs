@@ -66,6 +66,10 @@ pub struct TransportConfig {
     /// The scheme before the token (case-insensitive), or `None` for the bare token (e.g.
     /// `Authentication-Token: <token>`). Default `Some("Bearer")`.
     pub scheme: Option<String>,
+    /// Let the guards also accept `Authorization: Basic <email:password>` (for scripts). Off by
+    /// default. Every request then costs an argon2 verification and counts against the
+    /// account's password throttle; such a principal has no session.
+    pub basic_auth: bool,
 }
 
 impl Default for TransportConfig {
@@ -73,6 +77,7 @@ impl Default for TransportConfig {
         Self {
             header: "authorization".to_owned(),
             scheme: Some("Bearer".to_owned()),
+            basic_auth: false,
         }
     }
 }

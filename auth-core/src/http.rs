@@ -27,6 +27,7 @@ use crate::api::{
     PasswordResetConfirm, PasswordResetRequest, PhoneChangeRequest, RefreshRequest,
     RegisterRequest, TokenRequest, VerifySmsRequest,
 };
+use crate::secret::Password;
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
 
@@ -252,7 +253,10 @@ impl Auth {
                 _ => Err(AuthError::MissingToken),
             };
         };
-        let principal = self.authenticate(self.token_from_header(header)?).await?;
+        let principal = match self.basic_credentials(header) {
+            Some((identifier, password)) => self.authenticate_basic(&identifier, &password).await?,
+            None => self.authenticate(self.token_from_header(header)?).await?,
+        };
         if let Requirement::Role(role) = requirement
             && !principal.has_role(role)
         {
@@ -261,11 +265,32 @@ impl Auth {
         Ok(Some(principal))
     }
 
-    /// The required-user guard: the principal of a valid token in the token header.
+    /// The required-user guard: the principal of a valid token in the token header (or, with
+    /// `transport.basic_auth`, of HTTP Basic credentials).
     pub async fn require_user(&self, token_header: Option<&str>) -> Result<Principal, AuthError> {
         self.guard(token_header, Requirement::User)
             .await?
             .ok_or(AuthError::MissingToken)
+    }
+
+    /// `Basic <base64(identifier:password)>`, when `transport.basic_auth` is on.
+    fn basic_credentials(&self, header: &str) -> Option<(String, Password)> {
+        use base64::Engine as _;
+        if !self.inner.config.transport.basic_auth {
+            return None;
+        }
+        let (scheme, encoded) = header.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            // Malformed Basic credentials are wrong credentials, not a missing token.
+            .unwrap_or_default();
+        let (identifier, password) = decoded.split_once(':').unwrap_or(("", ""));
+        Some((identifier.to_owned(), Password::new(password)))
     }
 
     /// The (lower-case) name of the header clients send tokens in: `authorization` unless
@@ -308,8 +333,11 @@ impl Auth {
         }
     }
 
+    /// The caller of an auth route: access tokens only (HTTP Basic is for the app's own
+    /// routes).
     async fn principal(&self, req: &HttpRequest<'_>) -> Result<Principal, AuthError> {
-        self.require_user(req.authorization).await
+        let header = req.authorization.ok_or(AuthError::MissingToken)?;
+        self.authenticate(self.token_from_header(header)?).await
     }
 
     async fn dispatch(
@@ -687,6 +715,74 @@ mod tests {
         let mut bad = TestKit::config();
         bad.transport.header = "bad header".to_owned();
         assert!(bad.validate().is_err());
+    }
+
+    #[tokio::test]
+    async fn basic_auth_is_off_by_default_and_sessionless_when_on() {
+        use base64::Engine as _;
+        let basic = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        let kit = TestKit::new();
+        let header = basic("ann@example.com:velvet quarry lantern mosaic");
+        assert_eq!(
+            kit.auth.guard(Some(&header), Requirement::User).await,
+            Err(AuthError::MissingToken)
+        );
+
+        let mut cfg = TestKit::config();
+        cfg.transport.basic_auth = true;
+        cfg.accounts.require_email_activation = false;
+        let kit = TestKit::with_config(cfg);
+        let reg = br#"{"email":"ann@example.com","password":"velvet quarry lantern mosaic"}"#;
+        assert_eq!(
+            kit.auth
+                .handle(Route::Register, &post(reg, None))
+                .await
+                .status,
+            201
+        );
+        let p = kit
+            .auth
+            .guard(Some(&header), Requirement::User)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.session_id, None);
+        assert_eq!(p.session(), Err(AuthError::MissingToken));
+        for wrong in [
+            basic("ann@example.com:wrong wrong wrong"),
+            basic("nobody@example.com:x"),
+            basic("garbage"),
+            "Basic !!!".to_owned(),
+        ] {
+            assert_eq!(
+                kit.auth.guard(Some(&wrong), Requirement::User).await,
+                Err(AuthError::InvalidCredentials),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            kit.auth
+                .guard(Some(&header), Requirement::Role("admin"))
+                .await,
+            Err(AuthError::Forbidden)
+        );
+        // Auth routes take access tokens only.
+        let r = kit
+            .auth
+            .handle(
+                Route::Me,
+                &HttpRequest {
+                    authorization: Some(&header),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert_eq!(r.status, 401);
     }
 
     #[tokio::test]

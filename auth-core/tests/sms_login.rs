@@ -24,7 +24,7 @@ async fn full_sms_login_issues_a_working_token_pair() {
         .authenticate(pair.access_token.expose())
         .await
         .unwrap();
-    assert_eq!((p.user_id, p.session_id), (user, pair.session_id));
+    assert_eq!((p.user_id, p.session_id), (user, Some(pair.session_id)));
     let me = kit.auth.me(&p, &client()).await.unwrap();
     assert_eq!(me.login_count, 1);
     assert_eq!(me.phone.as_deref(), Some(PHONE));

@@ -78,7 +78,7 @@ impl Auth {
         store
             .revoke_user_sessions(
                 user.id,
-                Some(principal.session_id),
+                principal.session_id,
                 self.now(),
                 RevokeReason::PasswordChanged,
             )

@@ -4,7 +4,9 @@ use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, LoginOutcome, LoginRequest, TokenPair};
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::limits;
+use crate::password::PasswordHash;
 use crate::secret::Password;
+use crate::token::access::Principal;
 use crate::{Auth, AuthError};
 
 /// What a password login names the account by.
@@ -69,16 +71,7 @@ impl Auth {
         password: &Password,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let cfg = &self.inner.config.password;
-        if password.expose().chars().count() > cfg.max_length {
-            // No account can have such a password; do not spend argon2 time on it.
-            return Err(AuthError::InvalidCredentials);
-        }
-        let store = self.inner.store.as_ref();
-        let user = match identifier {
-            LoginIdentifier::Email(e) => store.user_by_email(e).await?,
-            LoginIdentifier::Username(u) => store.user_by_username(u).await?,
-        };
+        let user = self.user_by_identifier(identifier).await?;
         let mut hook = BeforeHook::new(Action::PasswordLogin, client);
         hook.user_id = user.as_ref().map(|u| u.id);
         match identifier {
@@ -86,29 +79,7 @@ impl Auth {
             LoginIdentifier::Username(u) => hook.username = Some(u),
         }
         self.before(hook).await?;
-        let account_key = account_key(user.as_ref(), identifier);
-        self.check_password_guard(&account_key).await?;
-
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let correct = match &hash {
-            Some(hash) => self.inner.hasher.verify(password, hash).await?,
-            None => self.inner.hasher.verify_dummy(password).await?,
-        };
-        let (Some(mut user), Some(hash), true) = (user, hash, correct) else {
-            store
-                .add_failure(&limits::password_failures_key(&account_key))
-                .await?;
-            return Err(AuthError::InvalidCredentials);
-        };
-        self.clear_lockouts(&user).await?;
-        match user.status {
-            UserStatus::Active => {}
-            UserStatus::Disabled => return Err(AuthError::AccountDisabled),
-            UserStatus::PendingActivation => {
-                self.nudge_activation(&user).await;
-                return Err(AuthError::ActivationRequired);
-            }
-        }
+        let (mut user, hash) = self.check_password(user, identifier, password).await?;
         if self.inner.hasher.needs_rehash(&hash) {
             self.rehash(&mut user, password).await;
         }
@@ -122,6 +93,83 @@ impl Auth {
         })
         .await;
         Ok(pair)
+    }
+
+    /// The HTTP Basic guard (`transport.basic_auth`, off by default), for scripts: the
+    /// principal of an email (or username) and password, checked with every rule of a password
+    /// login (throttle, lockout, same error for unknown accounts, activation, disabled) but
+    /// without a session: routes that need one answer `missing_token`.
+    pub(crate) async fn authenticate_basic(
+        &self,
+        identifier: &str,
+        password: &Password,
+    ) -> Result<Principal, AuthError> {
+        let identifier = if identifier.contains('@') {
+            LoginIdentifier::Email(
+                Email::parse(identifier).map_err(|_| AuthError::InvalidCredentials)?,
+            )
+        } else {
+            LoginIdentifier::Username(
+                Username::parse(identifier).map_err(|_| AuthError::InvalidCredentials)?,
+            )
+        };
+        let user = self.user_by_identifier(&identifier).await?;
+        let (user, _) = self.check_password(user, &identifier, password).await?;
+        Ok(Principal {
+            user_id: user.id,
+            session_id: None,
+            roles: user.roles,
+        })
+    }
+
+    async fn user_by_identifier(
+        &self,
+        identifier: &LoginIdentifier,
+    ) -> Result<Option<User>, AuthError> {
+        let store = self.inner.store.as_ref();
+        Ok(match identifier {
+            LoginIdentifier::Email(e) => store.user_by_email(e).await?,
+            LoginIdentifier::Username(u) => store.user_by_username(u).await?,
+        })
+    }
+
+    /// The password rules shared by every password check: length cap, throttle, lockout, the
+    /// same work and error for unknown accounts, then activation and disabled state (only after
+    /// a correct password). Returns the user and its stored hash.
+    async fn check_password(
+        &self,
+        user: Option<User>,
+        identifier: &LoginIdentifier,
+        password: &Password,
+    ) -> Result<(User, PasswordHash), AuthError> {
+        let cfg = &self.inner.config.password;
+        if password.expose().chars().count() > cfg.max_length {
+            // No account can have such a password; do not spend argon2 time on it.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let account_key = account_key(user.as_ref(), identifier);
+        self.check_password_guard(&account_key).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let correct = match &hash {
+            Some(hash) => self.inner.hasher.verify(password, hash).await?,
+            None => self.inner.hasher.verify_dummy(password).await?,
+        };
+        let (Some(user), Some(hash), true) = (user, hash, correct) else {
+            self.inner
+                .store
+                .add_failure(&limits::password_failures_key(&account_key))
+                .await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.clear_lockouts(&user).await?;
+        match user.status {
+            UserStatus::Active => Ok((user, hash)),
+            UserStatus::Disabled => Err(AuthError::AccountDisabled),
+            UserStatus::PendingActivation => {
+                self.nudge_activation(&user).await;
+                Err(AuthError::ActivationRequired)
+            }
+        }
     }
 
     /// Throttle and lockout checks before a password is verified.

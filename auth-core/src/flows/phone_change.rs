@@ -49,7 +49,7 @@ impl Auth {
                 let session = self
                     .inner
                     .store
-                    .session(principal.session_id)
+                    .session(principal.session()?)
                     .await?
                     .ok_or(AuthError::TokenRevoked)?;
                 let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);

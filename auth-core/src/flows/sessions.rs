@@ -149,7 +149,7 @@ impl Auth {
             .await?;
         self.inner
             .store
-            .revoke_session(principal.session_id, self.now(), RevokeReason::Logout)
+            .revoke_session(principal.session()?, self.now(), RevokeReason::Logout)
             .await?;
         self.after(principal_after(Action::Logout, principal, client))
             .await;
@@ -169,7 +169,7 @@ impl Auth {
             .store
             .revoke_user_sessions(
                 principal.user_id,
-                Some(principal.session_id),
+                Some(principal.session()?),
                 self.now(),
                 RevokeReason::RevokedByUser,
             )
@@ -192,7 +192,7 @@ impl Auth {
         Ok(sessions
             .into_iter()
             .map(|s| SessionInfo {
-                current: s.id == principal.session_id,
+                current: Some(s.id) == principal.session_id,
                 session_id: s.id,
                 created_at: s.created_at,
                 last_used_at: s.last_used_at,
@@ -218,7 +218,7 @@ impl Auth {
             .filter(|s| s.user_id == principal.user_id)
             .ok_or(AuthError::NotFound)?;
         live(&session, self.now(), self.idle_timeout()).map_err(|_| AuthError::NotFound)?;
-        let reason = if id == principal.session_id {
+        let reason = if Some(id) == principal.session_id {
             RevokeReason::Logout
         } else {
             RevokeReason::RevokedByUser
@@ -243,7 +243,7 @@ pub(crate) fn principal_hook<'a>(
 ) -> BeforeHook<'a> {
     let mut hook = BeforeHook::new(action, client);
     hook.user_id = Some(principal.user_id);
-    hook.session_id = Some(principal.session_id);
+    hook.session_id = principal.session_id;
     hook
 }
 
@@ -258,6 +258,6 @@ pub(crate) fn principal_after<'a>(
         client,
         user: None,
         user_id: Some(principal.user_id),
-        session_id: Some(principal.session_id),
+        session_id: principal.session_id,
     }
 }

@@ -42,18 +42,25 @@ pub struct AccessClaims {
     pub roles: Vec<String>,
 }
 
-/// Who a valid access token speaks for.
+/// Who a request speaks for: the holder of a valid access token, or (only where the app turned
+/// it on) of a valid HTTP Basic email and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The user.
     pub user_id: UserId,
-    /// The session the token belongs to.
-    pub session_id: SessionId,
-    /// The roles carried in the token.
+    /// The session the access token belongs to; `None` for HTTP Basic, which has no session.
+    pub session_id: Option<SessionId>,
+    /// The user's roles.
     pub roles: Vec<String>,
 }
 
 impl Principal {
+    /// The session, for actions that need one (logout, …): `missing_token` for an HTTP Basic
+    /// principal, which has none.
+    pub fn session(&self) -> Result<SessionId, AuthError> {
+        self.session_id.ok_or(AuthError::MissingToken)
+    }
+
     /// Whether the principal holds `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
