@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::client::{Ctx, Res};
+use crate::client::{Ctx, PASSWORD, Res};
 
 const PHONE: &str = "+15551230001";
 
@@ -191,4 +191,48 @@ pub async fn configured_token_header(ctx: &Ctx) {
     with(reqwest::Method::GET, "/api/hello", &fresh.access)
         .await
         .error(401, "token_revoked");
+}
+
+/// The test kit's configuration with the HTTP Basic guard turned on.
+pub fn basic_auth() -> auth_core::AuthConfig {
+    let mut config = auth_core::testkit::TestKit::config();
+    config.transport.basic_auth = true;
+    config
+}
+
+/// With `transport.basic_auth` (see [`basic_auth`]): the app's guarded routes accept
+/// `Authorization: Basic <email:password>`; wrong credentials are 401 `invalid_credentials`;
+/// the auth routes still take access tokens only.
+pub async fn basic_credentials(ctx: &Ctx) {
+    use base64::Engine as _;
+    let email = "basil@example.com";
+    let user_id = ctx.register_email(email, PASSWORD).await;
+    let basic = |user: &str, pw: &str| {
+        let raw = format!("{user}:{pw}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    };
+    let with = |path: &str, header: String| {
+        ctx.request(reqwest::Method::GET, path)
+            .header("authorization", &header)
+            .send()
+    };
+    let res = with("/api/hello", basic(email, PASSWORD)).await;
+    assert_eq!(user_id_of(&res), json!(user_id));
+    let res = with("/api/maybe", basic(email, PASSWORD)).await;
+    assert_eq!(user_id_of(&res), json!(user_id));
+    with("/api/admin", basic(email, PASSWORD))
+        .await
+        .error(403, "forbidden");
+    with("/api/hello", basic(email, "not the password at all"))
+        .await
+        .error(401, "invalid_credentials");
+    with("/api/hello", basic("nobody@example.com", PASSWORD))
+        .await
+        .error(401, "invalid_credentials");
+    with("/api/auth/me", basic(email, PASSWORD))
+        .await
+        .error(401, "missing_token");
 }

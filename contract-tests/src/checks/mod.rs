@@ -85,6 +85,7 @@ pub static CHECKS: &[Check] = &[
     check!(guards::optional_user),
     check!(guards::role),
     check!(guards::configured_token_header, guards::custom_token_header),
+    check!(guards::basic_credentials, guards::basic_auth),
     check!(
         "guards::required_user (opaque tokens)",
         guards::required_user,
