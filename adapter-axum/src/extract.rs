@@ -147,8 +147,9 @@ macro_rules! role {
 }
 
 /// The signed-in user, who must hold the role `R`: 401 without a valid access token, 403
-/// `forbidden` without the role. Roles travel in the access token, so a newly granted role
-/// counts from the next refresh. Dereferences to the [`Principal`].
+/// `forbidden` without the role. With session checking on (the default) the core takes the
+/// user's current roles, so a granted or revoked role counts at once; with stateless JWTs, from
+/// the next refresh. Dereferences to the [`Principal`].
 ///
 /// ```
 /// use adapter_axum::{RequireRole, role};

@@ -126,6 +126,9 @@ impl AuthBuilder {
     /// Validates the configuration and builds the service.
     pub fn build(self) -> Result<Auth, ConfigError> {
         self.config.validate()?;
+        // The phone-number metadata loads lazily on first use (about a second in a debug
+        // build): load it now rather than inside the first request.
+        let _ = crate::phone::Phone::parse("+15551234567", true);
         let store = self
             .store
             .ok_or_else(|| ConfigError::Invalid("a store is required".to_owned()))?;

@@ -181,9 +181,14 @@ impl SqliteStore {
         self.read(schema::version).await
     }
 
+    /// A new database file holds password hashes and session data: owner read/write only.
     fn open_file(path: &Path, options: &SqliteOptions) -> DbResult<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let created = !path.exists();
         let mut writer = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_CREATE)?;
+        if created {
+            owner_only(path)?;
+        }
         configure(&writer, options)?;
         if writer.is_readonly(MAIN_DB)? {
             return Err(unavailable(format!(
@@ -278,4 +283,16 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> DbResult<()> {
 
 fn unavailable(message: String) -> DbError {
     DbError::Store(StoreError::Unavailable(format!("sqlite: {message}")))
+}
+
+/// Restricts a file the store created to its owner (`0600`) on Unix.
+fn owner_only(path: &Path) -> DbResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| unavailable(format!("cannot restrict {}: {e}", path.display())))?;
+    }
+    let _ = path;
+    Ok(())
 }

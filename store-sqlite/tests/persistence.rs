@@ -222,3 +222,14 @@ async fn purge_and_opportunistic_cleanup_delete_only_expired_records() {
     );
     assert_eq!(store.session(live.id).await.unwrap(), None);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    let _store = SqliteStore::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

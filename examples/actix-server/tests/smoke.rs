@@ -1,0 +1,12 @@
+//! The README's walkthrough over HTTP against this server's binary (see
+//! `example_support::smoke`).
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_walkthrough_on_sqlite() -> anyhow::Result<()> {
+    example_support::smoke::run_sqlite(env!("CARGO_BIN_EXE_example-actix").as_ref()).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_walkthrough_on_redis() -> anyhow::Result<()> {
+    example_support::smoke::run_redis(env!("CARGO_BIN_EXE_example-actix").as_ref()).await
+}

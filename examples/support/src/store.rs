@@ -1,0 +1,30 @@
+//! The store: SQLite on the `AUTH_DB` file by default (created on first use), Redis when
+//! `REDIS_URL` is set.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use auth_core::Store;
+use store_redis::{RedisStore, RedisStoreConfig};
+use store_sqlite::SqliteStore;
+
+use crate::Settings;
+
+/// Opens the store the settings name.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    if let Some(url) = &settings.redis_url {
+        let config = RedisStoreConfig::new(url.as_str()).prefix(settings.redis_prefix.as_str());
+        let store = RedisStore::connect(config)
+            .await
+            .context("cannot connect to Redis at REDIS_URL")?;
+        // The URL is not logged: it may hold a password.
+        tracing::info!(prefix = %settings.redis_prefix, "store: Redis (REDIS_URL)");
+        Ok(Arc::new(store))
+    } else {
+        let path = &settings.db_path;
+        let store = SqliteStore::open(path)
+            .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
+        tracing::info!(path = %path.display(), "store: SQLite");
+        Ok(Arc::new(store))
+    }
+}
