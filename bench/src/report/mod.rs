@@ -1,0 +1,379 @@
+//! `auth-bench report`: writes `BENCHMARKS.md` from one run of `scripts/bench.sh` — the
+//! criterion estimates of auth-core's micro-benchmarks, the JSON lines the wrk scripts and
+//! the scale test printed, the outputs of the two bytes-per-session tools — with every ratio
+//! taken between figures of that same run, and the targets of issue 7 checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Deserialize;
+
+use crate::stats::Latency;
+
+mod markdown;
+
+use markdown::render;
+
+/// `report` arguments.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReportArgs {
+    /// The JSON lines collected by the script.
+    #[arg(long)]
+    results: PathBuf,
+    /// Criterion's output directory (`<target>/criterion`).
+    #[arg(long)]
+    criterion_dir: PathBuf,
+    /// Unix time the run started: older criterion results are ignored.
+    #[arg(long)]
+    since: u64,
+    /// Output of `cargo run -p store-sqlite --release --example session_size`.
+    #[arg(long)]
+    sqlite_size_log: Option<PathBuf>,
+    /// Output of `cargo test -p store-redis --test memory_usage -- --nocapture`.
+    #[arg(long)]
+    redis_size_log: Option<PathBuf>,
+    /// The command that produced the run.
+    #[arg(long, allow_hyphen_values = true)]
+    command: String,
+    /// When it ran.
+    #[arg(long)]
+    date: String,
+    /// CPU model.
+    #[arg(long)]
+    cpu: String,
+    /// `nproc`.
+    #[arg(long)]
+    nproc: String,
+    /// Total memory.
+    #[arg(long, default_value = "")]
+    memory: String,
+    /// Load averages before the measured run.
+    #[arg(long)]
+    load_before: String,
+    /// Load averages after it.
+    #[arg(long)]
+    load_after: String,
+    /// The wrk options of every HTTP run.
+    #[arg(long, allow_hyphen_values = true)]
+    wrk_args: String,
+    /// Tool versions and the git commit, one per flag.
+    #[arg(long = "version-line")]
+    versions: Vec<String>,
+    /// Notes on this run, one per flag (e.g. reduced scale counts).
+    #[arg(long = "note")]
+    notes: Vec<String>,
+    /// Where to write.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+}
+
+/// What a wrk script printed.
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct Wrk {
+    rps: f64,
+    /// Completed logins or rotations (scripts that count them).
+    #[serde(default)]
+    ok: u64,
+    duration_us: f64,
+    p50_us: f64,
+    p99_us: f64,
+    non2xx: u64,
+    socket_errors: u64,
+}
+
+impl Wrk {
+    fn ok_per_sec(&self) -> f64 {
+        if self.duration_us > 0.0 {
+            self.ok as f64 / (self.duration_us / 1e6)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One line of the results file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Record {
+    /// A run of one route variant.
+    Http {
+        adapter: String,
+        config: String,
+        variant: String,
+        wrk: Wrk,
+    },
+    /// Refresh rotations.
+    Refresh {
+        adapter: String,
+        store: String,
+        wrk: Wrk,
+    },
+    /// Whole SMS logins.
+    Sms {
+        adapter: String,
+        store: String,
+        wrk: Wrk,
+    },
+    /// The guarded route while password logins run beside it.
+    Free {
+        adapter: String,
+        guarded: Wrk,
+        logins: Wrk,
+    },
+    /// The scale test at one count.
+    Scale {
+        store: String,
+        sessions: usize,
+        fill_secs: f64,
+        authenticate: Option<Latency>,
+        refresh: Option<Latency>,
+    },
+}
+
+const ADAPTERS: [&str; 3] = ["axum", "actix", "rocket"];
+const STORES: [&str; 3] = ["memory", "sqlite", "redis"];
+/// The server configurations of the route variants: stateless, then the session check on
+/// each store.
+const CONFIGS: [(&str, &str); 4] = [
+    ("stateless", "stateless (no store access)"),
+    ("memory", "session check, MemoryStore"),
+    ("sqlite", "session check, SQLite"),
+    ("redis", "session check, Redis"),
+];
+const VARIANTS: [(&str, &str); 3] = [
+    ("plain", "unguarded"),
+    ("raw", "raw `jsonwebtoken::decode`"),
+    ("guarded", "our `AuthUser`"),
+];
+
+struct Results {
+    records: Vec<Record>,
+}
+
+impl Results {
+    /// The rounds of one route variant in one server, summarized by their medians.
+    fn http(&self, adapter: &str, config: &str, variant: &str) -> Option<Rounds> {
+        let runs = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Http {
+                    adapter: a,
+                    config: c,
+                    variant: v,
+                    wrk,
+                } if a == adapter && c == config && v == variant => Some(*wrk),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        Rounds::of(&runs)
+    }
+
+    fn per_store(&self, want_sms: bool, adapter: &str, store: &str) -> Option<Wrk> {
+        self.records.iter().find_map(|r| match (r, want_sms) {
+            (
+                Record::Refresh {
+                    adapter: a,
+                    store: s,
+                    wrk,
+                },
+                false,
+            )
+            | (
+                Record::Sms {
+                    adapter: a,
+                    store: s,
+                    wrk,
+                },
+                true,
+            ) if a == adapter && s == store => Some(*wrk),
+            _ => None,
+        })
+    }
+
+    /// Guarded / raw median throughput in the server of `config`.
+    fn guard_ratio(&self, adapter: &str, config: &str) -> Option<f64> {
+        let raw = self.http(adapter, config, "raw")?;
+        let guarded = self.http(adapter, config, "guarded")?;
+        ratio(guarded.median.rps, raw.median.rps)
+    }
+}
+
+/// Several wrk runs of the same thing: the median of each figure, and the spread.
+#[derive(Debug, Clone, Copy)]
+struct Rounds {
+    /// Median throughput and latencies; summed error counts.
+    median: Wrk,
+    min_rps: f64,
+    max_rps: f64,
+    runs: usize,
+}
+
+impl Rounds {
+    fn of(runs: &[Wrk]) -> Option<Self> {
+        let first = runs.first()?;
+        let pick = |f: fn(&Wrk) -> f64| median(runs.iter().map(f).collect());
+        let rps = runs.iter().map(|w| w.rps);
+        Some(Self {
+            median: Wrk {
+                rps: pick(|w| w.rps),
+                p50_us: pick(|w| w.p50_us),
+                p99_us: pick(|w| w.p99_us),
+                non2xx: runs.iter().map(|w| w.non2xx).sum(),
+                socket_errors: runs.iter().map(|w| w.socket_errors).sum(),
+                ..*first
+            },
+            min_rps: rps.clone().fold(f64::INFINITY, f64::min),
+            max_rps: rps.fold(0.0, f64::max),
+            runs: runs.len(),
+        })
+    }
+}
+
+/// The median (the mean of the middle two for an even count); 0 for none.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match (
+        v.get(n / 2),
+        n.checked_sub(1).and_then(|_| v.get((n - 1) / 2)),
+    ) {
+        (Some(a), Some(b)) => (a + b) / 2.0,
+        _ => 0.0,
+    }
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0 && a.is_finite()).then(|| a / b)
+}
+
+/// A criterion benchmark's mean and median, in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Criterion {
+    mean_ns: f64,
+    mean_low_ns: f64,
+    mean_high_ns: f64,
+    median_ns: f64,
+}
+
+#[derive(Deserialize)]
+struct CriterionId {
+    group_id: String,
+    function_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CriterionInterval {
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+#[derive(Deserialize)]
+struct CriterionEstimate {
+    point_estimate: f64,
+    confidence_interval: CriterionInterval,
+}
+
+#[derive(Deserialize)]
+struct CriterionEstimates {
+    mean: CriterionEstimate,
+    median: CriterionEstimate,
+}
+
+/// Every `<group>/<function>/new/` result written since `since`, by `group/function`.
+fn read_criterion(dir: &Path, since: SystemTime) -> anyhow::Result<BTreeMap<String, Criterion>> {
+    let mut out = BTreeMap::new();
+    let Ok(groups) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    for group in groups {
+        let group = group?.path();
+        let Ok(functions) = std::fs::read_dir(&group) else {
+            continue;
+        };
+        for function in functions {
+            let new = function?.path().join("new");
+            let (id_path, est_path) = (new.join("benchmark.json"), new.join("estimates.json"));
+            let Ok(meta) = std::fs::metadata(&est_path) else {
+                continue;
+            };
+            if meta.modified()? < since {
+                continue;
+            }
+            let id: CriterionId = serde_json::from_slice(&std::fs::read(&id_path)?)
+                .with_context(|| format!("reading {}", id_path.display()))?;
+            let est: CriterionEstimates = serde_json::from_slice(&std::fs::read(&est_path)?)
+                .with_context(|| format!("reading {}", est_path.display()))?;
+            let name = match id.function_id {
+                Some(f) => format!("{}/{f}", id.group_id),
+                None => id.group_id,
+            };
+            let _ = out.insert(
+                name,
+                Criterion {
+                    mean_ns: est.mean.point_estimate,
+                    mean_low_ns: est.mean.confidence_interval.lower_bound,
+                    mean_high_ns: est.mean.confidence_interval.upper_bound,
+                    median_ns: est.median.point_estimate,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the report.
+pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.results)
+        .with_context(|| format!("reading {}", args.results.display()))?;
+    let records = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("parsing result line {l}")))
+        .collect::<anyhow::Result<Vec<Record>>>()?;
+    let results = Results { records };
+    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(args.since);
+    let criterion = read_criterion(&args.criterion_dir, since)?;
+    let read_log = |p: &Option<PathBuf>| p.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+    let sqlite_log = read_log(&args.sqlite_size_log);
+    let redis_log = read_log(&args.redis_size_log);
+    let md = render(
+        &args,
+        &results,
+        &criterion,
+        sqlite_log.as_deref(),
+        redis_log.as_deref(),
+    )?;
+    std::fs::write(&args.out, md).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("report: wrote {}", args.out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_parse() {
+        let line = r#"{"kind":"http","adapter":"axum","config":"stateless","variant":"raw","wrk":{"requests":10,"duration_us":1000000,"rps":10.0,"ok":0,"p50_us":1.0,"p90_us":2.0,"p99_us":3.0,"max_us":4.0,"mean_us":1.5,"non2xx":0,"socket_errors":0}}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        let results = Results { records: vec![r] };
+        assert_eq!(
+            results
+                .http("axum", "stateless", "raw")
+                .map(|r| r.median.rps),
+            Some(10.0)
+        );
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
+}

@@ -1,0 +1,284 @@
+//! `auth-bench scale`: does `authenticate` (with the live session check) and refresh stay flat
+//! as a store fills up? The store is filled through the `Store` trait to each count of
+//! `--counts` in turn, and at each count both are timed, one call at a time, in process.
+//!
+//! * Filling: sessions shaped like real ones (IPv4, a browser user agent, 30-day expiry),
+//!   `--sessions-per-user` per user, inserted with `Store::create_user` and
+//!   `Store::insert_session`, `--concurrency` users at a time. On SQLite the filling goes
+//!   through a second store on the same file with `synchronous = NORMAL` (an fsync per
+//!   insert would take hours for a million); the timed store keeps the default durability.
+//! * `authenticate`: access tokens minted with the core's own `AccessTokens` for sessions
+//!   drawn at random among all those in the store, so lookups spread over the whole table.
+//! * Refresh: refresh tokens cannot be minted outside the core for sessions inserted
+//!   directly, so `--chains` sessions are created by real SMS logins at each count and their
+//!   tokens rotated round-robin; their lookups go through the same indexes as any other.
+//!
+//! Prints one JSON line per count on stdout.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use auth_core::account::User;
+use auth_core::ids::{SessionId, UserId};
+use auth_core::secret::SecretHash;
+use auth_core::session::{RefreshState, Session, SessionStatus};
+use auth_core::testkit::MemoryStore;
+use auth_core::token::access::AccessTokens;
+use auth_core::{Auth, Store};
+use chrono::Utc;
+use clap::Args;
+use futures::{StreamExt as _, TryStreamExt as _};
+use rand::Rng as _;
+use store_redis::{RedisStore, RedisStoreConfig};
+
+use crate::setup::{self, NullSms, SqliteDurability, StoreArgs, StoreKind};
+use crate::stats::Latency;
+
+const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                          Chrome/124.0 Safari/537.36";
+
+/// `scale` arguments.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ScaleArgs {
+    /// The store.
+    #[arg(long, value_enum)]
+    store: StoreKind,
+    /// Session counts to measure at, ascending (the store is filled up to each in turn).
+    #[arg(long, value_delimiter = ',', default_value = "1000,1000000")]
+    counts: Vec<usize>,
+    /// Timed `authenticate` calls per count.
+    #[arg(long, default_value_t = 20_000)]
+    auth_samples: usize,
+    /// Timed refreshes per count.
+    #[arg(long, default_value_t = 3_000)]
+    refresh_samples: usize,
+    /// Sessions created by real logins per count, whose refresh tokens are rotated.
+    #[arg(long, default_value_t = 100)]
+    chains: usize,
+    /// Filler sessions per filler user.
+    #[arg(long, default_value_t = 10)]
+    sessions_per_user: usize,
+    /// Users inserted at once while filling.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[command(flatten)]
+    stores: StoreArgs,
+}
+
+/// The store under test, the one that fills it, and what to clean up afterwards.
+struct Stores {
+    timed: Arc<dyn Store>,
+    filler: Arc<dyn Store>,
+    redis: Option<RedisStore>,
+}
+
+async fn open(args: &ScaleArgs) -> anyhow::Result<Stores> {
+    let s = &args.stores;
+    Ok(match args.store {
+        StoreKind::Memory => {
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            Stores {
+                timed: store.clone(),
+                filler: store,
+                redis: None,
+            }
+        }
+        StoreKind::Sqlite => {
+            setup::remove_sqlite(&s.sqlite_path)?;
+            let timed = setup::open_sqlite(&s.sqlite_path, s.sqlite_durability)?;
+            let filler = setup::open_sqlite(&s.sqlite_path, SqliteDurability::Normal)?;
+            Stores {
+                timed: Arc::new(timed),
+                filler: Arc::new(filler),
+                redis: None,
+            }
+        }
+        StoreKind::Redis => {
+            let prefix = format!("{}{}:", s.redis_prefix, uuid::Uuid::new_v4().simple());
+            let store = RedisStore::connect(RedisStoreConfig::new(&s.redis_url).prefix(prefix))
+                .await
+                .with_context(|| format!("connecting to Redis at {}", s.redis_url))?;
+            Stores {
+                timed: Arc::new(store.clone()),
+                filler: Arc::new(store.clone()),
+                redis: Some(store),
+            }
+        }
+    })
+}
+
+/// Runs the scale test of one store.
+pub(crate) fn run(args: ScaleArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let stores = open(&args).await?;
+        let outcome = measure_all(&args, &stores).await;
+        if let Some(redis) = &stores.redis {
+            eprintln!("scale: clearing the Redis keys");
+            let _ = redis.clear_prefix().await?;
+        }
+        if args.store == StoreKind::Sqlite {
+            drop(stores);
+            setup::remove_sqlite(&args.stores.sqlite_path)?;
+        }
+        outcome
+    })
+}
+
+async fn measure_all(args: &ScaleArgs, stores: &Stores) -> anyhow::Result<()> {
+    let phones = setup::phones(args.chains.max(1));
+    let auth = Auth::builder(setup::bench_config(false, &phones))
+        .store_arc(stores.timed.clone())
+        .sms_arc(Arc::new(NullSms::default()))
+        .build()?;
+    setup::register_phones(&auth, &phones).await?;
+    let mut filled: Vec<(UserId, SessionId)> = Vec::new();
+    for &count in &args.counts {
+        let start = Instant::now();
+        fill(args, stores.filler.as_ref(), &mut filled, count).await?;
+        let fill_secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "scale: {} holds {} filler sessions ({fill_secs:.1} s to fill); timing",
+            args.store.name(),
+            filled.len()
+        );
+        let authenticate = time_authenticate(&auth, &filled, args.auth_samples).await?;
+        let refresh = time_refresh(&auth, &phones, args.refresh_samples).await?;
+        let line = serde_json::json!({
+            "kind": "scale",
+            "store": args.store.name(),
+            "sessions": filled.len(),
+            "sessions_per_user": args.sessions_per_user,
+            "fill_secs": fill_secs,
+            "authenticate": authenticate,
+            "refresh": refresh,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Inserts filler users and sessions until `filled` holds `target` sessions.
+async fn fill(
+    args: &ScaleArgs,
+    store: &dyn Store,
+    filled: &mut Vec<(UserId, SessionId)>,
+    target: usize,
+) -> anyhow::Result<()> {
+    let per_user = args.sessions_per_user.max(1);
+    let missing = target.saturating_sub(filled.len());
+    let users = missing.div_ceil(per_user);
+    let progress_every = (users / 10).max(1);
+    let sizes = (0..users).map(|u| per_user.min(missing - u * per_user));
+    let mut inserted = futures::stream::iter(sizes)
+        .map(|n| insert_user_with_sessions(store, n))
+        .buffer_unordered(args.concurrency.max(1));
+    let mut done: usize = 0;
+    while let Some(ids) = inserted.try_next().await? {
+        filled.extend(ids);
+        done += 1;
+        if missing >= 100_000 && done.is_multiple_of(progress_every) {
+            eprintln!("scale: {} sessions", filled.len());
+        }
+    }
+    Ok(())
+}
+
+async fn insert_user_with_sessions(
+    store: &dyn Store,
+    sessions: usize,
+) -> anyhow::Result<Vec<(UserId, SessionId)>> {
+    let now = Utc::now();
+    let user = User::new(UserId::new_random(), now);
+    store.create_user(&user).await?;
+    let mut ids = Vec::with_capacity(sessions);
+    for i in 0..sessions {
+        let mut hash = [0u8; 32];
+        rand::rng().fill(&mut hash);
+        let session = Session {
+            id: SessionId::new_random(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + chrono::Duration::days(30),
+            ip: Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                203,
+                0,
+                113,
+                u8::try_from(i % 250).unwrap_or(1),
+            ))),
+            user_agent: Some(USER_AGENT.to_owned()),
+            refresh: RefreshState {
+                generation: 0,
+                hash: SecretHash::from_bytes(hash),
+                issued_at: now,
+            },
+            status: SessionStatus::Active,
+        };
+        store.insert_session(&session).await?;
+        ids.push((user.id, session.id));
+    }
+    Ok(ids)
+}
+
+/// Times `authenticate` (session check on) of tokens for random filler sessions.
+async fn time_authenticate(
+    auth: &Auth,
+    filled: &[(UserId, SessionId)],
+    samples: usize,
+) -> anyhow::Result<Option<Latency>> {
+    if filled.is_empty() {
+        return Ok(None);
+    }
+    let tokens = AccessTokens::new(auth.config());
+    let now = Utc::now();
+    let mut rng = rand::rng();
+    let warmup = (samples / 10).min(1000);
+    let mut minted = Vec::with_capacity(samples + warmup);
+    for _ in 0..samples + warmup {
+        let (user, session) = filled
+            .get(rng.random_range(0..filled.len()))
+            .copied()
+            .context("no filler session")?;
+        minted.push(tokens.issue(user, session, Vec::new(), now)?.0);
+    }
+    let mut timings = Vec::with_capacity(samples);
+    for (i, token) in minted.iter().enumerate() {
+        let start = Instant::now();
+        let _ = auth.authenticate(token).await?;
+        if i >= warmup {
+            timings.push(start.elapsed());
+        }
+    }
+    Ok(Latency::of(timings))
+}
+
+/// Logs in once per phone by SMS, then times refreshes round-robin over those sessions.
+async fn time_refresh(
+    auth: &Auth,
+    phones: &[String],
+    samples: usize,
+) -> anyhow::Result<Option<Latency>> {
+    let mut chains = Vec::with_capacity(phones.len());
+    for phone in phones {
+        chains.push(setup::sms_login(auth, phone).await?.refresh_token);
+    }
+    let client = setup::client();
+    let warmup = chains.len();
+    let mut timings: Vec<Duration> = Vec::with_capacity(samples);
+    for i in 0..samples + warmup {
+        let slot = chains
+            .get_mut(i % phones.len().max(1))
+            .context("no chain")?;
+        let start = Instant::now();
+        let pair = auth.refresh(slot.expose(), &client).await?;
+        if i >= warmup {
+            timings.push(start.elapsed());
+        }
+        *slot = pair.refresh_token;
+    }
+    Ok(Latency::of(timings))
+}

@@ -1,0 +1,98 @@
+//! `auth-bench serve`: one adapter on loopback with the auth routes under `/api/auth` and the
+//! three variants of one trivial route under `/bench`: `plain` (unguarded), `raw` (the
+//! hand-written decode, [`RawDecoder`]) and `guarded` (the adapter's `AuthUser`). Each
+//! framework runs on its own runtime as an app would (tokio for axum, actix-rt for actix,
+//! Rocket's for Rocket) with its default worker count (one per CPU).
+
+mod actix;
+mod axum;
+mod rocket;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use auth_core::Auth;
+use clap::{Args, ValueEnum};
+
+use crate::raw::RawDecoder;
+use crate::setup::{self, NullSms, StoreArgs, StoreKind};
+
+/// The web framework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Framework {
+    /// adapter-axum.
+    Axum,
+    /// adapter-actix.
+    Actix,
+    /// adapter-rocket.
+    Rocket,
+}
+
+/// `serve` arguments.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// The adapter to serve.
+    #[arg(long, value_enum)]
+    framework: Framework,
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 38080)]
+    port: u16,
+    /// The store.
+    #[arg(long, value_enum, default_value = "memory")]
+    store: StoreKind,
+    /// Stateless access tokens (no session check in `authenticate`).
+    #[arg(long)]
+    stateless: bool,
+    /// Where to write the fixture (a Lua file) before listening.
+    #[arg(long)]
+    fixture: PathBuf,
+    /// Registered test numbers (SMS logins cycle through them).
+    #[arg(long, default_value_t = 1000)]
+    phones: usize,
+    /// Sessions whose refresh tokens go into the fixture (one rotation chain each; give at
+    /// least as many as wrk connections).
+    #[arg(long, default_value_t = 100)]
+    chains: usize,
+    #[command(flatten)]
+    stores: StoreArgs,
+}
+
+/// What every server variant serves from.
+#[derive(Clone)]
+pub(crate) struct Bench {
+    pub(crate) auth: Auth,
+    pub(crate) raw: RawDecoder,
+}
+
+/// Runs the server of `args.framework` until the process is stopped.
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    match args.framework {
+        Framework::Axum => axum::run(args),
+        Framework::Actix => actix::run(args),
+        Framework::Rocket => rocket::run(args),
+    }
+}
+
+/// Opens the store, builds the `Auth`, seeds it and writes the fixture. Runs on the server's
+/// own runtime, so a Redis connection lives where the app's would.
+async fn prepare(args: &ServeArgs) -> anyhow::Result<Bench> {
+    let phones = setup::phones(args.phones);
+    let config = setup::bench_config(args.stateless, &phones);
+    let raw = RawDecoder::new(&config);
+    let store = setup::open_store(args.store, &args.stores).await?;
+    let auth = Auth::builder(config)
+        .store_arc(store)
+        .sms_arc(Arc::new(NullSms::default()))
+        .build()?;
+    let fixture = setup::seed(&auth, phones, args.chains).await?;
+    fixture.write_lua(&args.fixture)?;
+    eprintln!(
+        "auth-bench: {:?} on 127.0.0.1:{} (store {}, stateless {}), fixture {}",
+        args.framework,
+        args.port,
+        args.store.name(),
+        args.stateless,
+        args.fixture.display()
+    );
+    Ok(Bench { auth, raw })
+}
