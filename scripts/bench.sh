@@ -76,7 +76,8 @@ if [ ${#missing[@]} -gt 0 ]; then say "installing ${missing[*]}"; apt_install "$
 redis_up() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 if ! redis_up; then
   command -v redis-server >/dev/null 2>&1 || { say "installing redis-server"; apt_install redis-server; }
-  redis-server --daemonize yes --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no
+  # The package may have started its own service on 6379.
+  redis_up || redis-server --daemonize yes --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no
   for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
   redis_up || { echo "redis did not start" >&2; exit 1; }
 fi
@@ -243,8 +244,11 @@ LOAD_AFTER=$(load)
 # ---- the report -------------------------------------------------------------------------------
 redis_version=$( (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'INFO server\r\n' >&3 \
   && timeout 2 head -c 400 <&3) 2>/dev/null | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')
-git_rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || git_rev="$git_rev (with uncommitted changes)"
+if git_rev=$(git rev-parse --short HEAD 2>/dev/null); then
+  git diff --quiet HEAD || git_rev="$git_rev (with uncommitted changes)"
+else
+  git_rev=unknown
+fi
 "$BIN" report --results "$RESULTS" --criterion-dir "$TARGET_DIR/criterion" --since "$START_EPOCH" \
   --sqlite-size-log "$LOGS/sqlite-size.log" --redis-size-log "$LOGS/redis-size.log" \
   --command="$COMMAND" --date "$DATE" --nproc "$(nproc)" \
