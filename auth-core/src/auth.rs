@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
-use crate::account::User;
+use crate::account::{User, UserStatus};
 use crate::api::{ClientInfo, TokenPair};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AccessTokenFormat, AuthConfig, ConfigError};
@@ -17,7 +17,7 @@ use crate::ids::SessionId;
 use crate::mail::MailSender;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
-use crate::session::{RefreshState, Session, SessionState, SessionStatus};
+use crate::session::{RefreshState, Session, SessionOwner, SessionState, SessionStatus};
 use crate::sms::SmsSender;
 use crate::store::Store;
 use crate::token::access::{AccessTokens, Principal};
@@ -219,48 +219,52 @@ impl Auth {
                 roles: claims.roles,
             });
         }
-        // Session checking: the session must be live, and the roles are the user's current
-        // ones, so a revoked role stops working at once.
-        let store = self.inner.store.as_ref();
-        let session = store
-            .session(claims.sid)
-            .await?
-            .filter(|s| s.user_id == claims.sub)
-            .ok_or(AuthError::TokenRevoked)?;
-        live(&session, self.now(), self.idle_timeout())?;
-        let user = store
-            .user_by_id(claims.sub)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
+        // Session checking: the session must be live and belong to the token's subject, and
+        // the roles are the user's current ones, so a revoked role stops working at once.
+        let (session, owner) = self.live_session(claims.sid).await?;
+        if session.user_id != claims.sub {
+            return Err(AuthError::TokenRevoked);
+        }
         Ok(Principal {
             user_id: claims.sub,
             session_id: Some(claims.sid),
-            roles: user.roles,
+            roles: owner.roles,
         })
     }
 
-    /// Opaque tokens: MAC, then the session and the user from the store.
+    /// Opaque tokens: MAC, then the session and its user from the store.
     async fn authenticate_opaque(
         &self,
         opaque: &OpaqueTokens,
         token: &str,
     ) -> Result<Principal, AuthError> {
         let sid = opaque.verify(token, self.now())?;
-        let store = self.inner.store.as_ref();
-        let session = store.session(sid).await?.ok_or(AuthError::TokenRevoked)?;
-        live(&session, self.now(), self.idle_timeout())?;
-        let user = store
-            .user_by_id(session.user_id)
+        let (session, owner) = self.live_session(sid).await?;
+        Ok(Principal {
+            user_id: session.user_id,
+            session_id: Some(sid),
+            roles: owner.roles,
+        })
+    }
+
+    /// The session `sid` and its owner, in one store call, when the session is live and its
+    /// user exists and is not disabled; `token_revoked` / `token_expired` otherwise.
+    async fn live_session(&self, sid: SessionId) -> Result<(Session, SessionOwner), AuthError> {
+        let (session, owner) = self
+            .inner
+            .store
+            .session_with_owner(sid)
             .await?
             .ok_or(AuthError::TokenRevoked)?;
-        if user.status == crate::UserStatus::Disabled {
-            return Err(AuthError::TokenRevoked);
+        live(&session, self.now(), self.idle_timeout())?;
+        match owner {
+            Some(owner)
+                if owner.user_id == session.user_id && owner.status != UserStatus::Disabled =>
+            {
+                Ok((session, owner))
+            }
+            _ => Err(AuthError::TokenRevoked),
         }
-        Ok(Principal {
-            user_id: user.id,
-            session_id: Some(sid),
-            roles: user.roles,
-        })
     }
 
     /// [`Auth::authenticate`], then `forbidden` unless the principal holds `role`.

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::account::{User, UserStatus};
 use crate::ids::{SessionId, UserId};
 use crate::secret::SecretHash;
 
@@ -190,6 +191,31 @@ mod tests {
             RevokeReason::Admin,
         ] {
             assert_eq!(RevokeReason::parse(r.as_str()), Some(r));
+        }
+    }
+}
+
+/// What a request needs to know about a session's user, read with the session on every
+/// authenticated request ([`crate::Store::session_with_owner`]): whether the account may still
+/// act, and its current roles (so a revoked role stops working at once, whatever the access
+/// token says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOwner {
+    /// The user's id.
+    pub user_id: UserId,
+    /// The account's status now.
+    pub status: UserStatus,
+    /// The account's roles now.
+    pub roles: Vec<String>,
+}
+
+impl SessionOwner {
+    /// The owner part of a stored user.
+    pub fn of(user: &User) -> Self {
+        Self {
+            user_id: user.id,
+            status: user.status,
+            roles: user.roles.clone(),
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::email_token::EmailToken;
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
 use crate::secret::SecretHash;
-use crate::session::{RefreshState, RevokeReason, Session};
+use crate::session::{RefreshState, RevokeReason, Session, SessionOwner};
 
 /// Which unique field a conflicting write collided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// The session with this id, active or revoked.
     async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// The session with this id (active or revoked) and what a request needs of its user,
+    /// read together: `Auth::authenticate` calls this on every request when sessions are
+    /// checked, so a store should answer it in one round trip (one SQL join, one script).
+    /// `None` when there is no such session; the owner is `None` when the session's user no
+    /// longer exists.
+    ///
+    /// The default calls [`Store::session`] then [`Store::user_by_id`], which is correct for
+    /// any store; override it only to make it faster. It need not be atomic: the two reads
+    /// may see different moments.
+    async fn session_with_owner(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let Some(session) = self.session(id).await? else {
+            return Ok(None);
+        };
+        let owner = self
+            .user_by_id(session.user_id)
+            .await?
+            .map(|user| SessionOwner::of(&user));
+        Ok(Some((session, owner)))
+    }
 
     /// Rotates the refresh token. **Compare-and-set**: when the session is active and its
     /// refresh generation is still `expected_generation`, stores `next` as its refresh state,

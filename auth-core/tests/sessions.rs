@@ -550,6 +550,31 @@ async fn with_session_checking_a_revoked_role_stops_at_once() {
 }
 
 #[tokio::test]
+async fn a_disabled_account_is_refused_even_if_its_sessions_were_not_revoked() {
+    // Disabling revokes every session; this covers a store written behind the core's back
+    // (an admin tool setting the status alone): the per-request check reads the status too.
+    let kit = kit();
+    let user = register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    assert!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .is_ok()
+    );
+    let mut record = kit.store.user_by_id(user).await.unwrap().unwrap();
+    record.status = auth_core::UserStatus::Disabled;
+    assert!(kit.store.update_user(&record).await.unwrap());
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+}
+
+#[tokio::test]
 async fn stateless_role_changes_arrive_with_the_next_refresh() {
     let kit = kit_with(|c| c.access.stateless = true);
     let user = register_phone(&kit, PHONE).await;

@@ -21,7 +21,7 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::password::PasswordHash;
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
-use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
+use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
 use auth_core::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -316,6 +316,25 @@ pub(crate) fn session_from_json(
         ))
     })?;
     session_from(id, &Record::new(key, fields))
+}
+
+/// A session's owner from the `id`, `status` and `roles` fields of its user hash.
+pub(crate) fn owner_from(
+    key: &str,
+    id: &str,
+    status: &str,
+    roles: &str,
+) -> Result<SessionOwner, StoreError> {
+    let corrupt = |field: &str, value: &str| {
+        StoreError::Unavailable(format!(
+            "corrupt record in redis at {key}: field `{field}` is malformed: {value:?}"
+        ))
+    };
+    Ok(SessionOwner {
+        user_id: parse_id(id).ok_or_else(|| corrupt("id", id))?,
+        status: UserStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
+        roles: serde_json::from_str(roles).map_err(|_| corrupt("roles", roles))?,
+    })
 }
 
 /// A session from its fields (the id is the key's).

@@ -31,11 +31,12 @@ pub(crate) static ROTATE_REFRESH: LazyLock<Script> = script!("rotate_refresh.lua
 pub(crate) static REVOKE_SESSION: LazyLock<Script> = script!("revoke_session.lua");
 pub(crate) static REVOKE_USER_SESSIONS: LazyLock<Script> = script!("revoke_user_sessions.lua");
 pub(crate) static SESSIONS_OF_USER: LazyLock<Script> = script!("sessions_of_user.lua");
+pub(crate) static SESSION_WITH_OWNER: LazyLock<Script> = script!("session_with_owner.lua");
 pub(crate) static HIT_COUNTER: LazyLock<Script> = script!("hit_counter.lua");
 pub(crate) static PURGE: LazyLock<Script> = script!("purge.lua");
 
 /// Every script, for loading them all up front ([`crate::RedisStore::connect`]).
-pub(crate) fn all() -> [&'static Script; 14] {
+pub(crate) fn all() -> [&'static Script; 15] {
     [
         &CREATE_USER,
         &UPDATE_USER,
@@ -49,6 +50,7 @@ pub(crate) fn all() -> [&'static Script; 14] {
         &REVOKE_SESSION,
         &REVOKE_USER_SESSIONS,
         &SESSIONS_OF_USER,
+        &SESSION_WITH_OWNER,
         &HIT_COUNTER,
         &PURGE,
     ]

@@ -14,7 +14,7 @@ use auth_core::email_token::EmailToken;
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
-use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
+use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
 use auth_core::store::{Counter, Store, StoreError, UniqueField};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -448,6 +448,29 @@ impl Store for RedisStore {
             .await?;
         json.map(|json| codec::session_from_json(id, &key, &json))
             .transpose()
+    }
+
+    async fn session_with_owner(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let key = self.keys().session(id);
+        let mut invocation = scripts::SESSION_WITH_OWNER.prepare_invoke();
+        let _ = invocation.key(&key).arg(self.keys().prefix());
+        let reply: Vec<String> = self.eval("session lookup", &invocation).await?;
+        let mut reply = reply.into_iter();
+        let Some(json) = reply.next() else {
+            return Ok(None);
+        };
+        let session = codec::session_from_json(id, &key, &json)?;
+        let owner = match (reply.next(), reply.next(), reply.next()) {
+            (Some(user), Some(status), Some(roles)) => {
+                let user_key = self.keys().user(session.user_id);
+                Some(codec::owner_from(&user_key, &user, &status, &roles)?)
+            }
+            _ => None,
+        };
+        Ok(Some((session, owner)))
     }
 
     async fn rotate_refresh(

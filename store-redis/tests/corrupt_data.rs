@@ -4,10 +4,11 @@
 
 mod common;
 
+use auth_core::account::User;
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
-use auth_core::session::RefreshState;
+use auth_core::session::{RefreshState, Session, SessionStatus};
 use auth_core::store::{Store, StoreError};
 use chrono::Utc;
 use redis::AsyncCommands as _;
@@ -63,6 +64,7 @@ async fn corrupt_records_are_unavailable_with_a_clear_message() {
         );
         let still: String = raw.get(&key).await.unwrap();
         assert_eq!(still, "not json");
+        unavailable(store.session_with_owner(session).await, &[]);
 
         // A user key of the wrong type.
         let id = UserId::new_random();
@@ -132,6 +134,55 @@ async fn corrupt_records_are_unavailable_with_a_clear_message() {
             .unwrap();
         unavailable(store.failures("f").await, &["failures"]);
         unavailable(store.add_failure("f").await, &["add_failure"]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_owner_of_a_session_is_unavailable() {
+    common::with_fresh_prefix("corrupt-owner", |prefix| async move {
+        let store = common::store_at(&prefix).await;
+        let mut raw = common::raw_connection().await;
+        let now = Utc::now();
+        let user = User::new(UserId::new_random(), now);
+        store.create_user(&user).await.unwrap();
+        let session = Session {
+            id: SessionId::new_random(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+            ip: None,
+            user_agent: None,
+            refresh: RefreshState {
+                generation: 0,
+                hash: SecretHash::from_bytes([7; 32]),
+                issued_at: now,
+            },
+            status: SessionStatus::Active,
+        };
+        store.insert_session(&session).await.unwrap();
+        let (_, owner) = store.session_with_owner(session.id).await.unwrap().unwrap();
+        assert_eq!(owner.unwrap().user_id, user.id);
+
+        let user_key = format!("{prefix}user:{}", user.id);
+        let _: () = raw.hset(&user_key, "roles", "admin").await.unwrap();
+        unavailable(
+            store.session_with_owner(session.id).await,
+            &[&user_key, "roles", "malformed"],
+        );
+        let _: () = raw.hset(&user_key, "roles", "[]").await.unwrap();
+        let _: () = raw.hset(&user_key, "status", "superuser").await.unwrap();
+        unavailable(
+            store.session_with_owner(session.id).await,
+            &[&user_key, "status", "malformed"],
+        );
+
+        // The user hash gone: the session is found, its owner is not.
+        let _: () = raw.del(&user_key).await.unwrap();
+        let (found, owner) = store.session_with_owner(session.id).await.unwrap().unwrap();
+        assert_eq!(found, session);
+        assert_eq!(owner, None);
     })
     .await;
 }

@@ -163,7 +163,7 @@ impl SqliteStore {
             configure(&writer, &options)?;
             let _ = schema::migrate(&mut writer)?;
             Ok(Self::from_parts(
-                Pool::new(writer, Vec::new(), None),
+                Pool::new(writer, Vec::new(), Vec::new(), None),
                 &options,
                 None,
             ))
@@ -209,16 +209,25 @@ impl SqliteStore {
         let canonical = std::fs::canonicalize(path)
             .map_err(|e| unavailable(format!("cannot resolve {}: {e}", path.display())))?;
         let identity = FileIdentity::of(canonical.clone())?;
+        let reader = || -> DbResult<Connection> {
+            let reader = Connection::open_with_flags(&canonical, flags)?;
+            configure(&reader, options)?;
+            reader.pragma_update(None, "query_only", true)?;
+            Ok(reader)
+        };
         let readers = (0..options.readers)
+            .map(|_| reader())
+            .collect::<DbResult<Vec<_>>>()?;
+        // Quick readers never wait for a lock: they hand the read to the pool instead.
+        let quick = (0..options.quick_readers)
             .map(|_| {
-                let reader = Connection::open_with_flags(&canonical, flags)?;
-                configure(&reader, options)?;
-                reader.pragma_update(None, "query_only", true)?;
-                Ok(reader)
+                let conn = reader()?;
+                conn.busy_timeout(std::time::Duration::ZERO)?;
+                Ok(conn)
             })
             .collect::<DbResult<Vec<_>>>()?;
         Ok(Self::from_parts(
-            Pool::new(writer, readers, Some(identity)),
+            Pool::new(writer, readers, quick, Some(identity)),
             options,
             Some(canonical),
         ))

@@ -36,6 +36,12 @@ pub struct SqliteOptions {
     /// with the writer (WAL). `0` sends reads through the writer connection. Ignored for
     /// in-memory stores (one connection). Default: 4.
     pub readers: usize,
+    /// Read-only connections for the per-request session check, which runs on the calling
+    /// thread instead of the blocking pool when one of them is free and SQLite need not wait
+    /// for a lock (otherwise it falls back to `readers`); see the crate docs. About one per
+    /// async worker thread is enough. `0` sends every read to the blocking pool. Ignored for
+    /// in-memory stores. Default: 4.
+    pub quick_readers: usize,
     /// Run an opportunistic purge of expired records after every this many writes (`0`:
     /// never; call [`purge_expired`](auth_core::Store::purge_expired) yourself). Default: 1000.
     pub cleanup_every: u64,
@@ -48,6 +54,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
+            quick_readers: 4,
             cleanup_every: 1000,
             durability: Durability::Full,
         }

@@ -12,6 +12,14 @@
 //! * **A few reader connections** (`PRAGMA query_only`), handed out by a semaphore. In WAL
 //!   mode readers never block the writer nor each other, so the hot path (`authenticate`
 //!   reads a session per request) does not queue behind writes.
+//! * **Quick readers** for the per-request session check ([`Pool::read_now`]): a lookup by
+//!   primary key takes a few microseconds, less than the trip to the blocking pool and back,
+//!   which under load cost more than the lookup itself (BENCHMARKS.md). Such a read runs on
+//!   the calling thread, on a connection taken with `try_lock` (never waited for) whose
+//!   `busy_timeout` is zero: when the connection is taken, or SQLite would have to wait for a
+//!   lock, the read goes to the blocking pool like any other. So it never sleeps on the async
+//!   runtime; what it can cost there is the lookup's CPU and, when the pages are not in the
+//!   OS page cache, a disk read. `SqliteOptions::quick_readers = 0` turns it off.
 //! * **Other processes** (or a second `SqliteStore` on the same file) are ordinary SQLite
 //!   clients: WAL plus `busy_timeout` make them wait for the file's write lock, and since every
 //!   compare-and-set is a single conditional statement or an immediate transaction, the
@@ -25,10 +33,12 @@
 //! simply closes its connections.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
 
 use auth_core::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{DbError, DbResult};
@@ -38,14 +48,18 @@ use crate::error::{DbError, DbResult};
 pub(crate) struct Pool {
     writer: Arc<Mutex<Connection>>,
     readers: Option<Arc<Readers>>,
+    quick: Vec<StdMutex<Connection>>,
+    next_quick: AtomicUsize,
     file: Option<Arc<FileIdentity>>,
 }
 
 impl Pool {
-    /// A pool over an opened writer, optional readers and the file they are on.
+    /// A pool over an opened writer, optional readers, optional quick readers (opened with a
+    /// zero `busy_timeout`) and the file they are on.
     pub(crate) fn new(
         writer: Connection,
         readers: Vec<Connection>,
+        quick: Vec<Connection>,
         file: Option<FileIdentity>,
     ) -> Self {
         let readers = (!readers.is_empty()).then(|| {
@@ -57,8 +71,48 @@ impl Pool {
         Self {
             writer: Arc::new(Mutex::new(writer)),
             readers,
+            quick: quick.into_iter().map(StdMutex::new).collect(),
+            next_quick: AtomicUsize::new(0),
             file: file.map(Arc::new),
         }
+    }
+
+    /// Runs a quick lookup `f` (a primary-key read) on the calling thread when a quick reader
+    /// is free and SQLite need not wait for a lock; otherwise on a reader on the blocking pool
+    /// ([`Pool::read`]). See the module docs.
+    pub(crate) async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        if let Some(conn) = self.free_quick_reader() {
+            let result = match &self.file {
+                Some(file) => file.check_recent().and_then(|()| f(&conn)),
+                None => f(&conn),
+            };
+            drop(conn);
+            match result {
+                Err(e) if would_wait(&e) => {}
+                other => return other.map_err(StoreError::from),
+            }
+        }
+        self.read(f).await
+    }
+
+    /// A quick reader nobody holds, trying each once from a rotating start.
+    fn free_quick_reader(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        let n = self.quick.len();
+        let start = self.next_quick.fetch_add(1, Ordering::Relaxed);
+        self.quick
+            .iter()
+            .cycle()
+            .skip(start % n.max(1))
+            .take(n)
+            .find_map(|conn| match conn.try_lock() {
+                Ok(conn) => Some(conn),
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
     }
 
     /// Runs `f` on the writer connection, on the blocking pool.
@@ -91,7 +145,7 @@ impl Pool {
         let file = self.file.clone();
         blocking(move || {
             if let Some(file) = &file {
-                file.check()?;
+                file.check_recent()?;
             }
             f(lease.conn()?)
         })
@@ -154,6 +208,16 @@ impl Drop for Lease {
     }
 }
 
+/// Whether SQLite gave up because it would have had to wait for another connection's lock
+/// (`SQLITE_BUSY` / `SQLITE_LOCKED`): a quick read then retries on the blocking pool.
+fn would_wait(err: &DbError) -> bool {
+    matches!(
+        err,
+        DbError::Sql(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
 /// Runs blocking work on tokio's blocking pool, or in place when there is no tokio runtime
 /// (so a store used from another executor still works instead of panicking).
 async fn blocking<T, F>(f: F) -> Result<T, StoreError>
@@ -176,11 +240,17 @@ where
 /// running store. SQLite keeps writing to the open (now nameless) file in that case and
 /// reports success, so every call checks first and fails with `Unavailable` instead of
 /// accepting writes that would be lost.
+///
+/// Writes check every time. Reads check at most every [`FileIdentity::READ_CHECK_EVERY`]: they
+/// lose nothing, and the `stat` cost as much as the per-request session lookup itself.
 #[derive(Debug)]
 pub(crate) struct FileIdentity {
     path: PathBuf,
     #[cfg(unix)]
     dev_ino: (u64, u64),
+    opened: Instant,
+    /// Milliseconds after `opened` of the latest successful check.
+    checked_at_ms: AtomicU64,
 }
 
 impl FileIdentity {
@@ -203,7 +273,27 @@ impl FileIdentity {
             path,
             #[cfg(unix)]
             dev_ino,
+            opened: Instant::now(),
+            checked_at_ms: AtomicU64::new(0),
         })
+    }
+
+    /// How stale a read's check may be.
+    const READ_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// [`FileIdentity::check`] unless one passed within [`FileIdentity::READ_CHECK_EVERY`].
+    fn check_recent(&self) -> DbResult<()> {
+        let now = self.elapsed_ms();
+        let last = self.checked_at_ms.load(Ordering::Relaxed);
+        let every = u64::try_from(Self::READ_CHECK_EVERY.as_millis()).unwrap_or(u64::MAX);
+        if last != 0 && now.saturating_sub(last) < every {
+            return Ok(());
+        }
+        self.check()
     }
 
     /// Fails when the file is gone or another file now has its name.
@@ -224,6 +314,104 @@ impl FileIdentity {
         }
         #[cfg(not(unix))]
         let _ = meta;
+        self.checked_at_ms
+            .store(self.elapsed_ms().max(1), Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::AtomicUsize;
+    use std::thread::ThreadId;
+
+    use rusqlite::ffi;
+
+    use super::*;
+
+    fn pool(quick: usize) -> Pool {
+        let open = || Connection::open_in_memory().unwrap();
+        Pool::new(
+            open(),
+            vec![open()],
+            (0..quick).map(|_| open()).collect(),
+            None,
+        )
+    }
+
+    fn busy() -> DbError {
+        DbError::Sql(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_BUSY),
+            None,
+        ))
+    }
+
+    /// Where each call of `f` ran, and whether it succeeded.
+    async fn run(pool: &Pool, fail_first_with: Option<fn() -> DbError>) -> (Vec<ThreadId>, bool) {
+        let calls = Arc::new(StdMutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let result = {
+            let calls = Arc::clone(&calls);
+            pool.read_now(move |conn| {
+                calls.lock().unwrap().push(std::thread::current().id());
+                if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    if let Some(error) = fail_first_with {
+                        return Err(error());
+                    }
+                }
+                Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)
+            })
+            .await
+        };
+        let calls = calls.lock().unwrap().clone();
+        (calls, result.is_ok())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_quick_read_runs_on_the_calling_thread() {
+        let here = std::thread::current().id();
+        let (calls, ok) = run(&pool(2), None).await;
+        assert!(ok);
+        assert_eq!(calls, vec![here]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_quick_read_that_would_wait_for_a_lock_goes_to_the_blocking_pool() {
+        let here = std::thread::current().id();
+        let (calls, ok) = run(&pool(2), Some(busy)).await;
+        assert!(ok, "the retry on the blocking pool must succeed");
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0], here);
+        assert_ne!(
+            calls[1], here,
+            "the retry must not run on the async runtime"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_errors_of_a_quick_read_are_not_retried() {
+        fn corrupt() -> DbError {
+            DbError::Store(StoreError::Unavailable("corrupt".to_owned()))
+        }
+        let (calls, ok) = run(&pool(2), Some(corrupt)).await;
+        assert!(!ok);
+        assert_eq!(calls.len(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn without_quick_readers_or_with_all_taken_reads_use_the_blocking_pool() {
+        let here = std::thread::current().id();
+        let (calls, ok) = run(&pool(0), None).await;
+        assert!(ok);
+        assert_ne!(calls, vec![here]);
+
+        let pool = pool(1);
+        let taken = pool.quick.first().unwrap().lock().unwrap();
+        let (calls, ok) = run(&pool, None).await;
+        drop(taken);
+        assert!(ok);
+        assert_ne!(calls, vec![here]);
     }
 }

@@ -9,7 +9,7 @@ use auth_core::email_token::EmailToken;
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
-use auth_core::session::{RefreshState, RevokeReason, Session};
+use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner};
 use auth_core::store::{Counter, Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -118,6 +118,17 @@ impl Store for SqliteStore {
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         self.read(move |c| sessions::get(c, id)).await
+    }
+
+    async fn session_with_owner(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        // The hot path: every authenticated request when sessions are checked.
+        self.inner
+            .pool
+            .read_now(move |c| sessions::with_owner(c, id))
+            .await
     }
 
     async fn rotate_refresh(

@@ -6,6 +6,7 @@ use auth_core::account::{Email, User, UserStatus, Username};
 use auth_core::ids::UserId;
 use auth_core::password::PasswordHash;
 use auth_core::phone::Phone;
+use auth_core::session::SessionOwner;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension as _, Row, ToSql};
 
@@ -229,6 +230,38 @@ impl Raw {
             last_login_ip: codec::ip_from(TABLE, "last_login_ip", self.last_login_ip)?,
             current_login_at: codec::opt_time_from(self.current_login_at),
             current_login_ip: codec::ip_from(TABLE, "current_login_ip", self.current_login_ip)?,
+        })
+    }
+}
+
+/// `id, status, roles` of a user, read from column `start` on (all NULL: no such user).
+pub(crate) struct RawOwner {
+    id: Vec<u8>,
+    status: String,
+    roles: String,
+}
+
+impl RawOwner {
+    pub(crate) fn read(row: &Row<'_>, start: usize) -> rusqlite::Result<Option<Self>> {
+        let id: Option<Vec<u8>> = row.get(start)?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            status: row.get(start + 1)?,
+            roles: row.get(start + 2)?,
+        }))
+    }
+
+    pub(crate) fn into_owner(self) -> DbResult<SessionOwner> {
+        let bad = |column: &str, value: &str| -> DbError {
+            corrupt(TABLE, format!("`{column}` = {value:?} does not parse"))
+        };
+        Ok(SessionOwner {
+            user_id: UserId::from_uuid(codec::uuid_from(TABLE, "id", &self.id)?),
+            status: UserStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            roles: serde_json::from_str(&self.roles).map_err(|_| bad("roles", &self.roles))?,
         })
     }
 }

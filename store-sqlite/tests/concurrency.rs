@@ -162,3 +162,57 @@ async fn revoke_all_stops_every_later_rotation() {
     }
     assert!(a.sessions_of_user(user).await.unwrap().is_empty());
 }
+
+/// The per-request session check reads on the calling thread from its own connections: a
+/// revocation, a role change or a disabled account committed through another store on the
+/// same file (another process) must show on the very next check, never a stale snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_check_sees_other_connections_commits_at_once() {
+    use auth_core::UserStatus;
+    use auth_core::session::{RevokeReason, SessionStatus};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.db");
+    let checker = SqliteStore::open(&path).unwrap();
+    let writer = SqliteStore::open(&path).unwrap();
+    let t = now();
+    let mut user = user_with_phone("+15550109001");
+    user.roles = vec!["admin".to_owned()];
+    writer.create_user(&user).await.unwrap();
+    let s = session(user.id, t);
+    writer.insert_session(&s).await.unwrap();
+
+    for _ in 0..3 {
+        let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
+        assert_eq!(owner.unwrap().roles, vec!["admin".to_owned()]);
+    }
+    user.roles.clear();
+    assert!(writer.update_user(&user).await.unwrap());
+    let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
+    assert_eq!(owner.as_ref().unwrap().roles, Vec::<String>::new());
+
+    user.status = UserStatus::Disabled;
+    assert!(writer.update_user(&user).await.unwrap());
+    let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
+    assert_eq!(owner.unwrap().status, UserStatus::Disabled);
+
+    assert!(
+        writer
+            .revoke_session(s.id, t, RevokeReason::Logout)
+            .await
+            .unwrap()
+    );
+    let (found, _) = checker.session_with_owner(s.id).await.unwrap().unwrap();
+    assert!(matches!(found.status, SessionStatus::Revoked { .. }));
+
+    // A session whose user is gone (no such user row) is found without an owner.
+    let orphan = session(UserId::new_random(), t);
+    writer.insert_session(&orphan).await.unwrap();
+    let (found, owner) = checker
+        .session_with_owner(orphan.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, orphan);
+    assert_eq!(owner, None);
+}

@@ -28,3 +28,14 @@ async fn conformance_twice_on_a_reopened_file() {
     run_store_conformance(Arc::new(SqliteStore::open(&path).unwrap())).await;
     run_store_conformance(Arc::new(SqliteStore::open(&path).unwrap())).await;
 }
+
+/// Every read through the writer connection: no pool readers, no quick readers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_with_every_read_on_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = store_sqlite::SqliteOptions::default();
+    options.readers = 0;
+    options.quick_readers = 0;
+    let store = SqliteStore::open_with(dir.path().join("auth.db"), options).unwrap();
+    run_store_conformance(Arc::new(store)).await;
+}

@@ -60,7 +60,7 @@ use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::password::PasswordHash;
 use crate::phone::Phone;
 use crate::secret::SecretHash;
-use crate::session::{RefreshState, RevokeReason, Session, SessionStatus};
+use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
 use crate::store::{Counter, Store, StoreError, UniqueField};
 
 /// Runs every check of the suite in sequence against `store`.
@@ -81,6 +81,7 @@ pub async fn run_store_conformance(store: Arc<dyn Store>) {
     check_consume_challenge(Arc::clone(&store)).await;
     check_email_tokens(Arc::clone(&store)).await;
     check_session_round_trip(Arc::clone(&store)).await;
+    check_session_with_owner(Arc::clone(&store)).await;
     check_rotate_refresh(Arc::clone(&store)).await;
     check_revoke_session(Arc::clone(&store)).await;
     check_sessions_of_user(Arc::clone(&store)).await;
@@ -128,6 +129,7 @@ macro_rules! store_conformance_tests {
             check_consume_challenge,
             check_email_tokens,
             check_session_round_trip,
+            check_session_with_owner,
             check_rotate_refresh,
             check_revoke_session,
             check_sessions_of_user,
@@ -1456,6 +1458,107 @@ pub async fn check_session_round_trip(store: Arc<dyn Store>) {
         ),
         None,
         "session of an unknown id"
+    );
+}
+
+/// `session_with_owner` gives what `session` and `user_by_id` give, read now: the session as
+/// stored (active or revoked), and the user's current status and roles, so a role taken away
+/// or an account disabled shows on the next read. An unknown id is `None`.
+pub async fn check_session_with_owner(store: Arc<dyn Store>) {
+    const C: &str = "session_with_owner";
+    let store = store.as_ref();
+    let now = now_ms();
+    let mut user = User::new(UserId::new_random(), now);
+    user.roles = vec!["admin".to_owned(), "editor".to_owned()];
+    ok(C, "create_user", store.create_user(&user).await);
+    let other = created_bare_user(C, store).await;
+    let s = inserted_session(C, store, user.id, now).await;
+    let _ = inserted_session(C, store, other.id, now).await;
+
+    let read = |what: &'static str| async move {
+        match ok(
+            C,
+            "session_with_owner",
+            store.session_with_owner(s.id).await,
+        ) {
+            Some(found) => found,
+            None => fail(C, format_args!("no session found {what}")),
+        }
+    };
+    let owner = |user: &User| {
+        Some(SessionOwner {
+            user_id: user.id,
+            status: user.status,
+            roles: user.roles.clone(),
+        })
+    };
+
+    ensure_eq!(
+        C,
+        read("after insert_session").await,
+        (s.clone(), owner(&user)),
+        "an active session with its user's status and roles"
+    );
+
+    user.roles = vec!["editor".to_owned()];
+    ensure!(
+        C,
+        ok(C, "update_user", store.update_user(&user).await),
+        "update_user of an existing user"
+    );
+    ensure_eq!(
+        C,
+        read("after a role was taken away").await,
+        (s.clone(), owner(&user)),
+        "the roles must be the user's current ones"
+    );
+
+    user.status = UserStatus::Disabled;
+    ensure!(
+        C,
+        ok(C, "update_user", store.update_user(&user).await),
+        "update_user of an existing user"
+    );
+    ensure_eq!(
+        C,
+        read("after the account was disabled").await,
+        (s.clone(), owner(&user)),
+        "the status must be the user's current one"
+    );
+
+    let at = now + minutes(1);
+    ensure!(
+        C,
+        ok(
+            C,
+            "revoke_session",
+            store
+                .revoke_session(s.id, at, RevokeReason::UserDisabled)
+                .await
+        ),
+        "revoke_session of an active session"
+    );
+    let mut revoked = s.clone();
+    revoked.status = SessionStatus::Revoked {
+        at,
+        reason: RevokeReason::UserDisabled,
+    };
+    ensure_eq!(
+        C,
+        read("after revoke_session").await,
+        (revoked, owner(&user)),
+        "a revoked session must read back as revoked"
+    );
+
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "session_with_owner(unknown id)",
+            store.session_with_owner(SessionId::new_random()).await
+        ),
+        None,
+        "session_with_owner of an unknown id"
     );
 }
 

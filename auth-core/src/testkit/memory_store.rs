@@ -14,7 +14,7 @@ use crate::email_token::EmailToken;
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
 use crate::secret::SecretHash;
-use crate::session::{RefreshState, RevokeReason, Session, SessionStatus};
+use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
 use crate::store::{Counter, Store, StoreError, UniqueField};
 
 /// In-memory store. Clones share the same data. [`MemoryStore::set_unavailable`] simulates an
@@ -311,6 +311,17 @@ impl Store for MemoryStore {
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         Ok(self.lock()?.sessions.get(&id).cloned())
+    }
+
+    async fn session_with_owner(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.sessions.get(&id).map(|session| {
+            let owner = s.users.get(&session.user_id).map(SessionOwner::of);
+            (session.clone(), owner)
+        }))
     }
 
     async fn rotate_refresh(
