@@ -57,14 +57,39 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 
 // ---- reading ----
 
-/// A hash as read from Redis, with the key for error messages.
-pub(crate) struct Record<'a> {
-    key: &'a str,
-    fields: HashMap<String, String>,
+/// Field lookup of a record as read: a Redis hash, or a session's JSON object.
+pub(crate) trait Fields {
+    /// The text of `field`, if present.
+    fn field(&self, field: &str) -> Option<&str>;
 }
 
-impl<'a> Record<'a> {
-    pub(crate) fn new(key: &'a str, fields: HashMap<String, String>) -> Self {
+impl Fields for HashMap<String, String> {
+    fn field(&self, field: &str) -> Option<&str> {
+        self.get(field).map(String::as_str)
+    }
+}
+
+/// A JSON string value, borrowed from the input unless it had escapes to undo.
+#[derive(serde::Deserialize)]
+pub(crate) struct Text<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+/// A session's JSON object, decoded without copying its values (the per-request path).
+type JsonFields<'a> = HashMap<&'a str, Text<'a>>;
+
+impl Fields for JsonFields<'_> {
+    fn field(&self, field: &str) -> Option<&str> {
+        self.get(field).map(|text| text.0.as_ref())
+    }
+}
+
+/// A record as read from Redis, with the key for error messages.
+pub(crate) struct Record<'a, F: Fields = HashMap<String, String>> {
+    key: &'a str,
+    fields: F,
+}
+
+impl<'a, F: Fields> Record<'a, F> {
+    pub(crate) fn new(key: &'a str, fields: F) -> Self {
         Self { key, fields }
     }
 
@@ -76,7 +101,7 @@ impl<'a> Record<'a> {
     }
 
     fn opt(&self, field: &str) -> Option<&str> {
-        self.fields.get(field).map(String::as_str)
+        self.fields.field(field)
     }
 
     fn req(&self, field: &str) -> Result<&str, StoreError> {
@@ -310,7 +335,7 @@ pub(crate) fn session_from_json(
     key: &str,
     json: &str,
 ) -> Result<Session, StoreError> {
-    let fields: HashMap<String, String> = serde_json::from_str(json).map_err(|e| {
+    let fields: JsonFields<'_> = serde_json::from_str(json).map_err(|e| {
         StoreError::Unavailable(format!(
             "corrupt record in redis at {key}: not a JSON object of strings: {e}"
         ))
@@ -338,7 +363,7 @@ pub(crate) fn owner_from(
 }
 
 /// A session from its fields (the id is the key's).
-fn session_from(id: SessionId, record: &Record<'_>) -> Result<Session, StoreError> {
+fn session_from(id: SessionId, record: &Record<'_, impl Fields>) -> Result<Session, StoreError> {
     let status = match record.req("status")? {
         ACTIVE => SessionStatus::Active,
         REVOKED => SessionStatus::Revoked {

@@ -1,7 +1,8 @@
 //! The Lua scripts behind every multi-step operation. Each runs atomically inside Redis, so no
 //! other client sees or interleaves with a half-done step. They are sent with `EVALSHA` and
 //! loaded automatically (`redis::Script`) when Redis answers `NOSCRIPT`, e.g. after a restart.
-//! The sources live in `src/lua/`, each starting with `prelude.lua`.
+//! The sources live in `src/lua/`, each but the per-request `session_with_owner.lua` starting
+//! with `prelude.lua`.
 
 use std::sync::LazyLock;
 
@@ -19,6 +20,13 @@ macro_rules! script {
     };
 }
 
+/// A script that needs nothing from the prelude (kept lean: it runs on every request).
+macro_rules! bare_script {
+    ($file:literal) => {
+        LazyLock::new(|| Script::new(include_str!(concat!("lua/", $file))))
+    };
+}
+
 pub(crate) static CREATE_USER: LazyLock<Script> = script!("create_user.lua");
 pub(crate) static UPDATE_USER: LazyLock<Script> = script!("update_user.lua");
 pub(crate) static USER_BY_INDEX: LazyLock<Script> = script!("user_by_index.lua");
@@ -31,7 +39,7 @@ pub(crate) static ROTATE_REFRESH: LazyLock<Script> = script!("rotate_refresh.lua
 pub(crate) static REVOKE_SESSION: LazyLock<Script> = script!("revoke_session.lua");
 pub(crate) static REVOKE_USER_SESSIONS: LazyLock<Script> = script!("revoke_user_sessions.lua");
 pub(crate) static SESSIONS_OF_USER: LazyLock<Script> = script!("sessions_of_user.lua");
-pub(crate) static SESSION_WITH_OWNER: LazyLock<Script> = script!("session_with_owner.lua");
+pub(crate) static SESSION_WITH_OWNER: LazyLock<Script> = bare_script!("session_with_owner.lua");
 pub(crate) static HIT_COUNTER: LazyLock<Script> = script!("hit_counter.lua");
 pub(crate) static PURGE: LazyLock<Script> = script!("purge.lua");
 

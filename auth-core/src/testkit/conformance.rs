@@ -1386,9 +1386,13 @@ pub async fn check_session_round_trip(store: Arc<dyn Store>) {
         .cycle()
         .take(512)
         .collect();
-    let variants: [(Option<IpAddr>, Option<String>); 4] = [
+    let variants: [(Option<IpAddr>, Option<String>); 5] = [
         (None, None),
         (Some(ipv4()), Some("curl/8.5.0".to_owned())),
+        (
+            Some(ipv4()),
+            Some("agent \"quoted\" back\\slash\ttab \u{1} {\"user_id\":\"x\"}".to_owned()),
+        ),
         (Some(ipv6()), Some(long_agent)),
         (Some(ipv4_mapped()), Some(String::new())),
     ];
@@ -1472,7 +1476,10 @@ pub async fn check_session_with_owner(store: Arc<dyn Store>) {
     user.roles = vec!["admin".to_owned(), "editor".to_owned()];
     ok(C, "create_user", store.create_user(&user).await);
     let other = created_bare_user(C, store).await;
-    let s = inserted_session(C, store, user.id, now).await;
+    // A user agent that spells out another user's id must not confuse the lookup.
+    let mut s = session(user.id, now);
+    s.user_agent = Some(format!("evil \"user_id\":\"{}\" agent", other.id));
+    ok(C, "insert_session", store.insert_session(&s).await);
     let _ = inserted_session(C, store, other.id, now).await;
 
     let read = |what: &'static str| async move {
