@@ -72,7 +72,13 @@
 //! sessions as an optional argument).
 //!
 //! ## Concurrency
-//! Calls never block the async runtime: each runs on tokio's blocking pool. Writes go through
+//! Calls never wait on the async runtime: each runs on tokio's blocking pool, except the
+//! per-request session check ([`Store::session_with_owner`]), a primary-key lookup of a few
+//! microseconds that runs on the calling thread on a "quick reader" connection whose
+//! `busy_timeout` is zero; if that connection is taken or SQLite would have to wait for a lock,
+//! the lookup goes to the blocking pool instead. Measured under HTTP load, the trip to the
+//! blocking pool and back cost more than the lookup itself (BENCHMARKS.md);
+//! [`SqliteOptions::quick_readers`]` = 0` turns it off. Writes go through
 //! one writer connection (queued on an async mutex), lookups through a few read-only
 //! connections that WAL lets run alongside the writer. Why one writer: SQLite admits one
 //! writer per file at a time anyway; queueing this process's writes on a fair async mutex
@@ -91,7 +97,9 @@
 //! a lock not obtained within the busy timeout, an I/O error, a read-only or corrupt file, a
 //! row that does not parse, a database written by a newer version of this crate, and a file
 //! deleted or replaced under a running store (SQLite would otherwise keep writing to the
-//! deleted file and report success). Nothing here panics.
+//! deleted file and report success; writes check the file every time, reads at most once a
+//! second, so a read may still answer from the deleted file for up to a second). Nothing here
+//! panics.
 
 mod challenges;
 mod codec;

@@ -71,10 +71,11 @@ pub(crate) fn with_owner(
         })
         .optional()?;
     raw.map(|(session, owner)| {
-        Ok((
-            session.into_session()?,
-            owner.map(users::RawOwner::into_owner).transpose()?,
-        ))
+        let session = session.into_session()?;
+        let owner = owner
+            .map(|owner| owner.into_owner(session.user_id))
+            .transpose()?;
+        Ok((session, owner))
     })
     .transpose()
 }
@@ -82,9 +83,8 @@ pub(crate) fn with_owner(
 const WITH_OWNER: &str = "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, \
      s.ip, s.user_agent, s.refresh_generation, s.refresh_hash, s.refresh_issued_at, \
      s.revoked_at, s.revoke_reason, \
-     (SELECT u.id FROM users AS u WHERE u.id = s.user_id), \
-     (SELECT u.status FROM users AS u WHERE u.id = s.user_id), \
-     (SELECT u.roles FROM users AS u WHERE u.id = s.user_id) \
+     (SELECT status FROM users WHERE id = s.user_id), \
+     (SELECT roles FROM users WHERE id = s.user_id) \
      FROM sessions AS s WHERE s.id = ?1";
 
 /// The user's active sessions, newest first (index `sessions_user_id`).

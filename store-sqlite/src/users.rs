@@ -234,32 +234,31 @@ impl Raw {
     }
 }
 
-/// `id, status, roles` of a user, read from column `start` on (all NULL: no such user).
+/// `status, roles` of a user, read from column `start` on (both NULL: no such user).
 pub(crate) struct RawOwner {
-    id: Vec<u8>,
     status: String,
     roles: String,
 }
 
 impl RawOwner {
     pub(crate) fn read(row: &Row<'_>, start: usize) -> rusqlite::Result<Option<Self>> {
-        let id: Option<Vec<u8>> = row.get(start)?;
-        let Some(id) = id else {
+        let status: Option<String> = row.get(start)?;
+        let Some(status) = status else {
             return Ok(None);
         };
         Ok(Some(Self {
-            id,
-            status: row.get(start + 1)?,
-            roles: row.get(start + 2)?,
+            status,
+            roles: row.get(start + 1)?,
         }))
     }
 
-    pub(crate) fn into_owner(self) -> DbResult<SessionOwner> {
+    /// The owner, whose id the query matched on.
+    pub(crate) fn into_owner(self, id: UserId) -> DbResult<SessionOwner> {
         let bad = |column: &str, value: &str| -> DbError {
             corrupt(TABLE, format!("`{column}` = {value:?} does not parse"))
         };
         Ok(SessionOwner {
-            user_id: UserId::from_uuid(codec::uuid_from(TABLE, "id", &self.id)?),
+            user_id: id,
             status: UserStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
             roles: serde_json::from_str(&self.roles).map_err(|_| bad("roles", &self.roles))?,
         })

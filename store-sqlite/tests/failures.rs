@@ -17,6 +17,9 @@ use store_sqlite::{SqliteOptions, SqliteStore};
 
 use common::{challenge, next_refresh, now, session, user_with_phone};
 
+/// Reads check that the database file is still there at most once a second (writes always).
+const READ_CHECK_WINDOW: Duration = Duration::from_millis(1100);
+
 fn unavailable<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) -> String {
     match result {
         Err(StoreError::Unavailable(message)) => message,
@@ -126,6 +129,9 @@ async fn a_vanished_directory_makes_every_call_unavailable() {
         .unwrap();
 
     std::fs::remove_dir_all(&db_dir).unwrap();
+    // Writes notice at once; reads within the file check's one-second window (pool.rs).
+    let _ = unavailable("add_failure", store.add_failure("k").await);
+    tokio::time::sleep(READ_CHECK_WINDOW).await;
     every_call_is_unavailable(&store).await;
 
     // A new, empty file in its place is not the store's database either.
@@ -256,8 +262,10 @@ async fn the_core_answers_store_unavailable() {
         .await
         .unwrap();
 
-    // The file is gone: every flow is 503, none succeeds.
+    // The file is gone: every flow is 503, none succeeds (reads once the file check's
+    // one-second window has passed).
     std::fs::remove_dir_all(&db_dir).unwrap();
+    tokio::time::sleep(READ_CHECK_WINDOW).await;
     for result in [
         auth.refresh(refreshed.refresh_token.expose(), &client)
             .await
