@@ -555,6 +555,11 @@ fn method_section(out: &mut String) -> anyhow::Result<()> {
          `HeaderMap` extractor would clone every header); actix: in the handler, from \
          `HttpRequest::headers`; Rocket: in a request guard, since Rocket handlers reach headers \
          only through guards.\n\
+         * **The session check** (`access.stateless = false`): one store call per request, \
+         `Store::session_with_owner` (the session and its user's status and roles). SQLite: \
+         one statement, run on the calling thread on a \"quick reader\" connection that never \
+         waits for a lock (else on the blocking pool); Redis: one `EVALSHA` (`GET` of the \
+         session, `HMGET` of its user); MemoryStore: one mutex.\n\
          * **SMS codes**: the seeded phones are `sms.test_numbers` with a fixed code and have \
          accounts. A test number goes through the whole login (limits, lockout check, challenge \
          stored with its keyed code hash, attempt claimed, code compared in constant time, \
