@@ -210,6 +210,10 @@ impl Store for AppStore {
         Ok(self.db.lock().sessions.get(&id).cloned())
     }
 
+    // `session_with_owner` keeps its default: `session`, then `user_by_id`. It runs on every
+    // authenticated request, so override it when your database can answer both in one
+    // query (a join, one script); the conformance suite checks the override.
+
     async fn rotate_refresh(
         &self,
         id: SessionId,
