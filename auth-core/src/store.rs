@@ -165,7 +165,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The session with this id (active or revoked) and what a request needs of its user,
     /// read together: `Auth::authenticate` calls this on every request when sessions are
-    /// checked, so a store should answer it in one round trip (one SQL join, one script).
+    /// checked, so a store should answer it in one round trip (one SQL statement, one script).
     /// `None` when there is no such session; the owner is `None` when the session's user no
     /// longer exists.
     ///

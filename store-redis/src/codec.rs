@@ -82,6 +82,15 @@ impl Fields for JsonFields<'_> {
     }
 }
 
+/// A few fields read one by one (a script's reply), by name.
+impl<const N: usize> Fields for [(&str, &str); N] {
+    fn field(&self, field: &str) -> Option<&str> {
+        self.iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, text)| *text)
+    }
+}
+
 /// A record as read from Redis, with the key for error messages.
 pub(crate) struct Record<'a, F: Fields = HashMap<String, String>> {
     key: &'a str,
@@ -138,6 +147,11 @@ fn parse_id<T: FromStr>(text: &str) -> Option<T> {
 
 fn parse_ip(text: &str) -> Option<IpAddr> {
     text.parse().ok()
+}
+
+/// A user's roles: a JSON array of strings.
+fn parse_roles(text: &str) -> Option<Vec<String>> {
+    serde_json::from_str(text).ok()
 }
 
 // ---- users ----
@@ -199,7 +213,7 @@ pub(crate) fn user_from(record: &Record<'_>) -> Result<User, StoreError> {
         email: record.parse_opt("email", |s| Email::parse(s).ok())?,
         username: record.parse_opt("username", |s| Username::parse(s).ok())?,
         password_hash: record.parse_opt("password_hash", |s| Some(PasswordHash::from_phc(s)))?,
-        roles: record.parse("roles", |s| serde_json::from_str(s).ok())?,
+        roles: record.parse("roles", parse_roles)?,
         profile: record.parse("profile", |s| serde_json::from_str(s).ok())?,
         status: record.parse("status", UserStatus::parse)?,
         created_at: record.parse("created_at", parse_ts)?,
@@ -350,15 +364,11 @@ pub(crate) fn owner_from(
     status: &str,
     roles: &str,
 ) -> Result<SessionOwner, StoreError> {
-    let corrupt = |field: &str, value: &str| {
-        StoreError::Unavailable(format!(
-            "corrupt record in redis at {key}: field `{field}` is malformed: {value:?}"
-        ))
-    };
+    let record = Record::new(key, [("id", id), ("status", status), ("roles", roles)]);
     Ok(SessionOwner {
-        user_id: parse_id(id).ok_or_else(|| corrupt("id", id))?,
-        status: UserStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
-        roles: serde_json::from_str(roles).map_err(|_| corrupt("roles", roles))?,
+        user_id: record.parse("id", parse_id::<UserId>)?,
+        status: record.parse("status", UserStatus::parse)?,
+        roles: record.parse("roles", parse_roles)?,
     })
 }
 

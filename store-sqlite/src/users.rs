@@ -195,26 +195,22 @@ impl Raw {
     }
 
     fn into_user(self) -> DbResult<User> {
-        let bad = |column: &str, value: &str| -> DbError {
-            corrupt(TABLE, format!("`{column}` = {value:?} does not parse"))
-        };
         let phone = self
             .phone
-            .map(|p| Phone::parse(&p, false).map_err(|_| bad("phone", &p)))
+            .map(|p| Phone::parse(&p, false).map_err(|_| malformed("phone", &p)))
             .transpose()?;
         let email = self
             .email
-            .map(|e| Email::parse(&e).map_err(|_| bad("email", &e)))
+            .map(|e| Email::parse(&e).map_err(|_| malformed("email", &e)))
             .transpose()?;
         let username = self
             .username
-            .map(|u| Username::parse(&u).map_err(|_| bad("username", &u)))
+            .map(|u| Username::parse(&u).map_err(|_| malformed("username", &u)))
             .transpose()?;
-        let roles: Vec<String> =
-            serde_json::from_str(&self.roles).map_err(|_| bad("roles", &self.roles))?;
+        let roles = roles_from(&self.roles)?;
         let profile: serde_json::Value =
-            serde_json::from_str(&self.profile).map_err(|_| bad("profile", &self.profile))?;
-        let status = UserStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?;
+            serde_json::from_str(&self.profile).map_err(|_| malformed("profile", &self.profile))?;
+        let status = status_from(&self.status)?;
         Ok(User {
             id: UserId::from_uuid(codec::uuid_from(TABLE, "id", &self.id)?),
             phone,
@@ -254,13 +250,24 @@ impl RawOwner {
 
     /// The owner, whose id the query matched on.
     pub(crate) fn into_owner(self, id: UserId) -> DbResult<SessionOwner> {
-        let bad = |column: &str, value: &str| -> DbError {
-            corrupt(TABLE, format!("`{column}` = {value:?} does not parse"))
-        };
         Ok(SessionOwner {
             user_id: id,
-            status: UserStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
-            roles: serde_json::from_str(&self.roles).map_err(|_| bad("roles", &self.roles))?,
+            status: status_from(&self.status)?,
+            roles: roles_from(&self.roles)?,
         })
     }
+}
+
+/// The `status` column.
+fn status_from(text: &str) -> DbResult<UserStatus> {
+    UserStatus::parse(text).ok_or_else(|| malformed("status", text))
+}
+
+/// The `roles` column: a JSON array of strings.
+fn roles_from(text: &str) -> DbResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|_| malformed("roles", text))
+}
+
+fn malformed(column: &str, value: &str) -> DbError {
+    corrupt(TABLE, format!("`{column}` = {value:?} does not parse"))
 }

@@ -1492,13 +1492,7 @@ pub async fn check_session_with_owner(store: Arc<dyn Store>) {
             None => fail(C, format_args!("no session found {what}")),
         }
     };
-    let owner = |user: &User| {
-        Some(SessionOwner {
-            user_id: user.id,
-            status: user.status,
-            roles: user.roles.clone(),
-        })
-    };
+    let owner = |user: &User| Some(SessionOwner::of(user));
 
     ensure_eq!(
         C,
