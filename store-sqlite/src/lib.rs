@@ -117,6 +117,7 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, MAIN_DB, OpenFlags};
@@ -204,14 +205,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let mode: String =
-            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(unavailable(format!(
-                "cannot put {} in WAL mode (journal_mode is {mode})",
-                path.display()
-            )));
-        }
+        enable_wal(&writer, path, options.busy_timeout)?;
         let _ = schema::migrate(&mut writer)?;
 
         let canonical = std::fs::canonicalize(path)
@@ -230,7 +224,7 @@ impl SqliteStore {
         let quick = (0..options.quick_readers)
             .map(|_| {
                 let conn = reader()?;
-                conn.busy_timeout(std::time::Duration::ZERO)?;
+                conn.busy_timeout(Duration::ZERO)?;
                 Ok(conn)
             })
             .collect::<DbResult<Vec<_>>>()?;
@@ -282,6 +276,33 @@ impl SqliteStore {
     /// Remembers a time the core passed in (the opportunistic cleanup's "now").
     fn saw(&self, now: DateTime<Utc>) {
         self.inner.cleanup.saw(now);
+    }
+}
+
+/// Puts the file in WAL mode. Switching needs the file to itself, and SQLite answers
+/// `SQLITE_BUSY` at once, without its busy handler, while another connection (a store opening
+/// the same fresh file at the same moment) holds a lock: so retry within the busy timeout.
+fn enable_wal(conn: &Connection, path: &Path, timeout: Duration) -> DbResult<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(unavailable(format!(
+                    "cannot put {} in WAL mode (journal_mode is {mode})",
+                    path.display()
+                )));
+            }
+            Err(e) => {
+                let e = DbError::from(e);
+                if !pool::would_wait(&e) || Instant::now() >= deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 }
 

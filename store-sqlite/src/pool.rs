@@ -210,7 +210,7 @@ impl Drop for Lease {
 
 /// Whether SQLite gave up because it would have had to wait for another connection's lock
 /// (`SQLITE_BUSY` / `SQLITE_LOCKED`): a quick read then retries on the blocking pool.
-fn would_wait(err: &DbError) -> bool {
+pub(crate) fn would_wait(err: &DbError) -> bool {
     matches!(
         err,
         DbError::Sql(rusqlite::Error::SqliteFailure(e, _))
