@@ -12,6 +12,9 @@
 //! * Refresh: refresh tokens cannot be minted outside the core for sessions inserted
 //!   directly, so `--chains` sessions are created by real SMS logins at each count and their
 //!   tokens rotated round-robin; their lookups go through the same indexes as any other.
+//! * SQLite's session cache (`SqliteOptions::session_cache`) is off in the timed store: at
+//!   1 000 sessions every check would soon be answered from it, at a million few would, and
+//!   the question here is how the lookup itself grows.
 //!
 //! Prints one JSON line per count on stdout.
 
@@ -86,8 +89,10 @@ async fn open(args: &ScaleArgs) -> anyhow::Result<Stores> {
         }
         StoreKind::Sqlite => {
             setup::remove_sqlite(&s.sqlite_path)?;
-            let timed = setup::open_sqlite(&s.sqlite_path, s.sqlite_durability)?;
-            let filler = setup::open_sqlite(&s.sqlite_path, SqliteDurability::Normal)?;
+            // The session cache off: at the smallest count every check would be answered
+            // from it, and this measures the lookup.
+            let timed = setup::open_sqlite(&s.sqlite_path, s.sqlite_durability, Some(0))?;
+            let filler = setup::open_sqlite(&s.sqlite_path, SqliteDurability::Normal, None)?;
             Stores {
                 timed: Arc::new(timed),
                 filler: Arc::new(filler),

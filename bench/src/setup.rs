@@ -160,7 +160,11 @@ pub(crate) async fn open_store(
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Sqlite => {
             remove_sqlite(&args.sqlite_path)?;
-            Arc::new(open_sqlite(&args.sqlite_path, args.sqlite_durability)?)
+            Arc::new(open_sqlite(
+                &args.sqlite_path,
+                args.sqlite_durability,
+                None,
+            )?)
         }
         StoreKind::Redis => {
             let prefix = format!("{}{}:", args.redis_prefix, uuid::Uuid::new_v4().simple());
@@ -174,12 +178,17 @@ pub(crate) async fn open_store(
     })
 }
 
-/// A SQLite store on `path` with default options but `durability`.
+/// A SQLite store on `path` with default options but `durability` and, when given, the
+/// session cache size.
 pub(crate) fn open_sqlite(
     path: &Path,
     durability: SqliteDurability,
+    session_cache: Option<usize>,
 ) -> anyhow::Result<SqliteStore> {
     let mut options = SqliteOptions::default();
+    if let Some(entries) = session_cache {
+        options.session_cache = entries;
+    }
     options.durability = match durability {
         SqliteDurability::Full => Durability::Full,
         SqliteDurability::Normal => Durability::Normal,

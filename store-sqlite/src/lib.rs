@@ -78,7 +78,11 @@
 //! `busy_timeout` is zero; if that connection is taken or SQLite would have to wait for a lock,
 //! the lookup goes to the blocking pool instead. Measured under HTTP load, the trip to the
 //! blocking pool and back cost more than the lookup itself (BENCHMARKS.md);
-//! [`SqliteOptions::quick_readers`]` = 0` turns it off. Writes go through
+//! [`SqliteOptions::quick_readers`]` = 0` turns it off. Each quick reader also keeps the
+//! checks it answered and answers them again while nothing at all has been committed to the
+//! file since, which it learns from `PRAGMA data_version` in a read transaction before every
+//! answer; any commit, by any connection or process, empties it, so the check stays live
+//! ([`SqliteOptions::session_cache`]). Writes go through
 //! one writer connection (queued on an async mutex), lookups through a few read-only
 //! connections that WAL lets run alongside the writer. Why one writer: SQLite admits one
 //! writer per file at a time anyway; queueing this process's writes on a fair async mutex
@@ -110,6 +114,7 @@ mod options;
 mod pool;
 mod purge;
 mod schema;
+mod session_cache;
 mod sessions;
 mod sql;
 mod store;
@@ -172,7 +177,7 @@ impl SqliteStore {
             configure(&writer, &options)?;
             let _ = schema::migrate(&mut writer)?;
             Ok(Self::from_parts(
-                Pool::new(writer, Vec::new(), Vec::new(), None),
+                Pool::new(writer, Vec::new(), Vec::new(), 0, None),
                 &options,
                 None,
             ))
@@ -229,7 +234,13 @@ impl SqliteStore {
             })
             .collect::<DbResult<Vec<_>>>()?;
         Ok(Self::from_parts(
-            Pool::new(writer, readers, quick, Some(identity)),
+            Pool::new(
+                writer,
+                readers,
+                quick,
+                options.session_cache,
+                Some(identity),
+            ),
             options,
             Some(canonical),
         ))

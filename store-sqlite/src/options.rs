@@ -42,6 +42,12 @@ pub struct SqliteOptions {
     /// async worker thread is enough. `0` sends every read to the blocking pool. Ignored for
     /// in-memory stores. Default: 4.
     pub quick_readers: usize,
+    /// Session checks each quick reader keeps, answered again without a lookup for as long
+    /// as nothing is committed to the database: before each answer a `PRAGMA data_version`
+    /// read tells whether any connection or process committed since, and any commit empties
+    /// the cache, so every check still sees every change at once. `0` turns it off. Default:
+    /// 1024 (about 300 bytes each).
+    pub session_cache: usize,
     /// Run an opportunistic purge of expired records after every this many writes (`0`:
     /// never; call [`purge_expired`](auth_core::Store::purge_expired) yourself). Default: 1000.
     pub cleanup_every: u64,
@@ -55,6 +61,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
             quick_readers: 4,
+            session_cache: 1024,
             cleanup_every: 1000,
             durability: Durability::Full,
         }

@@ -19,7 +19,8 @@
 //!   `busy_timeout` is zero: when the connection is taken, or SQLite would have to wait for a
 //!   lock, the read goes to the blocking pool like any other. So it never sleeps on the async
 //!   runtime; what it can cost there is the lookup's CPU and, when the pages are not in the
-//!   OS page cache, a disk read. `SqliteOptions::quick_readers = 0` turns it off.
+//!   OS page cache, a disk read. `SqliteOptions::quick_readers = 0` turns it off. Each
+//!   quick reader has its own session cache (`session_cache.rs`).
 //! * **Other processes** (or a second `SqliteStore` on the same file) are ordinary SQLite
 //!   clients: WAL plus `busy_timeout` make them wait for the file's write lock, and since every
 //!   compare-and-set is a single conditional statement or an immediate transaction, the
@@ -42,24 +43,27 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{DbError, DbResult};
+use crate::session_cache::SessionCache;
 
 /// The connections of one store.
 #[derive(Debug)]
 pub(crate) struct Pool {
     writer: Arc<Mutex<Connection>>,
     readers: Option<Arc<Readers>>,
-    quick: Vec<StdMutex<Connection>>,
+    quick: Vec<StdMutex<QuickReader>>,
     next_quick: AtomicUsize,
     file: Option<Arc<FileIdentity>>,
 }
 
 impl Pool {
     /// A pool over an opened writer, optional readers, optional quick readers (opened with a
-    /// zero `busy_timeout`) and the file they are on.
+    /// zero `busy_timeout`, each with a session cache of `cache` answers) and the file they
+    /// are on.
     pub(crate) fn new(
         writer: Connection,
         readers: Vec<Connection>,
         quick: Vec<Connection>,
+        cache: usize,
         file: Option<FileIdentity>,
     ) -> Self {
         let readers = (!readers.is_empty()).then(|| {
@@ -71,7 +75,15 @@ impl Pool {
         Self {
             writer: Arc::new(Mutex::new(writer)),
             readers,
-            quick: quick.into_iter().map(StdMutex::new).collect(),
+            quick: quick
+                .into_iter()
+                .map(|conn| {
+                    StdMutex::new(QuickReader {
+                        conn,
+                        sessions: SessionCache::new(cache),
+                    })
+                })
+                .collect(),
             next_quick: AtomicUsize::new(0),
             file: file.map(Arc::new),
         }
@@ -79,28 +91,30 @@ impl Pool {
 
     /// Runs a quick lookup `f` (a primary-key read) on the calling thread when a quick reader
     /// is free and SQLite need not wait for a lock; otherwise on a reader on the blocking pool
-    /// ([`Pool::read`]). See the module docs.
+    /// ([`Pool::read`]). `f` gets the quick reader's session cache, or `None` on the pool.
+    /// See the module docs.
     pub(crate) async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: Fn(&Connection) -> DbResult<T> + Send + 'static,
+        F: Fn(&Connection, Option<&mut SessionCache>) -> DbResult<T> + Send + 'static,
     {
-        if let Some(conn) = self.free_quick_reader() {
+        if let Some(mut quick) = self.free_quick_reader() {
+            let QuickReader { conn, sessions } = &mut *quick;
             let result = match &self.file {
-                Some(file) => file.check_recent().and_then(|()| f(&conn)),
-                None => f(&conn),
+                Some(file) => file.check_recent().and_then(|()| f(conn, Some(sessions))),
+                None => f(conn, Some(sessions)),
             };
-            drop(conn);
+            drop(quick);
             match result {
                 Err(e) if would_wait(&e) => {}
                 other => return other.map_err(StoreError::from),
             }
         }
-        self.read(f).await
+        self.read(move |conn| f(conn, None)).await
     }
 
     /// A quick reader nobody holds, trying each once from a rotating start.
-    fn free_quick_reader(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+    fn free_quick_reader(&self) -> Option<std::sync::MutexGuard<'_, QuickReader>> {
         let n = self.quick.len();
         let start = self.next_quick.fetch_add(1, Ordering::Relaxed);
         self.quick
@@ -151,6 +165,13 @@ impl Pool {
         })
         .await
     }
+}
+
+/// A connection for quick reads and the session checks it answered.
+#[derive(Debug)]
+struct QuickReader {
+    conn: Connection,
+    sessions: SessionCache,
 }
 
 /// Idle reader connections and a permit per connection.
@@ -337,6 +358,7 @@ mod tests {
             open(),
             vec![open()],
             (0..quick).map(|_| open()).collect(),
+            16,
             None,
         )
     }
@@ -354,7 +376,7 @@ mod tests {
         let attempts = Arc::new(AtomicUsize::new(0));
         let result = {
             let calls = Arc::clone(&calls);
-            pool.read_now(move |conn| {
+            pool.read_now(move |conn, _| {
                 calls.lock().unwrap().push(std::thread::current().id());
                 let first = attempts.fetch_add(1, Ordering::SeqCst) == 0;
                 if let Some(error) = fail_first_with.filter(|_| first) {
@@ -397,6 +419,15 @@ mod tests {
         let (calls, ok) = run(&pool(2), Some(corrupt)).await;
         assert!(!ok);
         assert_eq!(calls.len(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_quick_reads_get_a_session_cache() {
+        let with_cache = |pool: Pool| async move {
+            pool.read_now(|_, cache| Ok(cache.is_some())).await.unwrap()
+        };
+        assert!(with_cache(pool(1)).await);
+        assert!(!with_cache(pool(0)).await);
     }
 
     // Holding the only quick reader across the read is the point: it must fall back to the

@@ -80,7 +80,7 @@ pub(crate) fn with_owner(
     .transpose()
 }
 
-const WITH_OWNER: &str = "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, \
+pub(crate) const WITH_OWNER: &str = "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, \
      s.ip, s.user_agent, s.refresh_generation, s.refresh_hash, s.refresh_issued_at, \
      s.revoked_at, s.revoke_reason, \
      (SELECT status FROM users WHERE id = s.user_id), \

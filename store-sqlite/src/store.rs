@@ -127,7 +127,10 @@ impl Store for SqliteStore {
         // The hot path: every authenticated request when sessions are checked.
         self.inner
             .pool
-            .read_now(move |c| sessions::with_owner(c, id))
+            .read_now(move |c, cache| match cache {
+                Some(cache) => cache.check(c, id),
+                None => sessions::with_owner(c, id),
+            })
             .await
     }
 

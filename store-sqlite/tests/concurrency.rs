@@ -163,13 +163,28 @@ async fn revoke_all_stops_every_later_rotation() {
     assert!(a.sessions_of_user(user).await.unwrap().is_empty());
 }
 
-/// The per-request session check reads on the calling thread from its own connections: a
-/// revocation, a role change or a disabled account committed through another store on the
-/// same file (another process) must show on the very next check, never a stale snapshot.
+/// The per-request session check reads on the calling thread from its own connections, each
+/// with a cache of its answers: a revocation, a role change or a disabled account committed
+/// through another store on the same file (another process) must show on the very next check,
+/// never a stale snapshot or a cached answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_check_sees_other_connections_commits_at_once() {
     use auth_core::UserStatus;
-    use auth_core::session::{RevokeReason, SessionStatus};
+    use auth_core::session::{RevokeReason, Session, SessionOwner, SessionStatus};
+
+    // Every quick reader answers (they take turns) and has the answer cached before each change.
+    let rounds = 2 * store_sqlite::SqliteOptions::default().quick_readers.max(1);
+    async fn checks(
+        checker: &SqliteStore,
+        id: auth_core::ids::SessionId,
+        rounds: usize,
+    ) -> Vec<(Session, Option<SessionOwner>)> {
+        let mut seen = Vec::new();
+        for _ in 0..rounds {
+            seen.push(checker.session_with_owner(id).await.unwrap().unwrap());
+        }
+        seen
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth.db");
@@ -182,19 +197,20 @@ async fn the_session_check_sees_other_connections_commits_at_once() {
     let s = session(user.id, t);
     writer.insert_session(&s).await.unwrap();
 
-    for _ in 0..3 {
-        let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
+    for (_, owner) in checks(&checker, s.id, rounds).await {
         assert_eq!(owner.unwrap().roles, vec!["admin".to_owned()]);
     }
     user.roles.clear();
     assert!(writer.update_user(&user).await.unwrap());
-    let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
-    assert_eq!(owner.as_ref().unwrap().roles, Vec::<String>::new());
+    for (_, owner) in checks(&checker, s.id, rounds).await {
+        assert_eq!(owner.unwrap().roles, Vec::<String>::new());
+    }
 
     user.status = UserStatus::Disabled;
     assert!(writer.update_user(&user).await.unwrap());
-    let (_, owner) = checker.session_with_owner(s.id).await.unwrap().unwrap();
-    assert_eq!(owner.unwrap().status, UserStatus::Disabled);
+    for (_, owner) in checks(&checker, s.id, rounds).await {
+        assert_eq!(owner.unwrap().status, UserStatus::Disabled);
+    }
 
     assert!(
         writer
@@ -202,8 +218,9 @@ async fn the_session_check_sees_other_connections_commits_at_once() {
             .await
             .unwrap()
     );
-    let (found, _) = checker.session_with_owner(s.id).await.unwrap().unwrap();
-    assert!(matches!(found.status, SessionStatus::Revoked { .. }));
+    for (found, _) in checks(&checker, s.id, rounds).await {
+        assert!(matches!(found.status, SessionStatus::Revoked { .. }));
+    }
 
     // A session whose user is gone (no such user row) is found without an owner.
     let orphan = session(UserId::new_random(), t);
