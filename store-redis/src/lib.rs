@@ -140,6 +140,7 @@
 
 mod codec;
 mod config;
+mod connections;
 mod keys;
 mod scripts;
 mod store;

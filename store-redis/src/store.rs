@@ -22,6 +22,7 @@ use redis::{RedisResult, ScriptInvocation};
 
 use crate::codec::{self, Record};
 use crate::config::{RedisStoreConfig, redacted_url};
+use crate::connections::Connections;
 use crate::keys::{Expiring, Keys};
 use crate::scripts;
 
@@ -29,7 +30,8 @@ use crate::scripts;
 const SCAN_BATCH: usize = 500;
 
 /// A [`Store`] on Redis, for many app instances sharing one server. Cheap to clone: clones
-/// share one self-reconnecting connection.
+/// share the connections (one self-reconnecting connection per thread that calls the store,
+/// see `connections.rs`).
 ///
 /// Every failure (connection refused or lost, timeout, corrupt data, a server error) is
 /// [`StoreError::Unavailable`]; no method panics. Calls made while Redis is down fail within
@@ -40,7 +42,7 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    conn: ConnectionManager,
+    connections: Connections,
     keys: Keys,
     ttl_margin_ms: u64,
     operation_timeout: Duration,
@@ -90,11 +92,11 @@ impl RedisStore {
             .set_number_of_retries(config.reconnect_retries)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
+        let connections = Connections::new(client, manager_config)
             .map_err(|e| StoreError::Unavailable(format!("redis {url}: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                conn,
+                connections,
                 keys: Keys::new(config.prefix),
                 ttl_margin_ms: u64::try_from(config.ttl_margin.as_millis()).unwrap_or(u64::MAX),
                 operation_timeout: config.operation_timeout,
@@ -143,7 +145,7 @@ impl RedisStore {
     }
 
     fn conn(&self) -> ConnectionManager {
-        self.inner.conn.clone()
+        self.inner.connections.get()
     }
 
     fn keys(&self) -> &Keys {
