@@ -116,7 +116,9 @@
 //!   signing secret): then any instance accepts tokens issued by any other. Different apps, or
 //!   staging and production on one Redis, use different prefixes.
 //! * Create one [`RedisStore`] per process and share it (it is `Clone`; an `Auth` holds it
-//!   in an `Arc`). It keeps one multiplexed connection that reconnects by itself.
+//!   in an `Arc`). It keeps one multiplexed connection that reconnects by itself, plus one
+//!   per single-threaded runtime that calls it (each actix-web worker), so a worker's
+//!   commands never wait for another thread; at most 64 such connections per store.
 //! * Keep the instances' clocks NTP-synchronized: the core takes `now` from each instance.
 //! * Use a standalone Redis or a primary with replicas (point the URL at the primary).
 //!   Redis Cluster is not supported: the scripts touch keys they derive from stored ids.
