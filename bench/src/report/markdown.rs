@@ -419,7 +419,8 @@ fn scale_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          check, on access tokens of sessions drawn at random among all in the store, and \
          refresh rotations round-robin over 100 sessions created by SMS logins at each count \
          (refresh tokens of directly inserted sessions cannot be minted outside the core). \
-         Filler: 10 sessions per user, inserted through the `Store` trait."
+         Filler: 10 sessions per user, inserted through the `Store` trait. SQLite's session \
+         cache is off here (`session_cache = 0`): this times the lookup itself."
     )?;
     writeln!(out)?;
     writeln!(
@@ -558,8 +559,13 @@ fn method_section(out: &mut String) -> anyhow::Result<()> {
          * **The session check** (`access.stateless = false`): one store call per request, \
          `Store::session_with_owner` (the session and its user's status and roles). SQLite: \
          one statement, run on the calling thread on a \"quick reader\" connection that never \
-         waits for a lock (else on the blocking pool); Redis: one `EVALSHA` (`GET` of the \
-         session, `HMGET` of its user); MemoryStore: one mutex.\n\
+         waits for a lock (else on the blocking pool); the quick reader answers a repeated \
+         check from its cache after reading `PRAGMA data_version` (a read transaction) when \
+         nothing was committed since, which is every request here (one token, no writes \
+         during the load): a workload with commits between checks pays the full lookup, \
+         which section 4 times. Redis: one `EVALSHA` (`GET` of the session, `HMGET` of its \
+         user), on a connection of the worker's own under actix (one runtime per worker) and \
+         the store's shared one under axum and Rocket; MemoryStore: one mutex.\n\
          * **SMS codes**: the seeded phones are `sms.test_numbers` with a fixed code and have \
          accounts. A test number goes through the whole login (limits, lockout check, challenge \
          stored with its keyed code hash, attempt claimed, code compared in constant time, \
