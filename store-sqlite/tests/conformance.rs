@@ -39,3 +39,14 @@ async fn conformance_with_every_read_on_the_writer() {
     let store = SqliteStore::open_with(dir.path().join("auth.db"), options).unwrap();
     run_store_conformance(Arc::new(store)).await;
 }
+
+/// Quick readers whose session cache holds one answer: checks of other sessions find it full
+/// and read through, and every change must still show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_with_a_session_cache_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = store_sqlite::SqliteOptions::default();
+    options.session_cache = 1;
+    let store = SqliteStore::open_with(dir.path().join("auth.db"), options).unwrap();
+    run_store_conformance(Arc::new(store)).await;
+}
