@@ -161,6 +161,17 @@ mod tests {
             .unwrap()
     }
 
+    /// The client id of the connection a new thread with its own runtime gets (the runtime
+    /// ends with the thread).
+    fn id_on_a_new_thread(connections: &Arc<Connections>) -> i64 {
+        let connections = Arc::clone(connections);
+        std::thread::spawn(move || {
+            current_thread().block_on(async { client_id(connections.get()).await })
+        })
+        .join()
+        .unwrap()
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_single_threaded_runtime_keeps_a_connection_of_its_own() {
         let connections = connections();
@@ -217,14 +228,7 @@ mod tests {
             .collect();
         all.wait();
         assert_eq!(connections.threads(), Connections::MAX_THREADS);
-        let extra = {
-            let connections = Arc::clone(&connections);
-            std::thread::spawn(move || {
-                current_thread().block_on(async { client_id(connections.get()).await })
-            })
-            .join()
-            .unwrap()
-        };
+        let extra = id_on_a_new_thread(&connections);
         assert_eq!(extra, shared);
         all.wait();
         let mut ids: Vec<i64> = holders.into_iter().map(|h| h.join().unwrap()).collect();
@@ -233,14 +237,7 @@ mod tests {
         assert_eq!(ids.len(), Connections::MAX_THREADS);
 
         // Their runtimes are gone: the next thread gets a connection of its own again.
-        let next = {
-            let connections = Arc::clone(&connections);
-            std::thread::spawn(move || {
-                current_thread().block_on(async { client_id(connections.get()).await })
-            })
-            .join()
-            .unwrap()
-        };
+        let next = id_on_a_new_thread(&connections);
         assert_ne!(next, shared);
         assert_eq!(connections.threads(), 1);
     }

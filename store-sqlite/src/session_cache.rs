@@ -102,8 +102,7 @@ mod tests {
 
     use auth_core::account::User;
     use auth_core::ids::UserId;
-    use auth_core::secret::SecretHash;
-    use auth_core::session::{RefreshState, RevokeReason, SessionStatus};
+    use auth_core::session::{RevokeReason, SessionStatus};
     use chrono::{TimeZone as _, Utc};
     use rusqlite::StatementStatus;
 
@@ -134,23 +133,11 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000, 0).unwrap()
     }
 
+    /// A session (with a user agent, which `Debug` must not show) of `user`.
     fn session_of(user: &User) -> Session {
-        let now = now();
-        Session {
-            id: SessionId::new_random(),
-            user_id: user.id,
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + chrono::Duration::days(30),
-            ip: None,
-            user_agent: Some("agent".to_owned()),
-            refresh: RefreshState {
-                generation: 0,
-                hash: SecretHash::from_bytes([7; 32]),
-                issued_at: now,
-            },
-            status: SessionStatus::Active,
-        }
+        let mut session = sessions::tests::session_of(user.id, now());
+        session.user_agent = Some("agent".to_owned());
+        session
     }
 
     /// How many times the lookup statement ran on `conn` so far.

@@ -239,7 +239,7 @@ impl Raw {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use auth_core::account::User;
@@ -248,7 +248,8 @@ mod tests {
 
     use super::*;
 
-    fn session_of(user: UserId, now: DateTime<Utc>) -> Session {
+    /// An active session of `user`, created at `now`, valid for an hour.
+    pub(crate) fn session_of(user: UserId, now: DateTime<Utc>) -> Session {
         Session {
             id: SessionId::new_random(),
             user_id: user,
