@@ -28,9 +28,16 @@ pub(crate) fn auth_of(req: &HttpRequest) -> Result<web::Data<Auth>, AuthError> {
 /// A header as text. A value that is not valid UTF-8 is passed on lossily, so the core sees
 /// that something was sent (a garbled `Authorization` header is a bad token, not none).
 pub(crate) fn header(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    headers.get(name).map(|v| text(v.as_bytes()))
+}
+
+/// `bytes` as text, checked with the standard library's fast UTF-8 validation first and
+/// converted lossily only when that fails.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// The header tokens come in: `Authorization`, or the one the app configured
@@ -55,7 +62,7 @@ pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
             let forwarded: Vec<String> = req
                 .headers()
                 .get_all("x-forwarded-for")
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .map(|v| text(v.as_bytes()))
                 .collect();
             let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
             policy.client_ip(peer, forwarded.as_deref())

@@ -13,7 +13,7 @@ use crate::api::{ClientInfo, TokenPair};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AccessTokenFormat, AuthConfig, ConfigError};
 use crate::hooks::{Hooks, NoHooks};
-use crate::ids::SessionId;
+use crate::ids::{SessionId, UserId};
 use crate::mail::MailSender;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
@@ -221,7 +221,7 @@ impl Auth {
         }
         // Session checking: the session must be live and belong to the token's subject, and
         // the roles are the user's current ones, so a revoked role stops working at once.
-        let (session, owner) = self.live_session(claims.sid).await?;
+        let (session, owner) = self.live_session(claims.sid, Some(claims.sub)).await?;
         if session.user_id != claims.sub {
             return Err(AuthError::TokenRevoked);
         }
@@ -239,7 +239,7 @@ impl Auth {
         token: &str,
     ) -> Result<Principal, AuthError> {
         let sid = opaque.verify(token, self.now())?;
-        let (session, owner) = self.live_session(sid).await?;
+        let (session, owner) = self.live_session(sid, None).await?;
         Ok(Principal {
             user_id: session.user_id,
             session_id: Some(sid),
@@ -249,11 +249,16 @@ impl Auth {
 
     /// The session `sid` and its owner, in one store call, when the session is live and its
     /// user exists and is not disabled; `token_revoked` / `token_expired` otherwise.
-    async fn live_session(&self, sid: SessionId) -> Result<(Session, SessionOwner), AuthError> {
+    /// `claimed_user`: the user the token names, if it names one (a hint for the store).
+    async fn live_session(
+        &self,
+        sid: SessionId,
+        claimed_user: Option<UserId>,
+    ) -> Result<(Session, SessionOwner), AuthError> {
         let (session, owner) = self
             .inner
             .store
-            .session_with_owner(sid)
+            .session_with_owner(sid, claimed_user)
             .await?
             .ok_or(AuthError::TokenRevoked)?;
         live(&session, self.now(), self.idle_timeout())?;

@@ -169,13 +169,21 @@ pub trait Store: Send + Sync + 'static {
     /// `None` when there is no such session; the owner is `None` when the session's user no
     /// longer exists.
     ///
+    /// `claimed_user` is the user the access token names (a JWT's `sub`; `None` for opaque
+    /// tokens, which name only the session). A store whose session lookup cannot also follow
+    /// the session to its user in the same round trip may read this user *beside* the session
+    /// instead of *after* it. It is only a hint: the owner returned is always the session's
+    /// own user (or `None`), whatever `claimed_user` says, and a store may ignore it.
+    ///
     /// The default calls [`Store::session`] then [`Store::user_by_id`], which is correct for
     /// any store; override it only to make it faster. It need not be atomic: the two reads
     /// may see different moments.
     async fn session_with_owner(
         &self,
         id: SessionId,
+        claimed_user: Option<UserId>,
     ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let _ = claimed_user;
         let Some(session) = self.session(id).await? else {
             return Ok(None);
         };

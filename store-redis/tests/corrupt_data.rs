@@ -64,7 +64,13 @@ async fn corrupt_records_are_unavailable_with_a_clear_message() {
         );
         let still: String = raw.get(&key).await.unwrap();
         assert_eq!(still, "not json");
-        unavailable(store.session_with_owner(session).await, &[]);
+        unavailable(store.session_with_owner(session, None).await, &[]);
+        unavailable(
+            store
+                .session_with_owner(session, Some(UserId::new_random()))
+                .await,
+            &[&key, "JSON"],
+        );
 
         // A user key of the wrong type.
         let id = UserId::new_random();
@@ -162,27 +168,45 @@ async fn a_corrupt_owner_of_a_session_is_unavailable() {
             status: SessionStatus::Active,
         };
         store.insert_session(&session).await.unwrap();
-        let (_, owner) = store.session_with_owner(session.id).await.unwrap().unwrap();
-        assert_eq!(owner.unwrap().user_id, user.id);
+        // Both ways to the owner: the script (no claimed user) and the pipeline that reads the
+        // claimed user beside the session.
+        for claimed in [None, Some(user.id)] {
+            let (_, owner) = store
+                .session_with_owner(session.id, claimed)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(owner.unwrap().user_id, user.id);
+        }
 
         let user_key = format!("{prefix}user:{}", user.id);
         let _: () = raw.hset(&user_key, "roles", "admin").await.unwrap();
-        unavailable(
-            store.session_with_owner(session.id).await,
-            &[&user_key, "roles", "malformed"],
-        );
+        for claimed in [None, Some(user.id)] {
+            unavailable(
+                store.session_with_owner(session.id, claimed).await,
+                &[&user_key, "roles", "malformed"],
+            );
+        }
         let _: () = raw.hset(&user_key, "roles", "[]").await.unwrap();
         let _: () = raw.hset(&user_key, "status", "superuser").await.unwrap();
-        unavailable(
-            store.session_with_owner(session.id).await,
-            &[&user_key, "status", "malformed"],
-        );
+        for claimed in [None, Some(user.id)] {
+            unavailable(
+                store.session_with_owner(session.id, claimed).await,
+                &[&user_key, "status", "malformed"],
+            );
+        }
 
         // The user hash gone: the session is found, its owner is not.
         let _: () = raw.del(&user_key).await.unwrap();
-        let (found, owner) = store.session_with_owner(session.id).await.unwrap().unwrap();
-        assert_eq!(found, session);
-        assert_eq!(owner, None);
+        for claimed in [None, Some(user.id)] {
+            let (found, owner) = store
+                .session_with_owner(session.id, claimed)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found, session);
+            assert_eq!(owner, None);
+        }
     })
     .await;
 }

@@ -45,6 +45,12 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use crate::error::{DbError, DbResult};
 use crate::session_cache::SessionCache;
 
+thread_local! {
+    /// The index of the quick reader this thread took last (in whichever store: it is only
+    /// where the search starts).
+    static QUICK_HINT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
 /// The connections of one store.
 #[derive(Debug)]
 pub(crate) struct Pool {
@@ -113,20 +119,29 @@ impl Pool {
         self.read(move |conn| f(conn, None)).await
     }
 
-    /// A quick reader nobody holds, trying each once from a rotating start.
+    /// A quick reader nobody holds, trying each once, starting from the one this thread got
+    /// last time: each runtime worker keeps to "its" reader while there are enough, so the
+    /// reader's connection and session cache stay in that CPU's cache instead of moving
+    /// between cores on every request.
     fn free_quick_reader(&self) -> Option<std::sync::MutexGuard<'_, QuickReader>> {
         let n = self.quick.len();
-        let start = self.next_quick.fetch_add(1, Ordering::Relaxed);
-        self.quick
-            .iter()
-            .cycle()
-            .skip(start % n.max(1))
-            .take(n)
-            .find_map(|conn| match conn.try_lock() {
-                Ok(conn) => Some(conn),
-                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => None,
-            })
+        if n == 0 {
+            return None;
+        }
+        let start = QUICK_HINT.with(|hint| {
+            hint.get()
+                .unwrap_or_else(|| self.next_quick.fetch_add(1, Ordering::Relaxed))
+        }) % n;
+        let (index, reader) = (start..n).chain(0..start).find_map(|i| {
+            let reader = match self.quick.get(i)?.try_lock() {
+                Ok(reader) => reader,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return None,
+            };
+            Some((i, reader))
+        })?;
+        QUICK_HINT.with(|hint| hint.set(Some(index)));
+        Some(reader)
     }
 
     /// Runs `f` on the writer connection, on the blocking pool.

@@ -60,6 +60,8 @@ pub(crate) fn get(conn: &Connection, id: SessionId) -> DbResult<Option<Session>>
 /// Scalar subqueries rather than a join: with the bundled SQLite's STAT4 statistics a join's
 /// plan depends on the bound id, so SQLite re-prepared the statement on every call (measured:
 /// 19 µs a call against 4 µs; `tests::the_session_check_is_prepared_once` guards this).
+/// Both read the covering index `users_owner` (schema version 3), named with `INDEXED BY` so
+/// the plan cannot fall back to the primary key and the rowid table.
 pub(crate) fn with_owner(
     conn: &Connection,
     id: SessionId,
@@ -83,8 +85,8 @@ pub(crate) fn with_owner(
 pub(crate) const WITH_OWNER: &str = "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, \
      s.ip, s.user_agent, s.refresh_generation, s.refresh_hash, s.refresh_issued_at, \
      s.revoked_at, s.revoke_reason, \
-     (SELECT status FROM users WHERE id = s.user_id), \
-     (SELECT roles FROM users WHERE id = s.user_id) \
+     (SELECT status FROM users INDEXED BY users_owner WHERE id = s.user_id), \
+     (SELECT roles FROM users INDEXED BY users_owner WHERE id = s.user_id) \
      FROM sessions AS s WHERE s.id = ?1";
 
 /// The user's active sessions, newest first (index `sessions_user_id`).
@@ -294,5 +296,36 @@ pub(crate) mod tests {
             .unwrap()
             .get_status(StatementStatus::RePrepare);
         assert_eq!(reprepared, 0, "the session check was re-prepared");
+    }
+
+    /// The check reads the sessions table by primary key and the owner from the covering
+    /// index only: no descent into the users table itself.
+    #[test]
+    fn the_session_check_reads_the_owner_from_the_covering_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let _ = crate::schema::migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {WITH_OWNER}"))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map([SessionId::new_random().as_uuid().as_bytes()], |row| {
+                row.get(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let users: Vec<&String> = plan.iter().filter(|step| step.contains("users")).collect();
+        assert_eq!(users.len(), 2, "{plan:?}");
+        for step in users {
+            assert!(
+                step.contains("USING COVERING INDEX users_owner"),
+                "{plan:?}"
+            );
+        }
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("SEARCH s USING PRIMARY KEY")),
+            "{plan:?}"
+        );
     }
 }

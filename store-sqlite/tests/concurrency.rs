@@ -181,7 +181,7 @@ async fn the_session_check_sees_other_connections_commits_at_once() {
     ) -> Vec<(Session, Option<SessionOwner>)> {
         let mut seen = Vec::new();
         for _ in 0..rounds {
-            seen.push(checker.session_with_owner(id).await.unwrap().unwrap());
+            seen.push(checker.session_with_owner(id, None).await.unwrap().unwrap());
         }
         seen
     }
@@ -226,7 +226,7 @@ async fn the_session_check_sees_other_connections_commits_at_once() {
     let orphan = session(UserId::new_random(), t);
     writer.insert_session(&orphan).await.unwrap();
     let (found, owner) = checker
-        .session_with_owner(orphan.id)
+        .session_with_owner(orphan.id, Some(orphan.user_id))
         .await
         .unwrap()
         .unwrap();

@@ -1467,7 +1467,9 @@ pub async fn check_session_round_trip(store: Arc<dyn Store>) {
 
 /// `session_with_owner` gives what `session` and `user_by_id` give, read now: the session as
 /// stored (active or revoked), and the user's current status and roles, so a role taken away
-/// or an account disabled shows on the next read. An unknown id is `None`.
+/// or an account disabled shows on the next read. An unknown id is `None`. Every read is made
+/// three times, with no claimed user, the session's own and another user, and all three must
+/// give the session's own user: the claim is a hint, never the answer.
 pub async fn check_session_with_owner(store: Arc<dyn Store>) {
     const C: &str = "session_with_owner";
     let store = store.as_ref();
@@ -1482,15 +1484,32 @@ pub async fn check_session_with_owner(store: Arc<dyn Store>) {
     ok(C, "insert_session", store.insert_session(&s).await);
     let _ = inserted_session(C, store, other.id, now).await;
 
+    let (user_id, other_id) = (user.id, other.id);
     let read = |what: &'static str| async move {
-        match ok(
-            C,
-            "session_with_owner",
-            store.session_with_owner(s.id).await,
-        ) {
-            Some(found) => found,
-            None => fail(C, format_args!("no session found {what}")),
+        let mut answers = Vec::new();
+        for claimed in [None, Some(user_id), Some(other_id)] {
+            match ok(
+                C,
+                "session_with_owner",
+                store.session_with_owner(s.id, claimed).await,
+            ) {
+                Some(found) => answers.push(found),
+                None => fail(
+                    C,
+                    format_args!("no session found {what} (claimed user {claimed:?})"),
+                ),
+            }
         }
+        let first = answers.swap_remove(0);
+        for other in answers {
+            ensure_eq!(
+                C,
+                other,
+                first.clone(),
+                "the claimed user must not change the answer"
+            );
+        }
+        first
     };
     let owner = |user: &User| Some(SessionOwner::of(user));
 
@@ -1556,7 +1575,9 @@ pub async fn check_session_with_owner(store: Arc<dyn Store>) {
         ok(
             C,
             "session_with_owner(unknown id)",
-            store.session_with_owner(SessionId::new_random()).await
+            store
+                .session_with_owner(SessionId::new_random(), Some(user.id))
+                .await
         ),
         None,
         "session_with_owner of an unknown id"

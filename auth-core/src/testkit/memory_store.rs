@@ -316,6 +316,7 @@ impl Store for MemoryStore {
     async fn session_with_owner(
         &self,
         id: SessionId,
+        _claimed_user: Option<UserId>,
     ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
         let s = self.lock()?;
         Ok(s.sessions.get(&id).map(|session| {

@@ -563,8 +563,8 @@ fn method_section(out: &mut String) -> anyhow::Result<()> {
          check from its cache after reading `PRAGMA data_version` (a read transaction) when \
          nothing was committed since, which is every request here (one token, no writes \
          during the load): a workload with commits between checks pays the full lookup, \
-         which section 4 times. Redis: one `EVALSHA` (`GET` of the session, `HMGET` of its \
-         user), on a connection of the worker's own under actix (one runtime per worker) and \
+         which section 4 times. Redis: one pipeline of `GET` (the session) and `HMGET` (the \
+         user the token names; no Lua), on a connection of the worker's own under actix (one runtime per worker) and \
          the store's shared one under axum and Rocket; MemoryStore: one mutex.\n\
          * **SMS codes**: the seeded phones are `sms.test_numbers` with a fixed code and have \
          accounts. A test number goes through the whole login (limits, lockout check, challenge \

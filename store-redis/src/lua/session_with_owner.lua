@@ -1,6 +1,8 @@
 -- session_with_owner: a session and what a request needs of its user, in one round trip (the
--- per-request check of `authenticate`, so it is kept lean: no JSON decoding here, the caller
--- decodes the session strictly and checks that the user it names is the one returned).
+-- per-request check of `authenticate` when the token names no user, i.e. opaque tokens; a JWT
+-- names its user and the store reads it beside the session without Lua. Kept lean: no JSON
+-- decoding here, the caller decodes the session strictly and checks that the user it names
+-- is the one returned).
 -- KEYS[1] session key. ARGV[1] prefix.
 -- Returns {} when there is no session; {session JSON} when its user is gone; otherwise
 -- {session JSON, user id, status, roles}.
