@@ -445,6 +445,32 @@ mod tests {
         assert!(!with_cache(pool(0)).await);
     }
 
+    /// Repeated checks on one thread use one quick reader; when it is taken, the thread moves
+    /// to a free one and keeps to that.
+    #[allow(clippy::await_holding_lock)]
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_thread_keeps_to_the_quick_reader_it_had() {
+        let pool = pool(4);
+        let address = |conn: &Connection| std::ptr::from_ref(conn) as usize;
+        let which = || pool.read_now(move |conn, _| Ok(address(conn)));
+        let first = which().await.unwrap();
+        for _ in 0..5 {
+            assert_eq!(which().await.unwrap(), first);
+        }
+        let taken = pool
+            .quick
+            .iter()
+            .map(|reader| reader.lock().unwrap())
+            .find(|reader| address(&reader.conn) == first)
+            .unwrap();
+        let second = which().await.unwrap();
+        assert_ne!(second, first);
+        drop(taken);
+        for _ in 0..5 {
+            assert_eq!(which().await.unwrap(), second);
+        }
+    }
+
     // Holding the only quick reader across the read is the point: it must fall back to the
     // pool, which never touches that lock.
     #[allow(clippy::await_holding_lock)]
