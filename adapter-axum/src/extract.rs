@@ -14,7 +14,7 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
 use crate::AuthState;
-use crate::request::header_text;
+use crate::request::token_header;
 use crate::response::AuthRejection;
 
 /// Runs the core's guard for `requirement` on the request's token header.
@@ -28,12 +28,8 @@ where
 {
     let state = AuthState::from_ref(state);
     let auth = state.auth();
-    Ok(auth
-        .guard(
-            header_text(&parts.headers, auth.token_header()),
-            requirement,
-        )
-        .await?)
+    let token = token_header(&parts.headers, auth.token_header());
+    Ok(auth.guard(token.as_deref(), requirement).await?)
 }
 
 /// The signed-in user: a valid access token is required.

@@ -3,6 +3,7 @@
 //! the [`ClientIpPolicy`](auth_core::http::ClientIpPolicy), user agent) and, for routes with
 //! a JSON body, the body bytes, capped at [`MAX_BODY_BYTES`].
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use auth_core::AuthError;
@@ -27,6 +28,16 @@ pub(crate) fn header_text(
     name: impl axum::http::header::AsHeaderName,
 ) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The token header (the one [`Auth::token_header`](auth_core::Auth::token_header) names),
+/// whenever it was sent. A value that is not text is passed on lossily, so the core sees that
+/// a credential was sent: a garbled header is a bad token (401), never taken for no header,
+/// which the optional-user guard would serve as an anonymous visitor.
+pub(crate) fn token_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, str>> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
 /// Everything but the body.
@@ -74,8 +85,8 @@ where
             .client_ip(peer, forwarded.as_deref());
         Ok(Self {
             content_type: header_text(&parts.headers, CONTENT_TYPE).map(str::to_owned),
-            authorization: header_text(&parts.headers, state.auth().token_header())
-                .map(str::to_owned),
+            authorization: token_header(&parts.headers, state.auth().token_header())
+                .map(Cow::into_owned),
             client: ClientInfo::new(ip, header_text(&parts.headers, USER_AGENT)),
         })
     }

@@ -1,5 +1,6 @@
-//! What only this adapter decides: mounting under any prefix with the app's own state, and the
-//! client IP policy. The contract itself is checked by `contract.rs`.
+//! What only this adapter decides: mounting under any prefix with the app's own state, the
+//! client IP policy, and how a token header that is not text reaches the guards. The contract
+//! itself is checked by `contract.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -182,4 +183,31 @@ async fn without_connect_info_no_ip_is_recorded() {
         .with_state(AuthState::new(kit.auth.clone()));
     let ctx = Ctx::new(kit, serve(app, false).await);
     assert_eq!(login_ip(&ctx, "/auth", "203.0.113.7").await, json!(null));
+}
+
+/// A token header that is not text was still sent: the optional guard refuses it (401) rather
+/// than taking it for no header and serving an anonymous visitor, and so does the required one.
+#[tokio::test]
+async fn a_token_header_that_is_not_text_is_a_bad_token() {
+    async fn maybe(user: Option<AuthUser>) -> String {
+        user.map_or_else(|| "anonymous".to_owned(), |user| user.user_id.to_string())
+    }
+    let kit = TestKit::new();
+    let app = Router::new()
+        .route("/maybe", get(maybe))
+        .route(
+            "/me",
+            get(|user: AuthUser| async move { user.user_id.to_string() }),
+        )
+        .with_state(AuthState::new(kit.auth.clone()));
+    let ctx = Ctx::new(kit, serve(app, true).await);
+    let anonymous = ctx.get("/maybe", None).await.status(200).clone();
+    assert_eq!(String::from_utf8_lossy(&anonymous.body), "anonymous");
+    for path in ["/maybe", "/me"] {
+        ctx.request(Method::GET, path)
+            .header_bytes("authorization", b"Bearer \xff\xfe\xfd")
+            .send()
+            .await
+            .error(401, "invalid_token");
+    }
 }

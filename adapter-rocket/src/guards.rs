@@ -36,6 +36,11 @@ pub struct AuthUser(pub Principal);
 /// "a bad token is still 401"). This is why the optional user is its own guard rather than
 /// `Option<AuthUser>`: Rocket's `Option<T>` guard turns every failure of `T` into `None`, so
 /// an expired or revoked token would silently make the request anonymous.
+///
+/// One case Rocket decides before any guard runs: it drops a header whose value is not UTF-8
+/// (logging a warning), so such a token header reaches this guard as no header and the
+/// visitor is anonymous, exactly as if nothing had been sent. The axum and actix-web adapters
+/// see such a header and answer 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaybeUser(pub Option<Principal>);
 
