@@ -513,9 +513,9 @@ impl Store for RedisStore {
             return self.session_then_owner(id).await;
         }
         let owner = match fields {
-            (Some(id), status, roles) => Some(codec::owner_from(
+            (Some(stored_id), status, roles) => Some(codec::owner_from(
                 &user_key,
-                &id,
+                &stored_id,
                 status.as_deref().unwrap_or_default(),
                 roles.as_deref().unwrap_or_default(),
             )?),
