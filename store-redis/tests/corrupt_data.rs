@@ -179,21 +179,17 @@ async fn a_corrupt_owner_of_a_session_is_unavailable() {
             assert_eq!(owner.unwrap().user_id, user.id);
         }
 
+        // One malformed owner field at a time, put right again before the next.
         let user_key = format!("{prefix}user:{}", user.id);
-        let _: () = raw.hset(&user_key, "roles", "admin").await.unwrap();
-        for claimed in [None, Some(user.id)] {
-            unavailable(
-                store.session_with_owner(session.id, claimed).await,
-                &[&user_key, "roles", "malformed"],
-            );
-        }
-        let _: () = raw.hset(&user_key, "roles", "[]").await.unwrap();
-        let _: () = raw.hset(&user_key, "status", "superuser").await.unwrap();
-        for claimed in [None, Some(user.id)] {
-            unavailable(
-                store.session_with_owner(session.id, claimed).await,
-                &[&user_key, "status", "malformed"],
-            );
+        for (field, bad, good) in [("roles", "admin", "[]"), ("status", "superuser", "active")] {
+            let _: () = raw.hset(&user_key, field, bad).await.unwrap();
+            for claimed in [None, Some(user.id)] {
+                unavailable(
+                    store.session_with_owner(session.id, claimed).await,
+                    &[&user_key, field, "malformed"],
+                );
+            }
+            let _: () = raw.hset(&user_key, field, good).await.unwrap();
         }
 
         // The user hash gone: the session is found, its owner is not.
