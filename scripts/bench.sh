@@ -14,7 +14,7 @@
 #      takes about 3 minutes of it); bytes per session.
 #
 # Usage: scripts/bench.sh [--rounds N] [--scale-counts LIST] [--quick] [--no-wait]
-#   --rounds N         rounds of the three route variants per server (default 3; medians)
+#   --rounds N         rounds of the three route variants per server (default 5; medians)
 #   --scale-counts L   session counts of the scale test, ascending (default: 1000,1000000)
 #   --quick            2 s runs, short criterion runs, small scale counts: checks the script,
 #                      not the numbers
@@ -28,7 +28,7 @@ COMMAND="scripts/bench.sh${*:+ $*}"
 
 SCALE_COUNTS=1000,1000000
 DURATION_S=10
-ROUNDS=3
+ROUNDS=5
 QUICK=false
 WAIT=true
 NOTES=()
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --scale-counts) SCALE_COUNTS=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    --quick) QUICK=true; DURATION_S=2; ROUNDS=1; SCALE_COUNTS=1000,10000 ;;
+    --quick) QUICK=true; DURATION_S=2; ROUNDS=2; SCALE_COUNTS=1000,10000 ;;
     --no-wait) WAIT=false ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -187,10 +187,13 @@ for fw in axum actix rocket; do
   for config in stateless memory sqlite redis; do
     say "$fw, $config"
     start_server "$fw" "$config"
-    # The three routes in turn, ROUNDS times: a slow spell of the machine then hits every
-    # route alike, and the report takes medians.
+    # The three routes back to back, ROUNDS times, the order reversed every other round (the
+    # raw route always in the middle): the report pairs each round's runs, so a slow spell of
+    # the machine hits both figures of a ratio, and neither route always runs first.
     for round in $(seq 1 "$ROUNDS"); do
-      for variant in plain raw guarded; do
+      order="plain raw guarded"
+      [ $((round % 2)) -eq 0 ] && order="guarded raw plain"
+      for variant in $order; do
         r=$(wrk_run "$fw-$config-$variant-$round" get "/bench/$variant")
         printf '{"kind":"http","adapter":"%s","config":"%s","variant":"%s","round":%d,"wrk":%s}\n' \
           "$fw" "$config" "$variant" "$round" "$r" >>"$RESULTS"

@@ -15,6 +15,11 @@
 //! * SQLite's session cache (`SqliteOptions::session_cache`) is off in the timed store: at
 //!   1 000 sessions every check would soon be answered from it, at a million few would, and
 //!   the question here is how the lookup itself grows.
+//! * The floor (SQLite only): SQLite's own lookup, timed beside `authenticate` (the two
+//!   alternate call by call, on different random sessions): the hand-written query of the
+//!   session and its owner's status and roles ([`BARE_LOOKUP`]) on a plain connection
+//!   with SQLite's defaults. However the B-tree grows with the table, this grows
+//!   with it; what `authenticate` adds beyond it is ours.
 //!
 //! Prints one JSON line per count on stdout.
 
@@ -40,6 +45,14 @@ use crate::stats::Latency;
 
 const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
                           Chrome/124.0 Safari/537.36";
+
+/// The floor's query: what a session check reads, the session by its primary key and its
+/// owner's status and roles by theirs, every column read back. Scalar subqueries, not a join:
+/// with the bundled SQLite's STAT4 statistics a join's plan depends on the bound id, and SQLite
+/// would prepare the statement again on every call (see `store_sqlite`'s `sessions.rs`).
+const BARE_LOOKUP: &str = "SELECT s.*, (SELECT status FROM users WHERE id = s.user_id), \
+                           (SELECT roles FROM users WHERE id = s.user_id) \
+                           FROM sessions AS s WHERE s.id = ?1";
 
 /// `scale` arguments.
 #[derive(Debug, Clone, Args)]
@@ -150,7 +163,12 @@ async fn measure_all(args: &ScaleArgs, stores: &Stores) -> anyhow::Result<()> {
             args.store.name(),
             filled.len()
         );
-        let authenticate = time_authenticate(&auth, &filled, args.auth_samples).await?;
+        let mut floor = match args.store {
+            StoreKind::Sqlite => Some(BareSqlite::open(&args.stores.sqlite_path)?),
+            StoreKind::Memory | StoreKind::Redis => None,
+        };
+        let (authenticate, floor) =
+            time_authenticate(&auth, &filled, args.auth_samples, floor.as_mut()).await?;
         let refresh = time_refresh(&auth, &phones, args.refresh_samples).await?;
         let line = serde_json::json!({
             "kind": "scale",
@@ -159,6 +177,7 @@ async fn measure_all(args: &ScaleArgs, stores: &Stores) -> anyhow::Result<()> {
             "sessions_per_user": args.sessions_per_user,
             "fill_secs": fill_secs,
             "authenticate": authenticate,
+            "floor": floor,
             "refresh": refresh,
         });
         println!("{line}");
@@ -229,36 +248,102 @@ async fn insert_user_with_sessions(
     Ok(ids)
 }
 
-/// Times `authenticate` (session check on) of tokens for random filler sessions.
+/// SQLite's own lookup of a session check: [`BARE_LOOKUP`] on a plain connection.
+struct BareSqlite {
+    conn: rusqlite::Connection,
+}
+
+impl BareSqlite {
+    fn open(path: &std::path::Path) -> anyhow::Result<Self> {
+        // Opened for reading and writing, as any connection is by default: a read-only one
+        // cannot share the WAL index in `-shm` and rebuilds it from the WAL file at every
+        // transaction. It only reads.
+        let conn = rusqlite::Connection::open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self { conn })
+    }
+
+    /// Looks `id` up, reads every column, and fails unless the session and its owner exist.
+    fn lookup(&self, id: SessionId) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare_cached(BARE_LOOKUP)?;
+        let mut rows = stmt.query([id.as_uuid().as_bytes()])?;
+        let row = rows.next()?.context("the floor found no session")?;
+        let columns = row.as_ref().column_count();
+        let mut bytes = 0usize;
+        for i in 0..columns {
+            bytes += match row.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.len(),
+                _ => 8,
+            };
+        }
+        anyhow::ensure!(
+            matches!(
+                row.get_ref(columns - 1)?,
+                rusqlite::types::ValueRef::Text(_)
+            ),
+            "the floor found no owner"
+        );
+        std::hint::black_box(bytes);
+        Ok(())
+    }
+}
+
+/// Times `authenticate` (session check on) of tokens for random filler sessions, and the
+/// floor's lookup of other random sessions call by call beside it (alternating which goes
+/// first), so a slow spell of the machine hits both.
 async fn time_authenticate(
     auth: &Auth,
     filled: &[(UserId, SessionId)],
     samples: usize,
-) -> anyhow::Result<Option<Latency>> {
+    mut floor: Option<&mut BareSqlite>,
+) -> anyhow::Result<(Option<Latency>, Option<Latency>)> {
     if filled.is_empty() {
-        return Ok(None);
+        return Ok((None, None));
     }
     let tokens = AccessTokens::new(auth.config());
     let now = Utc::now();
     let mut rng = rand::rng();
     let warmup = (samples / 10).min(1000);
     let mut minted = Vec::with_capacity(samples + warmup);
+    let mut floor_ids = Vec::with_capacity(samples + warmup);
     for _ in 0..samples + warmup {
-        let (user, session) = filled
-            .get(rng.random_range(0..filled.len()))
-            .copied()
-            .context("no filler session")?;
+        let mut draw = || {
+            filled
+                .get(rng.random_range(0..filled.len()))
+                .copied()
+                .context("no filler session")
+        };
+        let (user, session) = draw()?;
         minted.push(tokens.issue(user, session, Vec::new(), now)?.0);
+        floor_ids.push(draw()?.1);
     }
     let mut timings = Vec::with_capacity(samples);
-    for (i, token) in minted.iter().enumerate() {
+    let mut floor_timings = Vec::with_capacity(samples);
+    for (i, (token, floor_id)) in minted.iter().zip(&floor_ids).enumerate() {
+        let floor_first = i % 2 == 0;
+        let mut time_floor = |floor: &mut Option<&mut BareSqlite>| -> anyhow::Result<()> {
+            if let Some(floor) = floor {
+                let start = Instant::now();
+                floor.lookup(*floor_id)?;
+                if i >= warmup {
+                    floor_timings.push(start.elapsed());
+                }
+            }
+            Ok(())
+        };
+        if floor_first {
+            time_floor(&mut floor)?;
+        }
         let start = Instant::now();
         let _ = auth.authenticate(token).await?;
         if i >= warmup {
             timings.push(start.elapsed());
         }
+        if !floor_first {
+            time_floor(&mut floor)?;
+        }
     }
-    Ok(Latency::of(timings))
+    Ok((Latency::of(timings), Latency::of(floor_timings)))
 }
 
 /// Logs in once per phone by SMS, then times refreshes round-robin over those sessions.

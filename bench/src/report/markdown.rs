@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{
-    ADAPTERS, CONFIGS, Criterion, Record, ReportArgs, Results, Rounds, STORES, VARIANTS, Wrk, ratio,
+    ADAPTERS, CONFIGS, Criterion, Paired, Record, ReportArgs, Results, STORES, VARIANTS, Wrk, ratio,
 };
 use crate::stats::Latency;
 
@@ -136,6 +136,20 @@ fn targets(
             });
         }
     }
+    list.push(Target {
+        what: "scale, sqlite: what `authenticate` adds to SQLite's own lookup (its p50 minus \
+               the floor's, section 4) at the largest count within 1.5× of the smallest (our \
+               part flat, whatever SQLite's B-tree does)"
+            .to_owned(),
+        measured: sqlite_points(results).and_then(|(small, large)| {
+            ratio(
+                large.authenticate - large.floor,
+                small.authenticate - small.floor,
+            )
+        }),
+        holds: |r| r <= 1.5,
+        unit: "× our part",
+    });
     writeln!(out, "## Targets")?;
     writeln!(out)?;
     writeln!(out, "| target | measured | met |")?;
@@ -263,9 +277,13 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          and runs `jsonwebtoken::decode` with the same key and `validation(&config)`: the \
          floor) and `GET /bench/guarded` (the adapter's `AuthUser`), all sent the same valid \
          `Authorization` header. Each server configuration is a fresh process, in which the \
-         three routes are loaded in turn, round after round; the table gives the median of the \
-         rounds (req/s, p50 and p99 each) and the range of req/s, and the ratios are between \
-         medians of the same process."
+         three routes are loaded back to back, round after round, in the order unguarded, raw, \
+         ours in odd rounds and ours, raw, unguarded in even ones. The table gives the median \
+         of the rounds (req/s, p50 and p99 each) and the range of req/s. The ratios are paired: \
+         each round's route over the other route of the same round, then the median of those \
+         per-round ratios (their range in brackets). The machine's speed drifts by ±15% from \
+         one 10 s run to the next; runs seconds apart share most of a drift, so a ratio within \
+         a round varies far less than one between medians of separate rounds."
     )?;
     writeln!(out)?;
     for adapter in ADAPTERS {
@@ -277,16 +295,15 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
         )?;
         writeln!(out, "|-|-|-:|-:|-:|-:|-:|-:|-:|")?;
         for (config, config_name) in CONFIGS {
-            let raw = results.http(adapter, config, "raw");
-            let plain = results.http(adapter, config, "plain");
             for (variant, variant_name) in VARIANTS {
                 let Some(rounds) = results.http(adapter, config, variant) else {
                     continue;
                 };
                 let w = rounds.median;
-                let vs = |base: Option<Rounds>| {
-                    base.and_then(|b| ratio(w.rps, b.median.rps))
-                        .map_or_else(String::new, |r| format!("{r:.2}"))
+                let vs = |base: &str| {
+                    results
+                        .paired_ratio(adapter, config, variant, base)
+                        .map_or_else(String::new, paired)
                 };
                 writeln!(
                     out,
@@ -298,14 +315,23 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
                     ms(w.p50_us),
                     ms(w.p99_us),
                     errors(&w),
-                    vs(raw),
-                    vs(plain)
+                    vs("raw"),
+                    vs("plain")
                 )?;
             }
         }
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// A paired ratio: the median of the rounds, then their range when they differ.
+fn paired(p: Paired) -> String {
+    if format!("{:.2}", p.min) == format!("{:.2}", p.max) {
+        format!("{:.2}", p.median)
+    } else {
+        format!("{:.2} ({:.2}–{:.2})", p.median, p.min, p.max)
+    }
 }
 
 fn errors(w: &Wrk) -> String {
@@ -420,14 +446,18 @@ fn scale_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          refresh rotations round-robin over 100 sessions created by SMS logins at each count \
          (refresh tokens of directly inserted sessions cannot be minted outside the core). \
          Filler: 10 sessions per user, inserted through the `Store` trait. SQLite's session \
-         cache is off here (`session_cache = 0`): this times the lookup itself."
+         cache is off here (`session_cache = 0`): this times the lookup itself. The floor \
+         (SQLite): SQLite's own lookup of what the check reads, `SELECT s.*, (SELECT status \
+         FROM users WHERE id = s.user_id), (SELECT roles FROM users WHERE id = s.user_id) FROM \
+         sessions AS s WHERE s.id = ?1` on a plain connection with SQLite's defaults, \
+         timed call by call beside `authenticate` on other random sessions."
     )?;
     writeln!(out)?;
     writeln!(
         out,
-        "| store | sessions | fill time | authenticate p50 | p99 | mean | refresh p50 | p99 | mean |"
+        "| store | sessions | fill time | authenticate p50 | p99 | mean | floor p50 | refresh p50 | p99 | mean |"
     )?;
-    writeln!(out, "|-|-:|-:|-:|-:|-:|-:|-:|-:|")?;
+    writeln!(out, "|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|")?;
     for store in STORES {
         for r in &results.records {
             let Record::Scale {
@@ -435,6 +465,7 @@ fn scale_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
                 sessions,
                 fill_secs,
                 authenticate,
+                floor,
                 refresh,
             } = r
             else {
@@ -449,15 +480,76 @@ fn scale_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
             };
             writeln!(
                 out,
-                "| {store} | {} | {fill_secs:.1} s | {} | {} |",
+                "| {store} | {} | {fill_secs:.1} s | {} | {} | {} |",
                 thousands(*sessions),
                 cells(authenticate),
+                floor.map_or_else(|| "–".to_owned(), |l| us(l.p50_us)),
                 cells(refresh)
             )?;
         }
     }
     writeln!(out)?;
+    if let Some(growth) = floor_growth(results) {
+        writeln!(out, "{growth}")?;
+        writeln!(out)?;
+    }
     Ok(())
+}
+
+/// SQLite's `authenticate` p50 and its floor's p50 at one count, in µs.
+#[derive(Debug, Clone, Copy)]
+struct FloorPoint {
+    sessions: usize,
+    authenticate: f64,
+    floor: f64,
+}
+
+/// SQLite's scale points with a floor at the smallest and the largest count.
+fn sqlite_points(results: &Results) -> Option<(FloorPoint, FloorPoint)> {
+    let mut points = results
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Scale {
+                store,
+                sessions,
+                authenticate: Some(a),
+                floor: Some(f),
+                ..
+            } if store == "sqlite" => Some(FloorPoint {
+                sessions: *sessions,
+                authenticate: a.p50_us,
+                floor: f.p50_us,
+            }),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    points.sort_by_key(|p| p.sessions);
+    let (small, large) = (*points.first()?, *points.last()?);
+    (small.sessions != large.sessions).then_some((small, large))
+}
+
+/// How SQLite's `authenticate` and its floor grew from the smallest count to the largest.
+fn floor_growth(results: &Results) -> Option<String> {
+    let (small, large) = sqlite_points(results)?;
+    Some(format!(
+        "SQLite from {} to {} sessions: `authenticate` p50 {} → {} ({:.2}×, {:+.2} µs); SQLite's \
+         own lookup (the floor) {} → {} ({:.2}×, {:+.2} µs); what `authenticate` adds to it \
+         (JWT verification, the core's checks, the store's connection and row decoding) \
+         {} → {}.",
+        thousands(small.sessions),
+        thousands(large.sessions),
+        us(small.authenticate),
+        us(large.authenticate),
+        ratio(large.authenticate, small.authenticate)?,
+        large.authenticate - small.authenticate,
+        us(small.floor),
+        us(large.floor),
+        ratio(large.floor, small.floor)?,
+        large.floor - small.floor,
+        us(small.authenticate - small.floor),
+        us(large.authenticate - large.floor),
+    ))
 }
 
 fn thousands(n: usize) -> String {
@@ -595,5 +687,56 @@ mod tests {
         assert_eq!(ns(812.0), "812 ns");
         assert_eq!(ns(1_500.0), "1.50 µs");
         assert_eq!(ms(1_234.0), "1.23 ms");
+    }
+
+    fn scale(store: &str, sessions: usize, auth_p50: f64, floor_p50: Option<f64>) -> Record {
+        let latency = |p50: f64| serde_json::json!({"samples": 10, "mean_us": p50, "p50_us": p50, "p99_us": p50, "max_us": p50});
+        serde_json::from_value(serde_json::json!({
+            "kind": "scale",
+            "store": store,
+            "sessions": sessions,
+            "fill_secs": 1.0,
+            "authenticate": latency(auth_p50),
+            "floor": floor_p50.map(latency),
+            "refresh": latency(100.0),
+        }))
+        .unwrap()
+    }
+
+    /// Our part of SQLite's growth is what `authenticate` adds to the floor, from the
+    /// smallest count to the largest, whatever order the lines came in.
+    #[test]
+    fn the_sqlite_floor_separates_our_part_of_the_growth() {
+        let results = Results {
+            records: vec![
+                scale("sqlite", 1_000_000, 13.0, Some(11.0)),
+                scale("memory", 1_000, 3.0, None),
+                scale("sqlite", 1_000, 8.0, Some(4.0)),
+            ],
+        };
+        let (small, large) = sqlite_points(&results).unwrap();
+        assert_eq!((small.sessions, large.sessions), (1_000, 1_000_000));
+        let text = floor_growth(&results).unwrap();
+        assert!(
+            text.contains("8.00 µs → 13.00 µs (1.62×, +5.00 µs)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("4.00 µs → 11.00 µs (2.75×, +7.00 µs)"),
+            "{text}"
+        );
+        assert!(text.contains("4.00 µs → 2.00 µs."), "{text}");
+        let mut md = String::new();
+        targets(&mut md, &results, &BTreeMap::new()).unwrap();
+        let row = md.lines().find(|l| l.contains("our part flat")).unwrap();
+        assert!(row.contains("| 0.50× our part | yes |"), "{row}");
+        // Without a floor (an older results file) the target is not measured.
+        let older = Results {
+            records: vec![
+                scale("sqlite", 1_000, 8.0, None),
+                scale("sqlite", 1_000_000, 13.0, None),
+            ],
+        };
+        assert!(sqlite_points(&older).is_none() && floor_growth(&older).is_none());
     }
 }

@@ -103,6 +103,9 @@ enum Record {
         adapter: String,
         config: String,
         variant: String,
+        /// Which round of the server's variants (the variants of one round ran back to back).
+        #[serde(default)]
+        round: u32,
         wrk: Wrk,
     },
     /// Refresh rotations.
@@ -129,6 +132,9 @@ enum Record {
         sessions: usize,
         fill_secs: f64,
         authenticate: Option<Latency>,
+        /// SQLite's own lookup of the same rows, timed beside `authenticate` (SQLite only).
+        #[serde(default)]
+        floor: Option<Latency>,
         refresh: Option<Latency>,
     },
 }
@@ -165,6 +171,7 @@ impl Results {
                     config: c,
                     variant: v,
                     wrk,
+                    ..
                 } if a == adapter && c == config && v == variant => Some(*wrk),
                 _ => None,
             })
@@ -194,11 +201,72 @@ impl Results {
         })
     }
 
-    /// Guarded / raw median throughput in the server of `config`.
+    /// The throughput of `variant` over that of `base` in the server of `config`, round by
+    /// round: each round ran the variants back to back, so a slow spell of the shared machine
+    /// (which moves a route's req/s by ±15% between rounds) hits both figures of a pair alike.
+    fn paired_ratio(
+        &self,
+        adapter: &str,
+        config: &str,
+        variant: &str,
+        base: &str,
+    ) -> Option<Paired> {
+        let mut by_round: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
+        for r in &self.records {
+            if let Record::Http {
+                adapter: a,
+                config: c,
+                variant: v,
+                round,
+                wrk,
+            } = r
+            {
+                if a != adapter || c != config {
+                    continue;
+                }
+                let pair = by_round.entry(*round).or_default();
+                if v == variant {
+                    pair.0 = Some(wrk.rps);
+                }
+                if v == base {
+                    pair.1 = Some(wrk.rps);
+                }
+            }
+        }
+        let ratios = by_round
+            .values()
+            .filter_map(|&(v, b)| ratio(v?, b?))
+            .collect::<Vec<_>>();
+        Paired::of(ratios)
+    }
+
+    /// Our guard's throughput over the raw-decode route's in the server of `config`.
     fn guard_ratio(&self, adapter: &str, config: &str) -> Option<f64> {
-        let raw = self.http(adapter, config, "raw")?;
-        let guarded = self.http(adapter, config, "guarded")?;
-        ratio(guarded.median.rps, raw.median.rps)
+        self.paired_ratio(adapter, config, "guarded", "raw")
+            .map(|p| p.median)
+    }
+}
+
+/// Per-round ratios of two routes: their median and range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Paired {
+    median: f64,
+    min: f64,
+    max: f64,
+    rounds: usize,
+}
+
+impl Paired {
+    fn of(ratios: Vec<f64>) -> Option<Self> {
+        if ratios.is_empty() {
+            return None;
+        }
+        Some(Self {
+            min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            rounds: ratios.len(),
+            median: median(ratios),
+        })
     }
 }
 
@@ -366,6 +434,51 @@ mod tests {
                 .http("axum", "stateless", "raw")
                 .map(|r| r.median.rps),
             Some(10.0)
+        );
+    }
+
+    fn http(variant: &str, round: u32, rps: f64) -> Record {
+        let line = format!(
+            r#"{{"kind":"http","adapter":"axum","config":"sqlite","variant":"{variant}","round":{round},"wrk":{{"duration_us":1000000,"rps":{rps},"p50_us":1.0,"p99_us":3.0,"non2xx":0,"socket_errors":0}}}}"#
+        );
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// The guard ratio pairs each round's guarded run with the raw run of the same round:
+    /// a slow round lowers both and leaves their ratio alone.
+    #[test]
+    fn guard_ratio_pairs_rounds() {
+        let results = Results {
+            records: vec![
+                http("raw", 1, 100.0),
+                http("guarded", 1, 90.0),
+                http("raw", 2, 50.0),
+                http("guarded", 2, 40.0),
+                http("guarded", 3, 80.0),
+                http("raw", 3, 100.0),
+                http("plain", 3, 200.0),
+                // A round without its raw run has no pair and does not count.
+                http("guarded", 4, 10.0),
+            ],
+        };
+        let paired = results
+            .paired_ratio("axum", "sqlite", "guarded", "raw")
+            .unwrap();
+        assert_eq!(paired.rounds, 3);
+        assert!((paired.median - 0.8).abs() < 1e-12, "{paired:?}");
+        assert!((paired.min - 0.8).abs() < 1e-12 && (paired.max - 0.9).abs() < 1e-12);
+        assert_eq!(results.guard_ratio("axum", "sqlite"), Some(paired.median));
+        assert_eq!(results.guard_ratio("actix", "sqlite"), None);
+        // A route over itself: 1 in every round it ran.
+        let same = results
+            .paired_ratio("axum", "sqlite", "raw", "raw")
+            .unwrap();
+        assert_eq!((same.median, same.rounds), (1.0, 3));
+        assert_eq!(
+            results
+                .paired_ratio("axum", "sqlite", "raw", "plain")
+                .map(|p| p.rounds),
+            Some(1)
         );
     }
 
