@@ -281,9 +281,9 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          ours in odd rounds and ours, raw, unguarded in even ones. The table gives the median \
          of the rounds (req/s, p50 and p99 each) and the range of req/s. The ratios are paired: \
          each round's route over the other route of the same round, then the median of those \
-         per-round ratios (their range in brackets). The machine's speed drifts by ±15% from \
-         one 10 s run to the next; runs seconds apart share most of a drift, so a ratio within \
-         a round varies far less than one between medians of separate rounds."
+         per-round ratios (their range in brackets): on this shared machine a route's req/s \
+         moves from one run to the next (see the ranges), and pairing runs made back to back \
+         keeps a slow spell from landing on one side of a ratio only."
     )?;
     writeln!(out)?;
     for adapter in ADAPTERS {
