@@ -16,10 +16,10 @@
 //!   1 000 sessions every check would soon be answered from it, at a million few would, and
 //!   the question here is how the lookup itself grows.
 //! * The floor (SQLite only): SQLite's own lookup, timed beside `authenticate` (the two
-//!   alternate call by call, on different random sessions): the hand-written query of the
-//!   session and its owner's status and roles ([`BARE_LOOKUP`]) on a plain connection
-//!   with SQLite's defaults. However the B-tree grows with the table, this grows
-//!   with it; what `authenticate` adds beyond it is ours.
+//!   alternate call by call, on different random sessions): the store's session check
+//!   statement ([`BARE_LOOKUP`]) on a plain connection with SQLite's defaults. However the
+//!   B-trees grow with the table, this grows with them; what `authenticate` adds beyond it is
+//!   ours.
 //!
 //! Prints one JSON line per count on stdout.
 
@@ -46,12 +46,13 @@ use crate::stats::Latency;
 const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
                           Chrome/124.0 Safari/537.36";
 
-/// The floor's query: what a session check reads, the session by its primary key and its
-/// owner's status and roles by theirs, every column read back. Scalar subqueries, not a join:
-/// with the bundled SQLite's STAT4 statistics a join's plan depends on the bound id, and SQLite
-/// would prepare the statement again on every call (see `store_sqlite`'s `sessions.rs`).
-const BARE_LOOKUP: &str = "SELECT s.*, (SELECT status FROM users WHERE id = s.user_id), \
-                           (SELECT roles FROM users WHERE id = s.user_id) \
+/// The floor's query: the store's own session check statement (`WITH_OWNER` in
+/// `store-sqlite/src/sessions.rs`, kept the same here by hand), so that the floor takes the
+/// same path through the same B-trees and what `authenticate` adds to it is everything but
+/// SQLite's work. Every column is read back.
+const BARE_LOOKUP: &str = "SELECT s.*, \
+                           (SELECT status FROM users INDEXED BY users_owner WHERE id = s.user_id), \
+                           (SELECT roles FROM users INDEXED BY users_owner WHERE id = s.user_id) \
                            FROM sessions AS s WHERE s.id = ?1";
 
 /// `scale` arguments.

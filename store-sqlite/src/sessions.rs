@@ -62,6 +62,8 @@ pub(crate) fn get(conn: &Connection, id: SessionId) -> DbResult<Option<Session>>
 /// 19 µs a call against 4 µs; `tests::the_session_check_is_prepared_once` guards this).
 /// Both read the covering index `users_owner` (schema version 3), named with `INDEXED BY` so
 /// the plan cannot fall back to the primary key and the rowid table.
+/// `auth-bench scale` runs a copy of [`WITH_OWNER`] on a plain connection as the floor it
+/// times `authenticate` against: change both together.
 pub(crate) fn with_owner(
     conn: &Connection,
     id: SessionId,

@@ -447,9 +447,10 @@ fn scale_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          (refresh tokens of directly inserted sessions cannot be minted outside the core). \
          Filler: 10 sessions per user, inserted through the `Store` trait. SQLite's session \
          cache is off here (`session_cache = 0`): this times the lookup itself. The floor \
-         (SQLite): SQLite's own lookup of what the check reads, `SELECT s.*, (SELECT status \
-         FROM users WHERE id = s.user_id), (SELECT roles FROM users WHERE id = s.user_id) FROM \
-         sessions AS s WHERE s.id = ?1` on a plain connection with SQLite's defaults, \
+         (SQLite): SQLite's own time for the same lookup, the store's session check statement \
+         (`SELECT s.*, (SELECT status FROM users INDEXED BY users_owner WHERE id = s.user_id), \
+         (SELECT roles FROM users INDEXED BY users_owner WHERE id = s.user_id) FROM sessions AS \
+         s WHERE s.id = ?1`) on a plain connection with SQLite's defaults, \
          timed call by call beside `authenticate` on other random sessions."
     )?;
     writeln!(out)?;
