@@ -14,7 +14,7 @@
 #      takes about 3 minutes of it); bytes per session.
 #
 # Usage: scripts/bench.sh [--rounds N] [--scale-counts LIST] [--quick] [--no-wait]
-#   --rounds N         rounds of the three route variants per server (default 5; medians)
+#   --rounds N         rounds of the three route variants per server (default 5; medians, paired ratios)
 #   --scale-counts L   session counts of the scale test, ascending (default: 1000,1000000)
 #   --quick            2 s runs, short criterion runs, small scale counts: checks the script,
 #                      not the numbers
