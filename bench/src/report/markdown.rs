@@ -178,6 +178,19 @@ fn targets(
 
 /// p50 at the largest count / p50 at the smallest, for authenticate (`false`) or refresh.
 fn scale_ratio(results: &Results, store: &str, refresh: bool) -> Option<f64> {
+    let (small, large) = scale_ends(results, store, |_, authenticate, _, rf| {
+        if refresh { rf } else { authenticate }.map(|l| l.p50_us)
+    })?;
+    ratio(large, small)
+}
+
+/// What `pick` makes of `store`'s scale test (from the session count and the authenticate,
+/// floor and refresh timings) at its smallest count and at its largest, when they differ.
+fn scale_ends<T: Copy>(
+    results: &Results,
+    store: &str,
+    pick: impl Fn(usize, Option<Latency>, Option<Latency>, Option<Latency>) -> Option<T>,
+) -> Option<(T, T)> {
     let mut points = results
         .records
         .iter()
@@ -186,21 +199,16 @@ fn scale_ratio(results: &Results, store: &str, refresh: bool) -> Option<f64> {
                 store: s,
                 sessions,
                 authenticate,
-                refresh: rf,
+                floor,
+                refresh,
                 ..
-            } if s == store => {
-                let l = if refresh { rf } else { authenticate };
-                l.map(|l| (*sessions, l.p50_us))
-            }
+            } if s == store => Some((*sessions, pick(*sessions, *authenticate, *floor, *refresh)?)),
             _ => None,
         })
         .collect::<Vec<_>>();
     points.sort_by_key(|p| p.0);
-    let (first, last) = (points.first()?, points.last()?);
-    if first.0 == last.0 {
-        return None;
-    }
-    ratio(last.1, first.1)
+    let (small, large) = (*points.first()?, *points.last()?);
+    (small.0 != large.0).then_some((small.1, large.1))
 }
 
 fn ns(v: f64) -> String {
@@ -507,27 +515,13 @@ struct FloorPoint {
 
 /// SQLite's scale points with a floor at the smallest and the largest count.
 fn sqlite_points(results: &Results) -> Option<(FloorPoint, FloorPoint)> {
-    let mut points = results
-        .records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Scale {
-                store,
-                sessions,
-                authenticate: Some(a),
-                floor: Some(f),
-                ..
-            } if store == "sqlite" => Some(FloorPoint {
-                sessions: *sessions,
-                authenticate: a.p50_us,
-                floor: f.p50_us,
-            }),
-            _ => None,
+    scale_ends(results, "sqlite", |sessions, authenticate, floor, _| {
+        Some(FloorPoint {
+            sessions,
+            authenticate: authenticate?.p50_us,
+            floor: floor?.p50_us,
         })
-        .collect::<Vec<_>>();
-    points.sort_by_key(|p| p.sessions);
-    let (small, large) = (*points.first()?, *points.last()?);
-    (small.sessions != large.sessions).then_some((small, large))
+    })
 }
 
 /// How SQLite's `authenticate` and its floor grew from the smallest count to the largest.
