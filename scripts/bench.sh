@@ -8,7 +8,8 @@
 #   2. per adapter (axum, actix, rocket), `wrk -t2 -c50 -d10s --latency`: an unguarded route,
 #      a route guarded by a hand-written jsonwebtoken::decode and one guarded by AuthUser,
 #      stateless and with the session check on MemoryStore, SQLite and Redis; refresh
-#      rotation and the whole SMS login (start + verify) on each store;
+#      rotation and the whole SMS login (start + verify) on each store; then the same three
+#      routes called in process (auth-bench in-process: no socket, interleaved rounds);
 #   3. the guarded route's p99 with and without password logins at full load beside it;
 #   4. authenticate and refresh with 1 000 vs 1 000 000 sessions in each store (filling SQLite
 #      takes about 3 minutes of it); bytes per session.
@@ -226,6 +227,12 @@ for fw in axum actix rocket; do
     stop_server
   done
 done
+
+# ---- 2, again: the same routes in process (no socket), interleaved round by round -------------
+say "the route variants in process"
+IN_PROCESS_ARGS=()
+$QUICK && IN_PROCESS_ARGS=(--rounds 5)
+"$BIN" in-process "${IN_PROCESS_ARGS[@]}" >>"$RESULTS" 2> >(tee "$LOGS/in-process.log" >&2)
 
 # ---- 4. scale and bytes per session -----------------------------------------------------------
 for store in memory sqlite redis; do

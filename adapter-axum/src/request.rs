@@ -33,11 +33,14 @@ pub(crate) fn header_text(
 /// The token header (the one [`Auth::token_header`](auth_core::Auth::token_header) names),
 /// whenever it was sent. A value that is not text is passed on lossily, so the core sees that
 /// a credential was sent: a garbled header is a bad token (401), never taken for no header,
-/// which the optional-user guard would serve as an anonymous visitor.
+/// which the optional-user guard would serve as an anonymous visitor. The standard library's
+/// fast UTF-8 check runs first; the lossy conversion only when it fails.
 pub(crate) fn token_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, str>> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+    let bytes = headers.get(name)?.as_bytes();
+    Some(match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    })
 }
 
 /// Everything but the body.

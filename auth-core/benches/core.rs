@@ -34,32 +34,18 @@ fn kit(stateless: bool) -> TestKit {
     TestKit::with_config(cfg)
 }
 
-async fn logged_in(kit: &TestKit) -> auth_core::api::TokenPair {
-    let client = ClientInfo::default();
-    let _ = kit
-        .auth
-        .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                ..Default::default()
-            },
-            &client,
-        )
-        .await;
-    let ch = kit.auth.start_sms_login(PHONE, &client).await.unwrap();
-    let code = kit.sms.last_code_for(PHONE).unwrap();
-    kit.auth
-        .verify_sms(&ch.challenge_id.to_string(), &code, &client)
-        .await
-        .unwrap()
-}
-
 fn authenticate(c: &mut Criterion) {
     let rt = runtime();
     let stateless = kit(true);
     let stateful = kit(false);
-    let token = rt.block_on(logged_in(&stateless)).access_token;
-    let token_stateful = rt.block_on(logged_in(&stateful)).access_token;
+    let token = rt
+        .block_on(stateless.sign_in_by_sms(PHONE))
+        .unwrap()
+        .access_token;
+    let token_stateful = rt
+        .block_on(stateful.sign_in_by_sms(PHONE))
+        .unwrap()
+        .access_token;
     // Keep the manual clock near real time is not needed: exp is checked against the kit's clock.
     let cfg = stateless.auth.config();
     let key = DecodingKey::from_secret(cfg.secret.expose());
@@ -93,7 +79,7 @@ fn authenticate(c: &mut Criterion) {
 fn issue_and_rotate(c: &mut Criterion) {
     let rt = runtime();
     let kit = kit(false);
-    let pair = rt.block_on(logged_in(&kit));
+    let pair = rt.block_on(kit.sign_in_by_sms(PHONE)).unwrap();
     let client = ClientInfo::default();
     let tokens = auth_core::token::access::AccessTokens::new(kit.auth.config());
     let now = chrono::Utc::now();

@@ -254,7 +254,11 @@ impl Auth {
             };
         };
         let principal = match self.basic_credentials(header) {
-            Some((identifier, password)) => self.authenticate_basic(&identifier, &password).await?,
+            // Boxed: the password check's future (argon2 on a blocking thread) is large, and
+            // unboxed it would make every guard's future as large, copied on each request.
+            Some((identifier, password)) => {
+                Box::pin(self.authenticate_basic(&identifier, &password)).await?
+            }
             None => self.authenticate(self.token_from_header(header)?).await?,
         };
         if let Requirement::Role(role) = requirement

@@ -1,6 +1,6 @@
 //! # auth-bench
 //!
-//! The moving parts of `scripts/bench.sh` (issue 7), one binary with four subcommands:
+//! The moving parts of `scripts/bench.sh` (issue 7), one binary with five subcommands:
 //!
 //! * `serve`: one adapter (`--framework axum|actix|rocket`) on `127.0.0.1:<port>` with the
 //!   auth routes under `/api/auth` and three variants of one trivial route — `/bench/plain`
@@ -8,10 +8,16 @@
 //!   floor) and `/bench/guarded` (the adapter's `AuthUser`) — on the store of `--store`, with
 //!   `access.stateless` from `--stateless`. Before it listens it seeds users and sessions and
 //!   writes the fixture the wrk scripts read (`bench/wrk/*.lua`).
+//! * `in-process`: the same three route variants of each adapter called in process (no
+//!   socket), interleaved round by round, so the guard's own cost shows apart from the
+//!   network's noise.
 //! * `scale`: `authenticate` and refresh latency with few vs many sessions in a store.
 //! * `redis-clear`: deletes the keys the other subcommands left under a Redis prefix.
 //! * `report`: turns the collected results into `BENCHMARKS.md`.
+//!
 
+mod apps;
+mod in_process;
 mod raw;
 mod report;
 mod scale;
@@ -33,6 +39,8 @@ struct Cli {
 enum Command {
     /// Serves one adapter for the load generator.
     Serve(servers::ServeArgs),
+    /// Times the route variants of every adapter in process, interleaved.
+    InProcess(in_process::InProcessArgs),
     /// Measures authenticate and refresh with few vs many sessions in a store.
     Scale(scale::ScaleArgs),
     /// Deletes every key under a Redis prefix.
@@ -44,6 +52,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => servers::serve(args),
+        Command::InProcess(args) => in_process::run(args),
         Command::Scale(args) => scale::run(args),
         Command::RedisClear(args) => setup::redis_clear(args),
         Command::Report(args) => report::run(*args),

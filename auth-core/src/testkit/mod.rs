@@ -19,9 +19,10 @@ pub use fake_sms::FakeSms;
 pub use manual_clock::ManualClock;
 pub use memory_store::MemoryStore;
 
-use crate::Auth;
+use crate::api::{ClientInfo, RegisterRequest, TokenPair};
 use crate::config::AuthConfig;
 use crate::secret::SigningSecret;
+use crate::{Auth, AuthError};
 
 /// An [`Auth`] wired to a [`MemoryStore`], a [`FakeSms`], a [`FakeMail`] and a
 /// [`ManualClock`], with handles to all four.
@@ -85,6 +86,38 @@ impl TestKit {
             },
             Err(e) => panic!("invalid test configuration: {e}"),
         }
+    }
+
+    /// Signs `phone` in by SMS, registering it first when it is new: starts the login, reads
+    /// the code from the outbox and verifies it. Returns the new session's token pair.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let kit = auth_core::testkit::TestKit::new();
+    /// let tokens = kit.sign_in_by_sms("+15551234567").await?;
+    /// let user = kit.auth.authenticate(tokens.access_token.expose()).await?;
+    /// assert!(user.session_id.is_some());
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn sign_in_by_sms(&self, phone: &str) -> Result<TokenPair, AuthError> {
+        let client = ClientInfo::default();
+        let request = RegisterRequest {
+            phone: Some(phone.to_owned()),
+            ..Default::default()
+        };
+        match self.auth.register(request, &client).await {
+            Ok(_) | Err(AuthError::AlreadyRegistered) => {}
+            Err(e) => return Err(e),
+        }
+        let challenge = self.auth.start_sms_login(phone, &client).await?;
+        let code = self
+            .sms
+            .last_code_for(phone)
+            .ok_or(AuthError::InvalidCode)?;
+        self.auth
+            .verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+            .await
     }
 }
 

@@ -74,6 +74,7 @@ pub(super) fn render(
     targets(out, results, criterion)?;
     core_section(out, criterion)?;
     http_section(out, results)?;
+    in_process_section(out, results)?;
     flows_section(out, results)?;
     free_section(out, results)?;
     scale_section(out, results)?;
@@ -330,6 +331,54 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+fn in_process_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
+    if !ADAPTERS
+        .iter()
+        .any(|a| results.in_process_ns(a, "raw").is_some())
+    {
+        return Ok(());
+    }
+    writeln!(out, "### The same routes in process")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "`auth-bench in-process` (`bench/src/in_process.rs`): the three routes of each app, \
+         stateless, called in process: a request built in memory goes through the framework's \
+         whole service (routing, extractors, handler, response) with no socket, no HTTP \
+         parsing and no wrk. Each round times a batch of calls (about 20 ms) of every route \
+         back to back, the order reversed every other round; the table gives the median time \
+         of a call and, paired by round, calls per second over the raw-decode route's. This is \
+         what the guard itself costs, without the network stack, which takes most of a \
+         loopback request's CPU above, and without its noise."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| adapter | unguarded | raw decode | our `AuthUser` | ours − raw | calls/s ÷ raw decode |"
+    )?;
+    writeln!(out, "|-|-:|-:|-:|-:|-:|")?;
+    for adapter in ADAPTERS {
+        let time = |v: &str| results.in_process_ns(adapter, v);
+        let (Some(plain), Some(raw), Some(guarded)) = (time("plain"), time("raw"), time("guarded"))
+        else {
+            continue;
+        };
+        writeln!(
+            out,
+            "| {adapter} | {} | {} | {} | {} ns | {} |",
+            ns(plain),
+            ns(raw),
+            ns(guarded),
+            format_args!("{:+.0}", guarded - raw),
+            results
+                .in_process_ratio(adapter, "guarded", "raw")
+                .map_or_else(String::new, paired)
+        )?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 

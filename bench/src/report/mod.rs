@@ -126,6 +126,13 @@ enum Record {
         guarded: Wrk,
         logins: Wrk,
     },
+    /// One round's batch of in-process calls of one route variant (`auth-bench in-process`).
+    InProcess {
+        adapter: String,
+        variant: String,
+        round: u32,
+        ns_per_call: f64,
+    },
     /// The scale test at one count.
     Scale {
         store: String,
@@ -236,6 +243,53 @@ impl Results {
         let ratios = by_round
             .values()
             .filter_map(|&(v, b)| ratio(v?, b?))
+            .collect::<Vec<_>>();
+        Paired::of(ratios)
+    }
+
+    /// In process, the median time of a call of `variant` over the rounds.
+    fn in_process_ns(&self, adapter: &str, variant: &str) -> Option<f64> {
+        let times = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::InProcess {
+                    adapter: a,
+                    variant: v,
+                    ns_per_call,
+                    ..
+                } if a == adapter && v == variant => Some(*ns_per_call),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        (!times.is_empty()).then(|| median(times))
+    }
+
+    /// In process, calls per second of `variant` over those of `base`, paired by round (each
+    /// round's `base` time over its `variant` time).
+    fn in_process_ratio(&self, adapter: &str, variant: &str, base: &str) -> Option<Paired> {
+        let mut by_round: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
+        for r in &self.records {
+            if let Record::InProcess {
+                adapter: a,
+                variant: v,
+                round,
+                ns_per_call,
+            } = r
+                && a == adapter
+            {
+                let pair = by_round.entry(*round).or_default();
+                if v == variant {
+                    pair.0 = Some(*ns_per_call);
+                }
+                if v == base {
+                    pair.1 = Some(*ns_per_call);
+                }
+            }
+        }
+        let ratios = by_round
+            .values()
+            .filter_map(|&(v, b)| ratio(b?, v?))
             .collect::<Vec<_>>();
         Paired::of(ratios)
     }
@@ -480,6 +534,43 @@ mod tests {
                 .map(|p| p.rounds),
             Some(1)
         );
+    }
+
+    #[test]
+    fn in_process_ratios_pair_rounds_as_calls_per_second() {
+        let call = |adapter: &str, variant: &str, round: u32, ns: f64| Record::InProcess {
+            adapter: adapter.to_owned(),
+            variant: variant.to_owned(),
+            round,
+            ns_per_call: ns,
+        };
+        let results = Results {
+            records: vec![
+                call("axum", "raw", 1, 1000.0),
+                call("axum", "guarded", 1, 1250.0),
+                call("axum", "raw", 2, 2000.0),
+                call("axum", "guarded", 2, 2000.0),
+                call("axum", "raw", 3, 900.0),
+                call("axum", "guarded", 3, 1000.0),
+                // No raw call in round 4: no pair.
+                call("axum", "guarded", 4, 5000.0),
+                call("actix", "raw", 1, 10.0),
+            ],
+        };
+        // Calls per second over raw's: raw time / guarded time, per round.
+        let paired = results.in_process_ratio("axum", "guarded", "raw").unwrap();
+        assert_eq!(paired.rounds, 3);
+        assert!((paired.median - 0.9).abs() < 1e-12, "{paired:?}");
+        assert!((paired.min - 0.8).abs() < 1e-12 && (paired.max - 1.0).abs() < 1e-12);
+        // The time of a call: the median over every round it ran.
+        assert_eq!(results.in_process_ns("axum", "raw"), Some(1000.0));
+        assert_eq!(results.in_process_ns("axum", "guarded"), Some(1625.0));
+        assert!(
+            results
+                .in_process_ratio("actix", "guarded", "raw")
+                .is_none()
+        );
+        assert_eq!(results.in_process_ns("rocket", "raw"), None);
     }
 
     #[test]

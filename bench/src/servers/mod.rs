@@ -1,6 +1,5 @@
-//! `auth-bench serve`: one adapter on loopback with the auth routes under `/api/auth` and the
-//! three variants of one trivial route under `/bench`: `plain` (unguarded), `raw` (the
-//! hand-written decode, [`RawDecoder`]) and `guarded` (the adapter's `AuthUser`). Each
+//! `auth-bench serve`: one adapter's bench app ([`crate::apps`]: the auth routes under
+//! `/api/auth` and the three variants of one trivial route under `/bench`) on loopback. Each
 //! framework runs on its own runtime as an app would (tokio for axum, actix-rt for actix,
 //! Rocket's for Rocket) with its default worker count (one per CPU).
 
