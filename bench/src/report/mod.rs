@@ -218,33 +218,17 @@ impl Results {
         variant: &str,
         base: &str,
     ) -> Option<Paired> {
-        let mut by_round: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
-        for r in &self.records {
-            if let Record::Http {
+        let runs = self.records.iter().filter_map(|r| match r {
+            Record::Http {
                 adapter: a,
                 config: c,
                 variant: v,
                 round,
                 wrk,
-            } = r
-            {
-                if a != adapter || c != config {
-                    continue;
-                }
-                let pair = by_round.entry(*round).or_default();
-                if v == variant {
-                    pair.0 = Some(wrk.rps);
-                }
-                if v == base {
-                    pair.1 = Some(wrk.rps);
-                }
-            }
-        }
-        let ratios = by_round
-            .values()
-            .filter_map(|&(v, b)| ratio(v?, b?))
-            .collect::<Vec<_>>();
-        Paired::of(ratios)
+            } if a == adapter && c == config => Some((*round, v.as_str(), wrk.rps)),
+            _ => None,
+        });
+        Paired::by_round(runs, variant, base)
     }
 
     /// In process, the median time of a call of `variant` over the rounds.
@@ -265,33 +249,20 @@ impl Results {
         (!times.is_empty()).then(|| median(times))
     }
 
-    /// In process, calls per second of `variant` over those of `base`, paired by round (each
-    /// round's `base` time over its `variant` time).
+    /// In process, calls per second of `variant` over those of `base`, paired by round.
     fn in_process_ratio(&self, adapter: &str, variant: &str, base: &str) -> Option<Paired> {
-        let mut by_round: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
-        for r in &self.records {
-            if let Record::InProcess {
+        let calls_per_second = self.records.iter().filter_map(|r| match r {
+            Record::InProcess {
                 adapter: a,
                 variant: v,
                 round,
                 ns_per_call,
-            } = r
-                && a == adapter
-            {
-                let pair = by_round.entry(*round).or_default();
-                if v == variant {
-                    pair.0 = Some(*ns_per_call);
-                }
-                if v == base {
-                    pair.1 = Some(*ns_per_call);
-                }
+            } if a == adapter && *ns_per_call > 0.0 => {
+                Some((*round, v.as_str(), 1e9 / ns_per_call))
             }
-        }
-        let ratios = by_round
-            .values()
-            .filter_map(|&(v, b)| ratio(b?, v?))
-            .collect::<Vec<_>>();
-        Paired::of(ratios)
+            _ => None,
+        });
+        Paired::by_round(calls_per_second, variant, base)
     }
 
     /// Our guard's throughput over the raw-decode route's in the server of `config`.
@@ -311,6 +282,30 @@ struct Paired {
 }
 
 impl Paired {
+    /// `variant`'s figure over `base`'s in each round that has both, from
+    /// `(round, variant, figure)` points.
+    fn by_round<'a>(
+        points: impl Iterator<Item = (u32, &'a str, f64)>,
+        variant: &str,
+        base: &str,
+    ) -> Option<Self> {
+        let mut by_round: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
+        for (round, v, figure) in points {
+            let pair = by_round.entry(round).or_default();
+            if v == variant {
+                pair.0 = Some(figure);
+            }
+            if v == base {
+                pair.1 = Some(figure);
+            }
+        }
+        let ratios = by_round
+            .values()
+            .filter_map(|&(v, b)| ratio(v?, b?))
+            .collect::<Vec<_>>();
+        Self::of(ratios)
+    }
+
     fn of(ratios: Vec<f64>) -> Option<Self> {
         if ratios.is_empty() {
             return None;
