@@ -20,7 +20,7 @@ use crate::secret::{BearerToken, MacKey};
 use crate::session::{RefreshState, Session, SessionOwner, SessionState, SessionStatus};
 use crate::sms::SmsSender;
 use crate::store::Store;
-use crate::token::access::{AccessTokens, Principal};
+use crate::token::access::{AccessClaims, AccessTokens, Principal};
 use crate::token::opaque::OpaqueTokens;
 use crate::token::refresh::{RefreshKeys, RefreshSecret, RefreshToken};
 
@@ -208,8 +208,11 @@ impl Auth {
     /// refresh. Opaque tokens (`access.format = "opaque"`) are always checked against the
     /// store.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        // The paths that wait on the store are boxed: unboxed, their futures would make this
+        // one (and every guard's around it) several hundred bytes, moved on every request,
+        // stateless ones included. A store call costs far more than the allocation.
         if let Some(opaque) = &self.inner.opaque {
-            return self.authenticate_opaque(opaque, access_token).await;
+            return Box::pin(self.authenticate_opaque(opaque, access_token)).await;
         }
         let claims = self.inner.access.verify(access_token, self.now())?;
         if self.inner.config.access.stateless {
@@ -219,8 +222,12 @@ impl Auth {
                 roles: claims.roles,
             });
         }
-        // Session checking: the session must be live and belong to the token's subject, and
-        // the roles are the user's current ones, so a revoked role stops working at once.
+        Box::pin(self.authenticate_session(claims)).await
+    }
+
+    /// Session checking: the session must be live and belong to the token's subject, and the
+    /// roles are the user's current ones, so a revoked role stops working at once.
+    async fn authenticate_session(&self, claims: AccessClaims) -> Result<Principal, AuthError> {
         let (session, owner) = self.live_session(claims.sid, Some(claims.sub)).await?;
         if session.user_id != claims.sub {
             return Err(AuthError::TokenRevoked);
