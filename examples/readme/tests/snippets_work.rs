@@ -2,6 +2,7 @@
 //! shows, and the axum and Rocket apps guard their routes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use auth_core::ids::UserId;
 use auth_core::testkit::TestKit;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -9,6 +10,15 @@ use rocket::local::asynchronous::Client;
 use tower::ServiceExt;
 
 const PHONE: &str = "+15551234567";
+
+/// A test kit with one user signed in by SMS: the kit, an access token and the user.
+async fn signed_in() -> (TestKit, String, UserId) {
+    let kit = TestKit::new();
+    let pair = kit.sign_in_by_sms(PHONE).await.unwrap();
+    let token = pair.access_token.expose().to_owned();
+    let user = kit.auth.authenticate(&token).await.unwrap().user_id;
+    (kit, token, user)
+}
 
 #[test]
 fn the_configuration_snippet_loads_what_it_shows() {
@@ -37,10 +47,7 @@ async fn get_axum(app: &axum::Router, path: &str, token: Option<&str>) -> (Statu
 
 #[tokio::test]
 async fn the_axum_snippet_guards_its_routes() {
-    let kit = TestKit::new();
-    let pair = kit.sign_in_by_sms(PHONE).await.unwrap();
-    let token = pair.access_token.expose().to_owned();
-    let user = kit.auth.authenticate(&token).await.unwrap().user_id;
+    let (kit, token, user) = signed_in().await;
     let app = example_readme::axum_app::app(kit.auth.clone());
 
     let (status, body) = get_axum(&app, "/api/hello", Some(&token)).await;
@@ -57,10 +64,7 @@ async fn the_axum_snippet_guards_its_routes() {
 
 #[tokio::test]
 async fn the_rocket_snippet_guards_its_routes() {
-    let kit = TestKit::new();
-    let pair = kit.sign_in_by_sms(PHONE).await.unwrap();
-    let token = pair.access_token.expose().to_owned();
-    let user = kit.auth.authenticate(&token).await.unwrap().user_id;
+    let (kit, token, user) = signed_in().await;
     let client = Client::untracked(example_readme::rocket_app::app(kit.auth.clone()))
         .await
         .unwrap();
