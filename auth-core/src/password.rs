@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{
     PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
@@ -125,6 +126,9 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified against when the account is unknown, so an
     /// unknown user costs the same time as a wrong password.
     dummy: Arc<tokio::sync::OnceCell<PasswordHash>>,
+    /// argon2 computations run so far (hashes and verifications, dummy ones included), so
+    /// tests can prove that two paths spend the same work or that a path spends none.
+    computed: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -151,7 +155,15 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
             dummy: Arc::new(tokio::sync::OnceCell::new()),
+            computed: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// How many argon2 computations (hashes and verifications, including the dummy
+    /// verification of unknown accounts) this hasher and its clones have started. The dummy
+    /// hash itself, made once on first use, is not counted.
+    pub fn computations(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
@@ -203,6 +215,7 @@ impl PasswordHasher {
             }
         }
         let params = self.params.clone();
+        let _ = self.computed.fetch_add(1, Ordering::Relaxed);
         self.run_blocking(move || hash_sync(params, &normalized))
             .await?
     }
@@ -216,6 +229,7 @@ impl PasswordHasher {
     ) -> Result<bool, AuthError> {
         let normalized = normalize(password);
         let hash = hash.clone();
+        let _ = self.computed.fetch_add(1, Ordering::Relaxed);
         self.run_blocking(move || verify_sync(&normalized, &hash))
             .await
     }
@@ -228,6 +242,7 @@ impl PasswordHasher {
             .dummy
             .get_or_try_init(|| async {
                 let random = Password::new(crate::secret::b64_encode(&random_bytes::<24>()));
+                // Made once per hasher, not per request: not counted in `computations`.
                 self.run_blocking(move || hash_sync(params, &random))
                     .await?
             })

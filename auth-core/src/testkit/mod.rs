@@ -88,6 +88,13 @@ impl TestKit {
         }
     }
 
+    /// How many argon2 computations (password hashes and verifications, the dummy
+    /// verification of unknown accounts included) the service has started so far: compare it
+    /// before and after a call to prove what hashing work the call spent.
+    pub fn hashes(&self) -> u64 {
+        self.auth.inner.hasher.computations()
+    }
+
     /// Signs `phone` in by SMS, registering it first when it is new: starts the login, reads
     /// the code from the outbox and verifies it. Returns the new session's token pair.
     ///
