@@ -194,6 +194,11 @@ pub struct User {
     pub current_login_at: Option<DateTime<Utc>>,
     /// Client IP of the latest successful login.
     pub current_login_ip: Option<IpAddr>,
+    /// When a credential last changed (password set, changed or reset; phone changed), if
+    /// ever: SMS challenges and emailed tokens of this account issued before it no longer
+    /// work.
+    #[serde(default)]
+    pub credentials_changed_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -214,7 +219,15 @@ impl User {
             last_login_ip: None,
             current_login_at: None,
             current_login_ip: None,
+            credentials_changed_at: None,
         }
+    }
+
+    /// Whether a one-time credential (SMS challenge, emailed token) of this account issued at
+    /// `issued_at` predates the account's latest credential change, and so no longer works.
+    pub fn superseded(&self, issued_at: DateTime<Utc>) -> bool {
+        self.credentials_changed_at
+            .is_some_and(|changed| issued_at < changed)
     }
 
     /// Whether the user holds `role`.

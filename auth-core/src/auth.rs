@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) refresh_keys: RefreshKeys,
     pub(crate) code_key: MacKey,
     pub(crate) email_key: MacKey,
+    /// Hashes the keys of rate-limit and failure counters (see `limits.rs`).
+    pub(crate) counter_key: MacKey,
     pub(crate) mail: Option<Arc<dyn MailSender>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
@@ -150,6 +152,7 @@ impl AuthBuilder {
             },
             code_key: secret.derive("auth-core/sms-code/v1"),
             email_key: secret.derive("auth-core/email-token/v1"),
+            counter_key: secret.derive("auth-core/counter-key/v1"),
             mail: self.mail,
             hasher: PasswordHasher::new(&self.config.password)?,
             policy: PasswordPolicy::from_config(&self.config.password),
@@ -193,6 +196,14 @@ impl Auth {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// The store's rate-limit and failure counters, under hashed keys.
+    pub(crate) fn counters(&self) -> crate::limits::Counters<'_> {
+        crate::limits::Counters {
+            store: self.inner.store.as_ref(),
+            key: &self.inner.counter_key,
+        }
     }
 
     pub(crate) fn idle_timeout(&self) -> chrono::Duration {

@@ -160,6 +160,16 @@ impl AuthConfig {
         {
             return bad("transport.scheme must be one word");
         }
+        if self.sms.lockout_after == 0 || self.password.lockout_after == 0 {
+            return bad("lockout_after must be positive");
+        }
+        if self.sms.lockout_secs == 0
+            || self.password.lockout_secs == 0
+            || self.sms.lockout_max_secs < self.sms.lockout_secs
+            || self.password.lockout_max_secs < self.password.lockout_secs
+        {
+            return bad("lockout_secs must be positive and at most lockout_max_secs");
+        }
         if self.password.min_strength > 4 {
             return bad("password.min_strength is a zxcvbn score, 0 to 4");
         }
@@ -247,9 +257,16 @@ pub struct SmsConfig {
     pub code_ttl_secs: u64,
     /// Wrong codes before a challenge is burned. Default 5.
     pub max_attempts: u32,
-    /// Consecutive wrong codes for one phone, across challenges, before it is locked until it
-    /// logs in another way or an admin resets it (NIST SP 800-63B). Default 100.
+    /// Consecutive wrong codes for one phone and channel (login, password reset, phone change
+    /// count apart), across challenges, before that channel is locked for `lockout_secs`
+    /// (NIST SP 800-63B). Each further wrong code doubles the lock, up to `lockout_max_secs`.
+    /// A successful login, a reset or an admin clears it. Default 100.
     pub lockout_after: u32,
+    /// The first lock after `lockout_after` wrong codes. Default 900 (15 minutes).
+    pub lockout_secs: u64,
+    /// The longest lock. A failure count is forgotten twice this long after its latest
+    /// failure. Default 86400 (24 hours).
+    pub lockout_max_secs: u64,
     /// Minimum time between two SMS to one phone. Default 60.
     pub resend_cooldown_secs: u64,
     /// SMS per phone per hour. Default 5.
@@ -294,6 +311,8 @@ impl Default for SmsConfig {
             code_ttl_secs: 600,
             max_attempts: 5,
             lockout_after: 100,
+            lockout_secs: 900,
+            lockout_max_secs: 86_400,
             resend_cooldown_secs: 60,
             per_phone_per_hour: 5,
             per_phone_per_day: 10,
@@ -332,9 +351,24 @@ pub struct PasswordConfig {
     /// Hashes computed at once (each holds `argon2_m_cost_kib` of memory). Default: the number
     /// of CPUs.
     pub max_concurrent_hashes: usize,
-    /// Consecutive wrong passwords for one account before it is locked until it logs in another
-    /// way or an admin resets it. Default 100.
+    /// Consecutive wrong passwords for one account before password logins to it are locked
+    /// for `lockout_secs`; each further wrong password doubles the lock, up to
+    /// `lockout_max_secs`. SMS login and SMS password reset stay open to the owner. A
+    /// successful login, a reset or an admin clears it. Default 100.
     pub lockout_after: u32,
+    /// The first lock after `lockout_after` wrong passwords. Default 900 (15 minutes).
+    pub lockout_secs: u64,
+    /// The longest lock. A failure count is forgotten twice this long after its latest
+    /// failure. Default 86400 (24 hours).
+    pub lockout_max_secs: u64,
+    /// Failed password checks (logins, HTTP Basic, re-authentication) from one client IP
+    /// (IPv4 address or IPv6 /64) before further password checks from it answer
+    /// `rate_limited`, until `failures_per_ip_window_secs` have passed since the latest
+    /// failure. Default 100.
+    pub failures_per_ip: u32,
+    /// The window of `failures_per_ip`, sliding from the latest failure; 0 turns the cap off.
+    /// Default 900 (15 minutes).
+    pub failures_per_ip_window_secs: u64,
     /// Password attempts per account per throttle window. Default 10.
     pub attempts_per_window: u64,
     /// The throttle window. Default 900 (15 minutes).
@@ -352,6 +386,10 @@ impl Default for PasswordConfig {
             argon2_p_cost: 1,
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
             lockout_after: 100,
+            lockout_secs: 900,
+            lockout_max_secs: 86_400,
+            failures_per_ip: 100,
+            failures_per_ip_window_secs: 900,
             attempts_per_window: 10,
             throttle_window_secs: 900,
         }

@@ -4,9 +4,20 @@
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
-//!   they were tried with, so they are throttled identically).
-//! * Lockouts: consecutive failures per phone (SMS codes) and per account (passwords), cleared
-//!   by any successful login of the account or by an admin.
+//!   they were tried with, so they are throttled identically), and failed password logins per
+//!   client IP.
+//! * Lockouts: consecutive failures per account (passwords) and per phone and channel (SMS
+//!   login codes, reset codes and phone-change codes each count apart, so guessing at one
+//!   channel never locks the owner out of the others). A lockout is temporary and escalating:
+//!   [`Lockout`] says for how long. Any successful login of the account, a reset or an admin
+//!   clears it.
+//!
+//! Every key the store sees is built by [`Counters::key`]: a fixed-length keyed hash of what
+//! was counted (a phone, an email, an IP), so attacker input never grows a key and a copy of
+//! the store does not list who was tried.
+//!
+//! A request whose client IP is unknown counts in one shared bucket (`unknown`): per-IP limits
+//! fail closed rather than being skipped.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -14,30 +25,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
+use crate::challenge::ChallengePurpose;
 use crate::config::{PasswordConfig, SmsConfig};
 use crate::phone::Phone;
+use crate::secret::{MacKey, b64_encode};
 use crate::store::Store;
-
-/// One fixed-window limit.
-struct Limit<'a> {
-    key: String,
-    max: u64,
-    window: Duration,
-    store: &'a dyn Store,
-}
-
-impl Limit<'_> {
-    /// Counts a hit; `rate_limited` with the time left in the window when over the limit.
-    async fn hit(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
-        let window_ends = now + crate::auth::secs(self.window.as_secs());
-        let counter = self.store.hit_counter(&self.key, window_ends, now).await?;
-        if counter.count > self.max {
-            let retry_after = (counter.resets_at - now).to_std().unwrap_or(Duration::ZERO);
-            return Err(AuthError::RateLimited { retry_after });
-        }
-        Ok(())
-    }
-}
 
 /// The part of an IP that identifies one client: the whole IPv4 address, the /64 of an IPv6
 /// address (one subscriber usually holds a whole /64).
@@ -51,112 +43,319 @@ pub(crate) fn client_key(ip: IpAddr) -> String {
     }
 }
 
-/// Counts one hit on each `(key, max, window)` in order, stopping at the first over its limit
-/// (so a refused request does not eat the later, longer quotas). A zero window is off.
-async fn hit_each(
-    store: &dyn Store,
-    limits: impl IntoIterator<Item = (String, u64, Duration)>,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    for (key, max, window) in limits {
-        if !window.is_zero() {
-            Limit {
-                key,
-                max,
-                window,
-                store,
-            }
-            .hit(now)
-            .await?;
-        }
-    }
-    Ok(())
+/// The per-IP bucket of a request: [`client_key`], or one shared `unknown` bucket when the
+/// adapter could not tell the client's address.
+pub(crate) fn ip_bucket(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), client_key)
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
-/// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
-/// refusal stops the count there.
-pub(crate) async fn check_sms_send(
-    store: &dyn Store,
-    cfg: &SmsConfig,
-    phone: &Phone,
-    ip: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    if let Some(ip) = ip {
-        let c = client_key(ip);
-        let per_ip = [
+/// How long an account or a phone channel stays locked after consecutive failures: nothing
+/// below `after` failures, then `base`, doubling with every further failure, capped at `max`.
+/// A count is forgotten `2 × max` after its latest failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lockout {
+    /// Consecutive failures that start the first lock.
+    pub(crate) after: u32,
+    /// The first lock's length.
+    pub(crate) base: Duration,
+    /// The longest lock.
+    pub(crate) max: Duration,
+}
+
+impl Lockout {
+    /// The password lockout of `cfg`.
+    pub(crate) fn passwords(cfg: &PasswordConfig) -> Self {
+        Self {
+            after: cfg.lockout_after,
+            base: Duration::from_secs(cfg.lockout_secs),
+            max: Duration::from_secs(cfg.lockout_max_secs),
+        }
+    }
+
+    /// The SMS-code lockout of `cfg`.
+    pub(crate) fn sms_codes(cfg: &SmsConfig) -> Self {
+        Self {
+            after: cfg.lockout_after,
+            base: Duration::from_secs(cfg.lockout_secs),
+            max: Duration::from_secs(cfg.lockout_max_secs),
+        }
+    }
+
+    /// How long `count` consecutive failures lock for, from the latest one; `None` below the
+    /// threshold.
+    pub(crate) fn lock_for(&self, count: u32) -> Option<Duration> {
+        let level = count.checked_sub(self.after)?;
+        let factor = 1_u32.checked_shl(level.min(31)).unwrap_or(u32::MAX);
+        Some(self.base.saturating_mul(factor).min(self.max))
+    }
+
+    /// How long a count outlives its latest failure.
+    fn memory(&self) -> chrono::Duration {
+        crate::auth::secs(self.max.as_secs().saturating_mul(2))
+    }
+}
+
+/// The store's counters under keys that reveal nothing: see the module docs.
+pub(crate) struct Counters<'a> {
+    pub(crate) store: &'a dyn Store,
+    pub(crate) key: &'a MacKey,
+}
+
+impl Counters<'_> {
+    /// The store key of a counter: the scope (the raw key's first `:`-separated part) and a
+    /// keyed hash of the whole raw key, 128 bits in base64url: at most 40 bytes whatever the
+    /// raw key holds.
+    pub(crate) fn key(&self, raw: &str) -> String {
+        let scope = raw.split(':').next().unwrap_or("c");
+        let scope = scope.get(..16).unwrap_or(scope);
+        let hash = self.key.hash(&[raw.as_bytes()]);
+        let tag = hash.as_bytes().get(..16).unwrap_or(hash.as_bytes());
+        format!("{scope}:{}", b64_encode(tag))
+    }
+
+    /// Counts one hit on each `(raw key, max, window)` in order, stopping at the first over
+    /// its limit (so a refused request does not eat the later, longer quotas): `rate_limited`
+    /// with the time left in that window. A zero window is off.
+    pub(crate) async fn hit_each(
+        &self,
+        limits: impl IntoIterator<Item = (String, u64, Duration)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        for (raw, max, window) in limits {
+            if window.is_zero() {
+                continue;
+            }
+            let window_ends = now + crate::auth::secs(window.as_secs());
+            let counter = self
+                .store
+                .hit_counter(&self.key(&raw), window_ends, now)
+                .await?;
+            if counter.count > max {
+                let retry_after = (counter.resets_at - now).to_std().unwrap_or(Duration::ZERO);
+                return Err(AuthError::RateLimited { retry_after });
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
+    /// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
+    /// refusal stops the count there.
+    pub(crate) async fn check_sms_send(
+        &self,
+        cfg: &SmsConfig,
+        phone: &Phone,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let c = ip_bucket(ip);
+        let p = phone.as_str();
+        let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
+        let limits = [
             (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
             (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
+            (format!("sms:phone:{p}:cooldown"), 1, cooldown),
+            (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
+            (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
         ];
-        hit_each(store, per_ip, now).await?;
+        self.hit_each(limits, now).await
     }
-    let p = phone.as_str();
-    let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
-    let per_phone = [
-        (format!("sms:phone:{p}:cooldown"), 1, cooldown),
-        (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
-        (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
-    ];
-    hit_each(store, per_phone, now).await
-}
 
-/// Counts one mail to `email` and refuses it over the cooldown or the hourly cap. Keyed by the
-/// address whether or not it has an account.
-pub(crate) async fn check_mail_send(
-    store: &dyn Store,
-    cfg: &crate::config::AccountConfig,
-    email: &crate::account::Email,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    let e = email.as_str();
-    let cooldown = Duration::from_secs(cfg.mail_cooldown_secs);
-    let limits = [
-        (format!("mail:{e}:cooldown"), 1, cooldown),
-        (
-            format!("mail:{e}:hour"),
-            cfg.mail_per_address_per_hour,
-            HOUR,
-        ),
-    ];
-    hit_each(store, limits, now).await
-}
-
-/// Counts one password attempt against `account_key` and refuses it over the window's limit.
-pub(crate) async fn check_password_attempt(
-    store: &dyn Store,
-    cfg: &PasswordConfig,
-    account_key: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    Limit {
-        key: format!("pw:attempts:{account_key}"),
-        max: cfg.attempts_per_window,
-        window: Duration::from_secs(cfg.throttle_window_secs),
-        store,
+    /// Counts one mail to `email` and refuses it over the cooldown or the hourly cap. Keyed by
+    /// the address whether or not it has an account.
+    pub(crate) async fn check_mail_send(
+        &self,
+        cfg: &crate::config::AccountConfig,
+        email: &crate::account::Email,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let e = email.as_str();
+        let cooldown = Duration::from_secs(cfg.mail_cooldown_secs);
+        let limits = [
+            (format!("mail:{e}:cooldown"), 1, cooldown),
+            (
+                format!("mail:{e}:hour"),
+                cfg.mail_per_address_per_hour,
+                HOUR,
+            ),
+        ];
+        self.hit_each(limits, now).await
     }
-    .hit(now)
-    .await
+
+    /// Counts one password attempt against `account_key` and refuses it over the window's
+    /// limit.
+    pub(crate) async fn check_password_attempt(
+        &self,
+        cfg: &PasswordConfig,
+        account_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let limit = (
+            format!("pw:attempts:{account_key}"),
+            cfg.attempts_per_window,
+            Duration::from_secs(cfg.throttle_window_secs),
+        );
+        self.hit_each([limit], now).await
+    }
+
+    /// `rate_limited` while the client IP has had `cfg.failures_per_ip` failed password checks
+    /// within `cfg.failures_per_ip_window_secs` of the latest one.
+    pub(crate) async fn check_password_ip(
+        &self,
+        cfg: &PasswordConfig,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        if cfg.failures_per_ip_window_secs == 0 {
+            return Ok(());
+        }
+        let key = self.key(&password_ip_key(ip));
+        match self.store.failures(&key, now).await? {
+            Some(f) if f.count >= cfg.failures_per_ip => Err(AuthError::RateLimited {
+                retry_after: (f.expires_at - now).to_std().unwrap_or(Duration::ZERO),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failed password check from `ip`.
+    pub(crate) async fn password_ip_failed(
+        &self,
+        cfg: &PasswordConfig,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        if cfg.failures_per_ip_window_secs == 0 {
+            return Ok(());
+        }
+        let window = crate::auth::secs(cfg.failures_per_ip_window_secs);
+        self.store
+            .add_failure(&self.key(&password_ip_key(ip)), now, now + window)
+            .await?;
+        Ok(())
+    }
+
+    /// `too_many_attempts` with the time left while the failures under `raw_key` lock it.
+    pub(crate) async fn check_lockout(
+        &self,
+        raw_key: &str,
+        lockout: Lockout,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let Some(failures) = self.store.failures(&self.key(raw_key), now).await? else {
+            return Ok(());
+        };
+        let Some(lock) = lockout.lock_for(failures.count) else {
+            return Ok(());
+        };
+        let until = failures.last_at + crate::auth::secs(lock.as_secs());
+        if now < until {
+            let retry_after = (until - now).to_std().unwrap_or(Duration::ZERO);
+            return Err(AuthError::TooManyAttempts {
+                retry_after: Some(retry_after.max(Duration::from_secs(1))),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one more consecutive failure under `raw_key`.
+    pub(crate) async fn add_failure(
+        &self,
+        raw_key: &str,
+        lockout: Lockout,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        self.store
+            .add_failure(&self.key(raw_key), now, now + lockout.memory())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the consecutive failures under `raw_key`.
+    pub(crate) async fn clear_failures(&self, raw_key: &str) -> Result<(), AuthError> {
+        Ok(self.store.clear_failures(&self.key(raw_key)).await?)
+    }
 }
 
-/// The lockout counter key of a phone's SMS codes.
-pub(crate) fn sms_failures_key(phone: &Phone) -> String {
-    format!("sms:fail:{}", phone.as_str())
+/// The raw key of the failed password checks from one client IP.
+fn password_ip_key(ip: Option<IpAddr>) -> String {
+    format!("pwip:{}", ip_bucket(ip))
 }
 
-/// The lockout counter key of an account's passwords.
+/// The SMS-code channel a challenge's failures count in: login (and sign-up) codes, password
+/// reset codes and phone-change codes lock apart.
+fn sms_channel(purpose: ChallengePurpose) -> &'static str {
+    match purpose {
+        ChallengePurpose::Login | ChallengePurpose::Signup => "login",
+        ChallengePurpose::PasswordReset => "reset",
+        ChallengePurpose::PhoneChange => "phone_change",
+    }
+}
+
+/// Every SMS-code channel, for clearing them all.
+pub(crate) const SMS_CHANNELS: [ChallengePurpose; 3] = [
+    ChallengePurpose::Login,
+    ChallengePurpose::PasswordReset,
+    ChallengePurpose::PhoneChange,
+];
+
+/// The raw lockout key of a phone's SMS codes of one channel.
+pub(crate) fn sms_failures_key(phone: &Phone, purpose: ChallengePurpose) -> String {
+    format!("smsfail:{}:{}", sms_channel(purpose), phone.as_str())
+}
+
+/// The raw lockout key of an account's passwords.
 pub(crate) fn password_failures_key(account_key: &str) -> String {
-    format!("pw:fail:{account_key}")
+    format!("pwfail:{account_key}")
 }
 
-/// `too_many_attempts` (no `Retry-After`: waiting does not help) when `key` has reached `max`
-/// consecutive failures.
-pub(crate) async fn check_lockout(store: &dyn Store, key: &str, max: u32) -> Result<(), AuthError> {
-    if store.failures(key).await? >= max {
-        return Err(AuthError::TooManyAttempts { retry_after: None });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_start_at_the_threshold_double_and_cap() {
+        let l = Lockout {
+            after: 3,
+            base: Duration::from_secs(900),
+            max: Duration::from_secs(86_400),
+        };
+        assert_eq!(l.lock_for(0), None);
+        assert_eq!(l.lock_for(2), None);
+        assert_eq!(l.lock_for(3), Some(Duration::from_secs(900)));
+        assert_eq!(l.lock_for(4), Some(Duration::from_secs(1800)));
+        assert_eq!(l.lock_for(5), Some(Duration::from_secs(3600)));
+        assert_eq!(l.lock_for(9), Some(Duration::from_secs(57_600)));
+        assert_eq!(l.lock_for(10), Some(Duration::from_secs(86_400)));
+        assert_eq!(l.lock_for(u32::MAX), Some(Duration::from_secs(86_400)));
     }
-    Ok(())
+
+    #[test]
+    fn counter_keys_are_short_fixed_and_keyed() {
+        let store = crate::testkit::MemoryStore::new();
+        let k1 = crate::secret::SigningSecret::generate().derive("counters");
+        let k2 = crate::secret::SigningSecret::generate().derive("counters");
+        let c1 = Counters {
+            store: &store,
+            key: &k1,
+        };
+        let c2 = Counters {
+            store: &store,
+            key: &k2,
+        };
+        let long = format!("mail:{}@example.com:hour", "a".repeat(10_000));
+        let short = "mail:a@example.com:hour";
+        for raw in [long.as_str(), short] {
+            let key = c1.key(raw);
+            assert!(key.starts_with("mail:"), "{key}");
+            assert_eq!(key.len(), "mail:".len() + 22, "{key}");
+            assert!(!key.contains("example"), "{key}");
+            assert_ne!(key, c2.key(raw), "keys depend on the secret");
+        }
+        assert_ne!(c1.key(&long), c1.key(short));
+        assert_eq!(c1.key(short), c1.key(short));
+    }
 }

@@ -73,6 +73,17 @@ pub struct Counter {
     pub resets_at: DateTime<Utc>,
 }
 
+/// A consecutive-failure count as it stands after a failure (see [`Store::add_failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    /// Consecutive failures counted since the count last started.
+    pub count: u32,
+    /// When the latest failure happened.
+    pub last_at: DateTime<Utc>,
+    /// When the count is forgotten (the store may delete it from then on).
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Persistence for the core.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -243,23 +254,33 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Counter, StoreError>;
 
-    /// Adds one to a consecutive-failure count that never expires by itself. **Atomic
-    /// increment**. Returns the new count.
-    async fn add_failure(&self, key: &str) -> Result<u32, StoreError>;
+    /// Adds one failure to a consecutive-failure count (lockouts, failure caps). **Atomic
+    /// increment**: when the count does not exist or has expired (`expires_at <= at`), it
+    /// restarts at 1; otherwise `count += 1` (saturating at `u32::MAX`). Either way the count's
+    /// `last_at` becomes `at` and its `expires_at` becomes `expires_at`. Returns the count after
+    /// the failure. Keys are opaque ASCII strings of at most 200 bytes.
+    async fn add_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Failures, StoreError>;
 
-    /// The current consecutive-failure count (0 when absent).
-    async fn failures(&self, key: &str) -> Result<u32, StoreError>;
+    /// The consecutive-failure count of `key` as it stands at `now`: `None` when there is
+    /// none or it has expired (`expires_at <= now`).
+    async fn failures(&self, key: &str, now: DateTime<Utc>)
+    -> Result<Option<Failures>, StoreError>;
 
-    /// Resets a consecutive-failure count to 0.
+    /// Forgets the consecutive-failure count of `key` (nothing happens when there is none).
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
 
     // ---- housekeeping ----
 
-    /// Deletes challenges, emailed tokens, counters and sessions that can no longer be used
-    /// at `now`: challenges and emailed tokens past `expires_at`, counters past `resets_at`, sessions (active or revoked)
-    /// past `expires_at`. Consumed challenges and revoked sessions that have not expired must
-    /// be kept: the core reads them to answer `challenge_consumed` and to detect refresh-token
-    /// reuse. Users and consecutive-failure counts are never purged. Returns how many records
-    /// were removed.
+    /// Deletes challenges, emailed tokens, counters, failure counts and sessions that can no
+    /// longer be used at `now`: challenges and emailed tokens past `expires_at`, counters past
+    /// `resets_at`, failure counts past `expires_at`, sessions (active or revoked) past
+    /// `expires_at`. Consumed challenges and revoked sessions that have not expired must be
+    /// kept: the core reads them to answer `challenge_consumed` and to detect refresh-token
+    /// reuse. Users are never purged. Returns how many records were removed.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

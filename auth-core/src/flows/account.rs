@@ -4,7 +4,6 @@ use crate::api::{ChangePasswordRequest, ClientInfo, MeResponse};
 use crate::flows::password_login::account_key_of;
 use crate::flows::sessions::{principal_after, principal_hook};
 use crate::hooks::{Action, AfterHook};
-use crate::limits;
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
@@ -33,8 +32,10 @@ impl Auth {
     }
 
     /// `POST /password`: sets a new password. The current one is required when the account has
-    /// one (`invalid_credentials` when wrong; throttled like a login). Every other session of
-    /// the user is revoked.
+    /// one (`invalid_credentials` when wrong; throttled like a login); an account without one
+    /// may set a first password only from a recent login (`accounts.recent_login_secs`,
+    /// `forbidden` otherwise). Every other session of the user is revoked, and SMS codes and
+    /// emailed tokens issued before stop working.
     pub async fn change_password(
         &self,
         principal: &Principal,
@@ -51,11 +52,9 @@ impl Auth {
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
                 let key = account_key_of(&user);
-                self.check_password_guard(&key).await?;
+                self.check_password_guard(&key, Some(client)).await?;
                 if !self.inner.hasher.verify(old, hash).await? {
-                    store
-                        .add_failure(&limits::password_failures_key(&key))
-                        .await?;
+                    self.password_failed(&key, Some(client)).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
             }
@@ -65,12 +64,15 @@ impl Auth {
                     "this account has no password; omit old_password",
                 ));
             }
-            (None, None) => {}
+            // Setting a first password: a stolen access token must not be enough to add one
+            // (and log the owner's other devices out), so the session must be a recent login.
+            (None, None) => self.reauthenticate(principal, &user, None, client).await?,
         }
         let hash = self
             .hash_new_password(Some(&user), &request.new_password)
             .await?;
         user.password_hash = Some(hash);
+        user.credentials_changed_at = Some(self.now());
         if !store.update_user(&user).await? {
             return Err(AuthError::TokenRevoked);
         }

@@ -3,7 +3,6 @@
 
 use crate::account::{Email, User, UserStatus};
 use crate::ids::{SessionId, UserId};
-use crate::limits;
 use crate::phone::Phone;
 use crate::session::{RevokeReason, Session};
 use crate::{Auth, AuthError};
@@ -63,11 +62,7 @@ impl Auth {
     /// Clears the SMS lockout of a phone, whether or not it has an account.
     pub async fn reset_phone_lockout(&self, phone: &str) -> Result<(), AuthError> {
         let phone = Phone::parse(phone, false)?;
-        Ok(self
-            .inner
-            .store
-            .clear_failures(&limits::sms_failures_key(&phone))
-            .await?)
+        self.clear_phone_lockouts(&phone).await
     }
 
     /// The user's live sessions.

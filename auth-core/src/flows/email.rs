@@ -11,7 +11,6 @@ use crate::email_token::{
 use crate::flows::sessions::{principal_after, principal_hook};
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::UserId;
-use crate::limits;
 use crate::mail::{MailKind, MailMessage};
 use crate::secret::{BearerToken, Password};
 use crate::store::StoreError;
@@ -115,7 +114,8 @@ impl Auth {
     }
 
     /// Looks up a presented token of `purpose` and consumes it: `invalid_token` when unknown
-    /// or malformed, `challenge_consumed` when used, `code_expired` when expired.
+    /// or malformed, `challenge_consumed` when used, `code_expired` when expired or issued
+    /// before the account's latest credential change.
     async fn take_email_token(
         &self,
         token: &str,
@@ -134,6 +134,12 @@ impl Auth {
             EmailTokenState::Consumed => return Err(AuthError::ChallengeConsumed),
             EmailTokenState::Expired => return Err(AuthError::CodeExpired),
         }
+        // A token mailed before the account's latest credential change is dead, as if expired.
+        if let Some(user) = store.user_by_id(stored.user_id).await?
+            && user.superseded(stored.created_at)
+        {
+            return Err(AuthError::CodeExpired);
+        }
         if !store.consume_email_token(&hash, now).await? {
             return Err(AuthError::ChallengeConsumed);
         }
@@ -145,13 +151,9 @@ impl Auth {
     pub async fn resend_activation(&self, email: &str) -> Result<(), AuthError> {
         self.mail_enabled()?;
         let email = Email::parse(email)?;
-        limits::check_mail_send(
-            self.inner.store.as_ref(),
-            &self.inner.config.accounts,
-            &email,
-            self.now(),
-        )
-        .await?;
+        self.counters()
+            .check_mail_send(&self.inner.config.accounts, &email, self.now())
+            .await?;
         if let Some(user) = self.inner.store.user_by_email(&email).await?
             && user.status == UserStatus::PendingActivation
         {
@@ -168,13 +170,10 @@ impl Auth {
         if self.inner.mail.is_none() {
             return;
         }
-        let allowed = limits::check_mail_send(
-            self.inner.store.as_ref(),
-            &self.inner.config.accounts,
-            email,
-            self.now(),
-        )
-        .await;
+        let allowed = self
+            .counters()
+            .check_mail_send(&self.inner.config.accounts, email, self.now())
+            .await;
         if allowed.is_ok()
             && let Err(e) = self
                 .mail_token(user.id, email, EmailTokenPurpose::Activation)
@@ -230,7 +229,9 @@ impl Auth {
         hook.email = Some(&email);
         hook.user_id = user.as_ref().map(|u| u.id);
         self.before(hook).await?;
-        limits::check_mail_send(store, &self.inner.config.accounts, &email, self.now()).await?;
+        self.counters()
+            .check_mail_send(&self.inner.config.accounts, &email, self.now())
+            .await?;
         if let Some(user) = &user {
             self.mail_token(user.id, &email, EmailTokenPurpose::PasswordReset)
                 .await?;
@@ -277,6 +278,7 @@ impl Auth {
             .await?
             .ok_or(AuthError::InvalidToken)?;
         user.password_hash = Some(new_hash);
+        user.credentials_changed_at = Some(self.now());
         // Following the emailed link proves the address: a pending account is activated.
         if user.status == UserStatus::PendingActivation && user.email.as_ref() == Some(&t.email) {
             user.status = UserStatus::Active;
@@ -307,7 +309,8 @@ impl Auth {
             .user_by_id(principal.user_id)
             .await?
             .ok_or(AuthError::TokenRevoked)?;
-        self.reauthenticate(principal, &user, password).await?;
+        self.reauthenticate(principal, &user, password, client)
+            .await?;
         if user.email.as_ref() == Some(&email) {
             return Err(AuthError::invalid_request(
                 "that is already the account's email",
@@ -316,7 +319,9 @@ impl Auth {
         if store.user_by_email(&email).await?.is_some() {
             return Err(AuthError::AlreadyRegistered);
         }
-        limits::check_mail_send(store, &self.inner.config.accounts, &email, self.now()).await?;
+        self.counters()
+            .check_mail_send(&self.inner.config.accounts, &email, self.now())
+            .await?;
         self.mail_token(user.id, &email, EmailTokenPurpose::EmailChange)
             .await?;
         if let Some(old) = &user.email {
@@ -347,6 +352,7 @@ impl Auth {
             .await?
             .ok_or(AuthError::InvalidToken)?;
         user.email = Some(t.email.clone());
+        user.credentials_changed_at = Some(self.now());
         if user.status == UserStatus::PendingActivation {
             user.status = UserStatus::Active;
         }

@@ -3,7 +3,7 @@
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, LoginOutcome, LoginRequest, TokenPair};
 use crate::hooks::{Action, AfterHook, BeforeHook};
-use crate::limits;
+use crate::limits::{self, Lockout};
 use crate::password::PasswordHash;
 use crate::secret::Password;
 use crate::token::access::Principal;
@@ -79,7 +79,9 @@ impl Auth {
             LoginIdentifier::Username(u) => hook.username = Some(u),
         }
         self.before(hook).await?;
-        let (mut user, hash) = self.check_password(user, identifier, password).await?;
+        let (mut user, hash) = self
+            .check_password(user, identifier, password, Some(client))
+            .await?;
         if self.inner.hasher.needs_rehash(&hash) {
             self.rehash(&mut user, password).await;
         }
@@ -114,7 +116,9 @@ impl Auth {
             )
         };
         let user = self.user_by_identifier(&identifier).await?;
-        let (user, _) = self.check_password(user, &identifier, password).await?;
+        let (user, _) = self
+            .check_password(user, &identifier, password, None)
+            .await?;
         Ok(Principal {
             user_id: user.id,
             session_id: None,
@@ -133,14 +137,15 @@ impl Auth {
         })
     }
 
-    /// The password rules shared by every password check: length cap, throttle, lockout, the
-    /// same work and error for unknown accounts, then activation and disabled state (only after
-    /// a correct password). Returns the user and its stored hash.
+    /// The password rules shared by every password check: length cap, per-IP failure cap,
+    /// throttle, lockout, the same work and error for unknown accounts, then activation and
+    /// disabled state (only after a correct password). Returns the user and its stored hash.
     async fn check_password(
         &self,
         user: Option<User>,
         identifier: &LoginIdentifier,
         password: &Password,
+        client: Option<&ClientInfo>,
     ) -> Result<(User, PasswordHash), AuthError> {
         let cfg = &self.inner.config.password;
         if password.expose().chars().count() > cfg.max_length {
@@ -148,17 +153,14 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         }
         let account_key = account_key(user.as_ref(), identifier);
-        self.check_password_guard(&account_key).await?;
+        self.check_password_guard(&account_key, client).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let correct = match &hash {
             Some(hash) => self.inner.hasher.verify(password, hash).await?,
             None => self.inner.hasher.verify_dummy(password).await?,
         };
         let (Some(user), Some(hash), true) = (user, hash, correct) else {
-            self.inner
-                .store
-                .add_failure(&limits::password_failures_key(&account_key))
-                .await?;
+            self.password_failed(&account_key, client).await?;
             return Err(AuthError::InvalidCredentials);
         };
         self.clear_lockouts(&user).await?;
@@ -172,17 +174,53 @@ impl Auth {
         }
     }
 
-    /// Throttle and lockout checks before a password is verified.
-    pub(crate) async fn check_password_guard(&self, account_key: &str) -> Result<(), AuthError> {
+    /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
+    /// per-IP cap applies when the `client` is known (every route; not the HTTP Basic guard,
+    /// which is given no client and is bounded by the account's throttle and lockout).
+    pub(crate) async fn check_password_guard(
+        &self,
+        account_key: &str,
+        client: Option<&ClientInfo>,
+    ) -> Result<(), AuthError> {
         let cfg = &self.inner.config.password;
-        let store = self.inner.store.as_ref();
-        limits::check_password_attempt(store, cfg, account_key, self.now()).await?;
-        limits::check_lockout(
-            store,
-            &limits::password_failures_key(account_key),
-            cfg.lockout_after,
-        )
-        .await
+        let counters = self.counters();
+        let now = self.now();
+        if let Some(client) = client {
+            counters.check_password_ip(cfg, client.ip, now).await?;
+        }
+        counters
+            .check_password_attempt(cfg, account_key, now)
+            .await?;
+        counters
+            .check_lockout(
+                &limits::password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await
+    }
+
+    /// Counts a wrong password: towards the account's lockout and (when known) the client
+    /// IP's cap.
+    pub(crate) async fn password_failed(
+        &self,
+        account_key: &str,
+        client: Option<&ClientInfo>,
+    ) -> Result<(), AuthError> {
+        let cfg = &self.inner.config.password;
+        let counters = self.counters();
+        let now = self.now();
+        counters
+            .add_failure(
+                &limits::password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await?;
+        match client {
+            Some(client) => counters.password_ip_failed(cfg, client.ip, now).await,
+            None => Ok(()),
+        }
     }
 
     /// Replaces a hash made with weaker parameters. Best effort: a failure is logged, the login
@@ -211,15 +249,28 @@ impl Auth {
         }
     }
 
-    /// Clears the account's lockout counters after it proved itself one way or another.
+    /// Clears the account's lockout counters (passwords, and every SMS-code channel of its
+    /// phone) after it proved itself one way or another.
     pub(crate) async fn clear_lockouts(&self, user: &User) -> Result<(), AuthError> {
-        let store = self.inner.store.as_ref();
-        store
+        let counters = self.counters();
+        counters
             .clear_failures(&limits::password_failures_key(&account_key_of(user)))
             .await?;
         if let Some(phone) = &user.phone {
-            store
-                .clear_failures(&limits::sms_failures_key(phone))
+            self.clear_phone_lockouts(phone).await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the SMS-code lockouts of every channel of `phone`.
+    pub(crate) async fn clear_phone_lockouts(
+        &self,
+        phone: &crate::phone::Phone,
+    ) -> Result<(), AuthError> {
+        let counters = self.counters();
+        for channel in limits::SMS_CHANNELS {
+            counters
+                .clear_failures(&limits::sms_failures_key(phone, channel))
                 .await?;
         }
         Ok(())

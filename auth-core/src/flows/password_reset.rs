@@ -78,6 +78,7 @@ impl Auth {
         self.solve_sms_challenge(&challenge, code).await?;
         let mut user = user.ok_or(AuthError::InvalidCode)?;
         user.password_hash = Some(hash);
+        user.credentials_changed_at = Some(self.now());
         if !self.inner.store.update_user(&user).await? {
             return Err(AuthError::InvalidCode);
         }

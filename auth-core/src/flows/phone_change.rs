@@ -11,7 +11,6 @@ use crate::flows::password_login::account_key_of;
 use crate::flows::sessions::{principal_after, principal_hook};
 use crate::flows::sms_challenge::Issue;
 use crate::hooks::{Action, AfterHook};
-use crate::limits;
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::store::StoreError;
@@ -27,16 +26,14 @@ impl Auth {
         principal: &Principal,
         user: &User,
         password: Option<&Password>,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
                 let key = account_key_of(user);
-                self.check_password_guard(&key).await?;
+                self.check_password_guard(&key, Some(client)).await?;
                 if !self.inner.hasher.verify(password, hash).await? {
-                    self.inner
-                        .store
-                        .add_failure(&limits::password_failures_key(&key))
-                        .await?;
+                    self.password_failed(&key, Some(client)).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
                 Ok(())
@@ -78,7 +75,8 @@ impl Auth {
             .user_by_id(principal.user_id)
             .await?
             .ok_or(AuthError::TokenRevoked)?;
-        self.reauthenticate(principal, &user, password).await?;
+        self.reauthenticate(principal, &user, password, client)
+            .await?;
         if user.phone.as_ref() == Some(&phone) {
             return Err(AuthError::invalid_request(
                 "that is already the account's phone",
@@ -109,7 +107,8 @@ impl Auth {
     }
 
     /// `POST /phone/confirm`: with the code sent to the new number, makes it the account's
-    /// phone. The old number gets a notice (best effort).
+    /// phone. The old number gets a notice (best effort). SMS codes and emailed tokens issued
+    /// before stop working.
     pub async fn confirm_phone_change(
         &self,
         principal: &Principal,
@@ -133,6 +132,7 @@ impl Auth {
             .await?
             .ok_or(AuthError::TokenRevoked)?;
         let old = user.phone.replace(challenge.phone.clone());
+        user.credentials_changed_at = Some(self.now());
         match store.update_user(&user).await {
             Ok(true) => {}
             Ok(false) => return Err(AuthError::TokenRevoked),

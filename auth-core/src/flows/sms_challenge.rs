@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::api::{ChallengeSent, ClientInfo};
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
 use crate::ids::{ChallengeId, UserId};
-use crate::limits;
+use crate::limits::{self, Lockout};
 use crate::phone::Phone;
 use crate::secret::{OneTimeCode, random_numeric_code};
 use crate::sms::{SmsKind, SmsMessage};
@@ -60,8 +60,15 @@ impl Auth {
         let store = self.inner.store.as_ref();
         let now = self.now();
         let phone = issue.phone;
-        limits::check_sms_send(store, cfg, phone, client.ip, now).await?;
-        limits::check_lockout(store, &limits::sms_failures_key(phone), cfg.lockout_after).await?;
+        let counters = self.counters();
+        counters.check_sms_send(cfg, phone, client.ip, now).await?;
+        counters
+            .check_lockout(
+                &limits::sms_failures_key(phone, issue.purpose),
+                Lockout::sms_codes(cfg),
+                now,
+            )
+            .await?;
 
         let test_code = cfg.test_numbers.get(phone.as_str()).cloned();
         let deliver = issue.deliver && test_code.is_none();
@@ -110,7 +117,8 @@ impl Auth {
         })
     }
 
-    /// Checks the code's form and loads an open challenge of one of `purposes`. Reads only.
+    /// Checks the code's form and loads an open challenge of one of `purposes`, refusing one
+    /// that an account's later credential change superseded (`code_expired`). Reads only.
     pub(crate) async fn open_sms_challenge(
         &self,
         challenge_id: &str,
@@ -134,6 +142,14 @@ impl Auth {
             .filter(|ch| purposes.contains(&ch.purpose))
             .ok_or(AuthError::InvalidCode)?;
         closed_state_error(challenge.state(self.now(), cfg.max_attempts))?;
+        // A code issued before the account's latest credential change (password set, changed
+        // or reset; phone changed) is dead, as if expired.
+        if let Some(user_id) = challenge.user_id
+            && let Some(user) = self.inner.store.user_by_id(user_id).await?
+            && user.superseded(challenge.created_at)
+        {
+            return Err(AuthError::CodeExpired);
+        }
         Ok(challenge)
     }
 
@@ -149,8 +165,10 @@ impl Auth {
         let cfg = &self.inner.config.sms;
         let store = self.inner.store.as_ref();
         let now = self.now();
-        let failures_key = limits::sms_failures_key(&challenge.phone);
-        limits::check_lockout(store, &failures_key, cfg.lockout_after).await?;
+        let counters = self.counters();
+        let lockout = Lockout::sms_codes(cfg);
+        let failures_key = limits::sms_failures_key(&challenge.phone, challenge.purpose);
+        counters.check_lockout(&failures_key, lockout, now).await?;
         if store
             .claim_challenge_attempt(challenge.id, cfg.max_attempts)
             .await?
@@ -165,7 +183,7 @@ impl Auth {
         }
         let decoy = challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup;
         if !challenge.code_matches(&self.inner.code_key, code) || decoy {
-            store.add_failure(&failures_key).await?;
+            counters.add_failure(&failures_key, lockout, now).await?;
             return Err(AuthError::InvalidCode);
         }
         if !store.consume_challenge(challenge.id, now).await? {

@@ -61,7 +61,7 @@ use crate::password::PasswordHash;
 use crate::phone::Phone;
 use crate::secret::SecretHash;
 use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use crate::store::{Counter, Store, StoreError, UniqueField};
+use crate::store::{Counter, Failures, Store, StoreError, UniqueField};
 
 /// Runs every check of the suite in sequence against `store`.
 ///
@@ -344,6 +344,7 @@ async fn full_user(check: &str, store: &dyn Store) -> User {
     user.last_login_ip = Some(ipv4());
     user.current_login_at = Some(now - minutes(5));
     user.current_login_ip = Some(ipv6());
+    user.credentials_changed_at = Some(now - minutes(30));
     user
 }
 
@@ -708,6 +709,7 @@ pub async fn check_update_user(store: Arc<dyn Store>) {
     a2.last_login_ip = None;
     a2.current_login_at = Some(now_ms());
     a2.current_login_ip = Some(ipv4_mapped());
+    a2.credentials_changed_at = Some(now_ms());
     a2.created_at = a.created_at - minutes(1);
     ensure_eq!(
         C,
@@ -2152,49 +2154,93 @@ pub async fn check_hit_counter(store: Arc<dyn Store>) {
     }
 }
 
-/// `add_failure` / `failures` / `clear_failures`: counts from 0, per key, back to 0 on clear.
+/// `add_failure` / `failures` / `clear_failures`: counts from 1, per key, with the latest
+/// failure's time and expiry; gone once expired (and restarting at 1 after it); gone on clear.
 pub async fn check_failures(store: Arc<dyn Store>) {
     const C: &str = "failures";
     let store = store.as_ref();
     let key = fresh_key("failures");
     let other = fresh_key("failures");
+    let t0 = now_ms();
+    let expiry = |i: i64| t0 + minutes(60 + i);
 
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&key).await),
-        0,
+        ok(C, "failures", store.failures(&key, t0).await),
+        None,
         "failures of a new key"
     );
-    for n in 1..=3 {
+    for n in 1..=3_u32 {
+        let at = t0 + minutes(i64::from(n));
         ensure_eq!(
             C,
-            ok(C, "add_failure", store.add_failure(&key).await),
-            n,
-            "add_failure must return the new count"
+            ok(
+                C,
+                "add_failure",
+                store.add_failure(&key, at, expiry(i64::from(n))).await
+            ),
+            Failures {
+                count: n,
+                last_at: at,
+                expires_at: expiry(i64::from(n)),
+            },
+            "add_failure must return the new count, its time and its new expiry"
         );
     }
+    let three = Failures {
+        count: 3,
+        last_at: t0 + minutes(3),
+        expires_at: expiry(3),
+    };
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&key).await),
-        3,
+        ok(C, "failures", store.failures(&key, t0 + minutes(4)).await),
+        Some(three),
         "failures after three add_failure"
     );
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&other).await),
-        0,
+        ok(C, "failures", store.failures(&key, expiry(3)).await),
+        None,
+        "failures at their expiry (expires_at <= now) must read as none"
+    );
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "add_failure",
+            store
+                .add_failure(&key, expiry(3), expiry(3) + minutes(60))
+                .await
+        ),
+        Failures {
+            count: 1,
+            last_at: expiry(3),
+            expires_at: expiry(3) + minutes(60),
+        },
+        "add_failure on an expired count must restart it at 1"
+    );
+    ensure_eq!(
+        C,
+        ok(C, "failures", store.failures(&other, t0).await),
+        None,
         "failures of another key"
     );
     ok(C, "clear_failures", store.clear_failures(&key).await);
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&key).await),
-        0,
+        ok(C, "failures", store.failures(&key, t0).await),
+        None,
         "failures after clear_failures"
     );
     ensure_eq!(
         C,
-        ok(C, "add_failure", store.add_failure(&key).await),
+        ok(
+            C,
+            "add_failure",
+            store.add_failure(&key, t0, expiry(0)).await
+        )
+        .count,
         1,
         "add_failure after clear_failures starts again at 1"
     );
@@ -2205,9 +2251,22 @@ pub async fn check_failures(store: Arc<dyn Store>) {
     );
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&other).await),
-        0,
+        ok(C, "failures", store.failures(&other, t0).await),
+        None,
         "failures after clear_failures of an absent key"
+    );
+    let long_key = format!("{}{}", fresh_key("f"), "k".repeat(160));
+    let long_key = long_key.get(..200).unwrap_or(&long_key).to_owned();
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "add_failure(200-byte key)",
+            store.add_failure(&long_key, t0, expiry(0)).await
+        )
+        .count,
+        1,
+        "a failure count with a 200-byte key"
     );
 }
 
@@ -2298,7 +2357,17 @@ pub async fn check_purge_expired(store: Arc<dyn Store>) {
         "hit_counter",
         store.hit_counter(&live_counter, later, base).await,
     );
-    ok(C, "add_failure", store.add_failure(&failure_key).await);
+    let expired_failure_key = fresh_key("purge-failures");
+    ok(
+        C,
+        "add_failure",
+        store.add_failure(&expired_failure_key, base, soon).await,
+    );
+    ok(
+        C,
+        "add_failure",
+        store.add_failure(&failure_key, base, later).await,
+    );
     let token = |expires_at| EmailToken {
         hash: random_hash(),
         purpose: EmailTokenPurpose::Activation,
@@ -2316,9 +2385,9 @@ pub async fn check_purge_expired(store: Arc<dyn Store>) {
     let purged = ok(C, "purge_expired", store.purge_expired(purge_at).await);
     ensure!(
         C,
-        purged >= 6,
-        "purge_expired returned {purged}; expected at least the 6 expired records this check \
-         created (2 challenges, 2 sessions, 1 counter, 1 emailed token)"
+        purged >= 7,
+        "purge_expired returned {purged}; expected at least the 7 expired records this check \
+         created (2 challenges, 2 sessions, 1 counter, 1 failure count, 1 emailed token)"
     );
     ensure_eq!(
         C,
@@ -2413,9 +2482,22 @@ pub async fn check_purge_expired(store: Arc<dyn Store>) {
     );
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&failure_key).await),
+        ok(C, "failures", store.failures(&failure_key, purge_at).await).map(|f| f.count),
+        Some(1),
+        "a failure count that has not expired must survive purge_expired"
+    );
+    ensure_eq!(
+        C,
+        ok(
+            C,
+            "add_failure",
+            store
+                .add_failure(&expired_failure_key, purge_at - minutes(10), later)
+                .await
+        )
+        .count,
         1,
-        "failure counts never expire by themselves and must survive purge_expired"
+        "an expired failure count must be gone after purge_expired"
     );
     ensure!(
         C,
@@ -2763,15 +2845,17 @@ pub async fn check_concurrent_update_user(store: Arc<dyn Store>) {
 pub async fn check_concurrent_add_failure(store: Arc<dyn Store>) {
     const C: &str = "concurrent_add_failure";
     let key = Arc::new(fresh_key("concurrent-failures"));
+    let at = now_ms();
+    let expires = at + minutes(60);
     let results = race(C, 32, |_| {
         let store = Arc::clone(&store);
         let key = Arc::clone(&key);
-        async move { store.add_failure(&key).await }
+        async move { store.add_failure(&key, at, expires).await }
     })
     .await;
     let mut counts: Vec<u32> = results
         .into_iter()
-        .map(|r| ok(C, "add_failure", r))
+        .map(|r| ok(C, "add_failure", r).count)
         .collect();
     counts.sort_unstable();
     ensure_eq!(
@@ -2782,8 +2866,8 @@ pub async fn check_concurrent_add_failure(store: Arc<dyn Store>) {
     );
     ensure_eq!(
         C,
-        ok(C, "failures", store.failures(&key).await),
-        32,
+        ok(C, "failures", store.failures(&key, at).await).map(|f| f.count),
+        Some(32),
         "failures after 32 concurrent add_failure calls"
     );
 }

@@ -15,7 +15,7 @@ use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
 use crate::secret::SecretHash;
 use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use crate::store::{Counter, Store, StoreError, UniqueField};
+use crate::store::{Counter, Failures, Store, StoreError, UniqueField};
 
 /// In-memory store. Clones share the same data. [`MemoryStore::set_unavailable`] simulates an
 /// outage.
@@ -35,7 +35,7 @@ struct State {
     email_tokens: HashMap<SecretHash, EmailToken>,
     sessions: HashMap<SessionId, Session>,
     counters: HashMap<String, Counter>,
-    failures: HashMap<String, u32>,
+    failures: HashMap<String, Failures>,
 }
 
 impl MemoryStore {
@@ -422,15 +422,39 @@ impl Store for MemoryStore {
         Ok(*counter)
     }
 
-    async fn add_failure(&self, key: &str) -> Result<u32, StoreError> {
+    async fn add_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Failures, StoreError> {
         let mut s = self.lock()?;
-        let n = s.failures.entry(key.to_owned()).or_insert(0);
-        *n = n.saturating_add(1);
-        Ok(*n)
+        let f = s.failures.entry(key.to_owned()).or_insert(Failures {
+            count: 0,
+            last_at: at,
+            expires_at,
+        });
+        f.count = if f.expires_at <= at {
+            1
+        } else {
+            f.count.saturating_add(1)
+        };
+        f.last_at = at;
+        f.expires_at = expires_at;
+        Ok(*f)
     }
 
-    async fn failures(&self, key: &str) -> Result<u32, StoreError> {
-        Ok(self.lock()?.failures.get(key).copied().unwrap_or(0))
+    async fn failures(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Failures>, StoreError> {
+        Ok(self
+            .lock()?
+            .failures
+            .get(key)
+            .copied()
+            .filter(|f| f.expires_at > now))
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
@@ -440,13 +464,20 @@ impl Store for MemoryStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut s = self.lock()?;
-        let before =
-            s.challenges.len() + s.sessions.len() + s.counters.len() + s.email_tokens.len();
+        let count = |s: &State| {
+            s.challenges.len()
+                + s.sessions.len()
+                + s.counters.len()
+                + s.email_tokens.len()
+                + s.failures.len()
+        };
+        let before = count(&s);
         s.challenges.retain(|_, c| c.expires_at > now);
         s.email_tokens.retain(|_, t| t.expires_at > now);
         s.sessions.retain(|_, x| x.expires_at > now);
         s.counters.retain(|_, c| c.resets_at > now);
-        let after = s.challenges.len() + s.sessions.len() + s.counters.len() + s.email_tokens.len();
+        s.failures.retain(|_, f| f.expires_at > now);
+        let after = count(&s);
         Ok((before - after) as u64)
     }
 }
