@@ -31,6 +31,21 @@ async fn login(
     }
 }
 
+async fn login_from(
+    kit: &auth_core::testkit::TestKit,
+    email: &str,
+    password: &str,
+    client: &auth_core::api::ClientInfo,
+) -> Result<auth_core::api::TokenPair, AuthError> {
+    kit.auth
+        .login_with_password(
+            &LoginIdentifier::Email(auth_core::Email::parse(email).unwrap()),
+            &password.into(),
+            client,
+        )
+        .await
+}
+
 #[tokio::test]
 async fn register_then_login_with_email_or_username() {
     let kit = kit();
@@ -296,28 +311,146 @@ async fn attempts_are_throttled_per_account_for_known_and_unknown_alike() {
 }
 
 #[tokio::test]
-async fn consecutive_failures_lock_the_account_until_it_logs_in_another_way() {
+async fn a_password_lockout_is_temporary_and_escalates_up_to_its_cap() {
     let kit = kit_with(|c| {
         c.password.lockout_after = 4;
         c.password.attempts_per_window = 1000;
     });
-    let user = register_email(&kit, "erin@example.com").await;
+    register_email(&kit, "erin@example.com").await;
+    let wrong = "wrong wrong wrong wrong";
     for _ in 0..4 {
-        let _ = login(&kit, "erin@example.com", "wrong wrong wrong wrong").await;
+        let _ = login(&kit, "erin@example.com", wrong).await;
     }
+    // Locked for 15 minutes from the 4th failure, with the time left in Retry-After.
     let e = login(&kit, "erin@example.com", PASSWORD).await.unwrap_err();
-    assert_eq!(e, AuthError::TooManyAttempts { retry_after: None });
-    kit.clock.advance(secs(90 * 24 * 3600));
-    assert!(
-        login(&kit, "erin@example.com", PASSWORD).await.is_err(),
-        "time does not unlock"
+    assert_eq!(
+        e,
+        AuthError::TooManyAttempts {
+            retry_after: Some(secs(900))
+        }
     );
-    // Proving the account by SMS unlocks it.
+    kit.clock.advance(secs(899));
+    assert!(login(&kit, "erin@example.com", PASSWORD).await.is_err());
+    // Time unlocks it; each further failure doubles the next lock: 30 min, 1 h, 2 h, …
+    let mut expected = 900;
+    for _ in 0..10 {
+        kit.clock.advance(secs(1));
+        expected = (expected * 2).min(86_400);
+        assert_eq!(
+            login(&kit, "erin@example.com", wrong).await.unwrap_err(),
+            AuthError::InvalidCredentials
+        );
+        assert_eq!(
+            login(&kit, "erin@example.com", PASSWORD).await.unwrap_err(),
+            AuthError::TooManyAttempts {
+                retry_after: Some(secs(expected))
+            },
+        );
+        kit.clock.advance(secs(expected - 1));
+    }
+    assert_eq!(expected, 86_400, "the lock is capped at 24 hours");
+    // Once the lock ends the right password works and clears the count.
+    kit.clock.advance(secs(1));
+    assert!(login(&kit, "erin@example.com", PASSWORD).await.is_ok());
+    assert_eq!(
+        login(&kit, "erin@example.com", wrong).await.unwrap_err(),
+        AuthError::InvalidCredentials,
+        "the count starts again after a success"
+    );
+}
+
+#[tokio::test]
+async fn a_password_lockout_leaves_sms_login_and_sms_reset_open_to_the_owner() {
+    let kit = kit_with(|c| {
+        c.password.lockout_after = 3;
+        c.password.attempts_per_window = 1000;
+        c.sms.resend_cooldown_secs = 0;
+    });
+    let user = register_email(&kit, "erin@example.com").await;
     let mut u = kit.store.user_by_id(user).await.unwrap().unwrap();
     u.phone = Some(auth_core::Phone::parse(PHONE, false).unwrap());
     kit.store.update_user(&u).await.unwrap();
+    for _ in 0..3 {
+        let _ = login(&kit, "erin@example.com", "wrong wrong wrong wrong").await;
+    }
+    assert!(matches!(
+        login(&kit, "erin@example.com", PASSWORD).await,
+        Err(AuthError::TooManyAttempts { .. })
+    ));
+    // A stranger's password guesses do not block the owner's SMS reset…
+    let ch = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let code = kit.sms.last_code_for(PHONE).unwrap();
+    kit.auth
+        .confirm_password_reset_sms(
+            &ch.challenge_id.to_string(),
+            &code,
+            &Password::new("a brand new passphrase here"),
+            &client(),
+        )
+        .await
+        .unwrap();
+    // …which also clears the password lockout.
+    assert!(
+        login(&kit, "erin@example.com", "a brand new passphrase here")
+            .await
+            .is_ok()
+    );
+    // Nor an SMS login.
+    for _ in 0..3 {
+        let _ = login(&kit, "erin@example.com", "wrong wrong wrong wrong").await;
+    }
     sms_login(&kit, PHONE).await;
-    assert!(login(&kit, "erin@example.com", PASSWORD).await.is_ok());
+    assert!(
+        login(&kit, "erin@example.com", "a brand new passphrase here")
+            .await
+            .is_ok(),
+        "proving the account by SMS unlocks passwords"
+    );
+}
+
+#[tokio::test]
+async fn failed_passwords_are_capped_per_client_ip_across_accounts() {
+    let kit = kit_with(|c| {
+        c.password.failures_per_ip = 5;
+        c.password.failures_per_ip_window_secs = 600;
+    });
+    register_email(&kit, "ivy@example.com").await;
+    let attacker = client_from(9);
+    // Five wrong passwords on five different accounts from one IP…
+    for i in 0..5 {
+        let email = format!("victim{i}@example.com");
+        assert_eq!(
+            login_from(&kit, &email, "wrong wrong wrong wrong", &attacker)
+                .await
+                .unwrap_err(),
+            AuthError::InvalidCredentials
+        );
+    }
+    // …and that IP is refused before any hashing, even with a right password.
+    let before = kit.hashes();
+    let e = login_from(&kit, "ivy@example.com", PASSWORD, &attacker)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::RateLimited { .. }), "{e:?}");
+    assert_eq!(e.retry_after_secs(), Some(600));
+    assert_eq!(kit.hashes(), before, "a capped IP costs no argon2 work");
+    // Another IP is not affected.
+    assert!(
+        login_from(&kit, "ivy@example.com", PASSWORD, &client())
+            .await
+            .is_ok()
+    );
+    // The window slides from the latest failure.
+    kit.clock.advance(secs(600));
+    assert!(
+        login_from(&kit, "ivy@example.com", PASSWORD, &attacker)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -258,7 +258,7 @@ async fn country_allow_and_deny_lists() {
 }
 
 #[tokio::test]
-async fn a_new_challenge_does_not_reset_the_failure_count_and_lockout_holds() {
+async fn a_new_challenge_does_not_reset_the_failure_count_and_the_lockout_is_temporary() {
     let kit = kit_with(|c| {
         c.sms.lockout_after = 7;
         c.sms.resend_cooldown_secs = 0;
@@ -281,24 +281,85 @@ async fn a_new_challenge_does_not_reset_the_failure_count_and_lockout_holds() {
             AuthError::InvalidCode
         );
     }
-    // Locked: even the right code of an open challenge is refused, and new challenges too.
+    // Locked for 15 minutes: even the right code of an open challenge is refused, and new
+    // login challenges too.
+    let locked = AuthError::TooManyAttempts {
+        retry_after: Some(secs(900)),
+    };
     let e = kit
         .auth
         .verify_sms(&id, &code, &client())
         .await
         .unwrap_err();
-    assert_eq!(e, AuthError::TooManyAttempts { retry_after: None });
+    assert_eq!(e, locked);
     let e = kit
         .auth
         .start_sms_login(PHONE, &client())
         .await
         .unwrap_err();
-    assert_eq!(e, AuthError::TooManyAttempts { retry_after: None });
-    // Time does not help.
-    kit.clock.advance(secs(30 * 24 * 3600));
-    assert!(kit.auth.start_sms_login(PHONE, &client()).await.is_err());
-    // An admin reset does.
+    assert_eq!(e, locked);
+    // The reset channel is not the one being guessed at: the owner can still reset.
+    kit.auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    // Time unlocks login; the next wrong code locks it again for twice as long.
+    kit.clock.advance(secs(900));
+    let (id, code) = start(&kit, PHONE).await;
+    assert_eq!(
+        kit.auth
+            .verify_sms(&id, &wrong(&code), &client())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidCode
+    );
+    assert_eq!(
+        kit.auth
+            .verify_sms(&id, &code, &client())
+            .await
+            .unwrap_err(),
+        AuthError::TooManyAttempts {
+            retry_after: Some(secs(1800))
+        }
+    );
+    // An admin reset unlocks at once.
     kit.auth.reset_lockouts(user).await.unwrap();
+    sms_login(&kit, PHONE).await;
+}
+
+#[tokio::test]
+async fn reset_code_guessing_locks_only_the_reset_channel() {
+    let kit = kit_with(|c| {
+        c.sms.lockout_after = 3;
+        c.sms.resend_cooldown_secs = 0;
+        c.sms.per_phone_per_hour = 1000;
+        c.sms.per_phone_per_day = 1000;
+    });
+    register_phone(&kit, PHONE).await;
+    let ch = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let code = kit.sms.last_code_for(PHONE).unwrap();
+    for _ in 0..3 {
+        let _ = kit
+            .auth
+            .confirm_password_reset_sms(
+                &ch.challenge_id.to_string(),
+                &wrong(&code),
+                &PASSWORD.into(),
+                &client(),
+            )
+            .await;
+    }
+    let e = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::TooManyAttempts { .. }), "{e:?}");
+    // The login channel is untouched.
     sms_login(&kit, PHONE).await;
 }
 

@@ -1,0 +1,262 @@
+//! What a credential change does to everything issued before it: SMS codes and emailed tokens
+//! of the account stop working after a password change or reset and after a phone or email
+//! change; and setting a first password needs a recent login.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use auth_core::api::ChangePasswordRequest;
+use auth_core::testkit::TestKit;
+use auth_core::token::access::Principal;
+use auth_core::{AuthError, Password, Store as _};
+use common::*;
+
+const EMAIL: &str = "nina@example.com";
+const NEW_PHONE: &str = "+15557654321";
+
+fn kit_without_cooldowns() -> TestKit {
+    kit_with(|c| {
+        c.sms.resend_cooldown_secs = 0;
+        c.accounts.mail_cooldown_secs = 0;
+    })
+}
+
+async fn principal(kit: &TestKit, access_token: &str) -> Principal {
+    kit.auth.authenticate(access_token).await.unwrap()
+}
+
+/// An email account with a password and a phone, signed in by password.
+async fn email_account_with_phone(kit: &TestKit) -> Principal {
+    let user = register_email(kit, EMAIL).await;
+    let mut u = kit.store.user_by_id(user).await.unwrap().unwrap();
+    u.phone = Some(auth_core::Phone::parse(PHONE, false).unwrap());
+    kit.store.update_user(&u).await.unwrap();
+    let pair = sms_login(kit, PHONE).await;
+    principal(kit, pair.access_token.expose()).await
+}
+
+async fn change_password(kit: &TestKit, p: &Principal, old: Option<&str>, new: &str) {
+    kit.auth
+        .change_password(
+            p,
+            ChangePasswordRequest {
+                old_password: old.map(Password::new),
+                new_password: new.into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_password_change_kills_earlier_reset_codes_login_codes_and_emailed_tokens() {
+    let kit = kit_without_cooldowns();
+    let p = email_account_with_phone(&kit).await;
+    // Issued before the change: an SMS reset code, an SMS login code, an emailed reset link.
+    let reset = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let reset_code = kit.sms.last_code_for(PHONE).unwrap();
+    let (login_id, login_code) = start(&kit, PHONE).await;
+    kit.auth
+        .request_password_reset_email(EMAIL, &client())
+        .await
+        .unwrap();
+    let reset_link = kit.mail.last_token_for(EMAIL).unwrap();
+
+    kit.clock.advance(secs(1));
+    change_password(&kit, &p, Some(PASSWORD), "a changed passphrase entirely").await;
+
+    let e = kit
+        .auth
+        .confirm_password_reset_sms(
+            &reset.challenge_id.to_string(),
+            &reset_code,
+            &"an attackers passphrase here".into(),
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+    let e = kit
+        .auth
+        .verify_sms(&login_id, &login_code, &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+    let e = kit
+        .auth
+        .confirm_password_reset_email(&reset_link, &"an attackers passphrase".into(), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+
+    // What is issued after the change works.
+    kit.clock.advance(secs(1));
+    sms_login(&kit, PHONE).await;
+}
+
+#[tokio::test]
+async fn a_password_reset_kills_the_other_outstanding_reset_and_email_change_tokens() {
+    let kit = kit_without_cooldowns();
+    let p = email_account_with_phone(&kit).await;
+    kit.auth
+        .request_email_change(
+            &p,
+            "nina.new@example.com",
+            Some(&PASSWORD.into()),
+            &client(),
+        )
+        .await
+        .unwrap();
+    let change_link = kit.mail.last_token_for("nina.new@example.com").unwrap();
+    kit.auth
+        .request_password_reset_email(EMAIL, &client())
+        .await
+        .unwrap();
+    let reset_link = kit.mail.last_token_for(EMAIL).unwrap();
+    let first = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let first_code = kit.sms.last_code_for(PHONE).unwrap();
+    let second = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let second_code = kit.sms.last_code_for(PHONE).unwrap();
+
+    kit.clock.advance(secs(1));
+    kit.auth
+        .confirm_password_reset_sms(
+            &second.challenge_id.to_string(),
+            &second_code,
+            &"the owners new passphrase".into(),
+            &client(),
+        )
+        .await
+        .unwrap();
+
+    let e = kit
+        .auth
+        .confirm_password_reset_sms(
+            &first.challenge_id.to_string(),
+            &first_code,
+            &"an attackers passphrase here".into(),
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+    let e = kit
+        .auth
+        .confirm_password_reset_email(&reset_link, &"an attackers passphrase".into(), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+    let e = kit
+        .auth
+        .confirm_email_change(&change_link, &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+    let user = kit.store.user_by_id(p.user_id).await.unwrap().unwrap();
+    assert_eq!(
+        user.email.unwrap().as_str(),
+        EMAIL,
+        "the email did not change"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_change_kills_codes_sent_to_the_old_number() {
+    let kit = kit_without_cooldowns();
+    let p = email_account_with_phone(&kit).await;
+    let reset = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    let reset_code = kit.sms.last_code_for(PHONE).unwrap();
+    let change = kit
+        .auth
+        .request_phone_change(&p, NEW_PHONE, Some(&PASSWORD.into()), &client())
+        .await
+        .unwrap();
+    let change_code = kit.sms.last_code_for(NEW_PHONE).unwrap();
+    kit.clock.advance(secs(1));
+    kit.auth
+        .confirm_phone_change(
+            &p,
+            &change.challenge_id.to_string(),
+            &change_code,
+            &client(),
+        )
+        .await
+        .unwrap();
+    let e = kit
+        .auth
+        .confirm_password_reset_sms(
+            &reset.challenge_id.to_string(),
+            &reset_code,
+            &"an attackers passphrase here".into(),
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::CodeExpired);
+}
+
+#[tokio::test]
+async fn a_first_password_needs_a_recent_login() {
+    let kit = kit_without_cooldowns();
+    register_phone(&kit, PHONE).await;
+    let old = sms_login(&kit, PHONE).await;
+    let other = sms_login(&kit, PHONE).await;
+    // A token of a session logged in 16 minutes ago (say, stolen): refreshed, but not recent.
+    kit.clock.advance(secs(16 * 60));
+    let refreshed = kit
+        .auth
+        .refresh(old.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let stale = principal(&kit, refreshed.access_token.expose()).await;
+    let e = kit
+        .auth
+        .change_password(
+            &stale,
+            ChangePasswordRequest {
+                old_password: None,
+                new_password: PASSWORD.into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::Forbidden);
+    let user = kit.store.user_by_id(stale.user_id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_none(), "no password was set");
+    // The owner's other session was not logged out.
+    let other_refreshed = kit
+        .auth
+        .refresh(other.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert!(
+        kit.auth
+            .authenticate(other_refreshed.access_token.expose())
+            .await
+            .is_ok()
+    );
+    // A fresh login may set it.
+    let fresh = sms_login(&kit, PHONE).await;
+    let fresh = principal(&kit, fresh.access_token.expose()).await;
+    change_password(&kit, &fresh, None, PASSWORD).await;
+    let user = kit.store.user_by_id(fresh.user_id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_some());
+}
