@@ -80,15 +80,14 @@ impl PasswordPolicy {
     /// NFKC-normalizes `password` and checks it. `context` holds words the password must not
     /// be built from (the user's email, phone, username). Returns the normalized password.
     pub fn check(&self, password: &Password, context: &[&str]) -> Result<Password, AuthError> {
-        let normalized = normalize(password);
-        let len = normalized.expose().chars().count();
-        if len > self.max_length {
+        if exceeds_max_length(password, self.max_length) {
             return Err(AuthError::WeakPassword(format!(
                 "the password is too long: at most {} characters",
                 self.max_length
             )));
         }
-        if len < self.min_length {
+        let normalized = normalize(password);
+        if normalized.expose().chars().count() < self.min_length {
             return Err(AuthError::WeakPassword(format!(
                 "the password is too short: at least {} characters",
                 self.min_length
@@ -111,6 +110,20 @@ impl PasswordPolicy {
         }
         Ok(normalized)
     }
+}
+
+/// Whether `password` is longer than `max_length` characters counted the way the policy counts
+/// them: after NFKC normalization, which can lengthen a password (the ligature "ﬀ" becomes
+/// "ff") or shorten it ("e" and a combining accent become "é"). The policy at registration and
+/// the length cap of a login both ask this one function, so a password the policy accepted is
+/// never refused at login as too long. Counting stops after `max_length + 1` characters.
+pub(crate) fn exceeds_max_length(password: &Password, max_length: usize) -> bool {
+    password
+        .expose()
+        .nfkc()
+        .take(max_length.saturating_add(1))
+        .count()
+        > max_length
 }
 
 /// NFKC normalization (never truncation), as NIST SP 800-63B asks before hashing.

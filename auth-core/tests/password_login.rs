@@ -607,10 +607,91 @@ async fn login_request_shapes() {
 async fn overlong_passwords_are_refused_without_hashing() {
     let kit = kit();
     register_email(&kit, "kim@example.com").await;
-    let e = login(&kit, "kim@example.com", &"x".repeat(10_000))
+    let max = kit.auth.config().password.max_length;
+    // U+FB00 "ﬀ" is one character that NFKC turns into two ("ff"): this password has fewer
+    // than `max` characters as typed but more than `max` as the policy counts them.
+    let ligatures = "\u{FB00}".repeat(max / 2 + 1);
+    assert!(ligatures.chars().count() <= max);
+    for overlong in ["x".repeat(10_000), "x".repeat(max + 1), ligatures] {
+        let before = kit.hashes();
+        let e = login(&kit, "kim@example.com", &overlong).await.unwrap_err();
+        assert_eq!(e, AuthError::InvalidCredentials);
+        assert_eq!(
+            kit.hashes(),
+            before,
+            "no argon2 work for a password of {} characters",
+            overlong.chars().count()
+        );
+    }
+    // The counter does move: a wrong password of exactly the maximum is verified.
+    let before = kit.hashes();
+    let e = login(&kit, "kim@example.com", &"x".repeat(max))
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCredentials);
+    assert_eq!(kit.hashes(), before + 1);
+}
+
+/// A strong passphrase followed by `accents` letters "é" typed as "e" plus a combining acute
+/// accent (U+0301): two characters each as typed, one after NFKC.
+fn decomposed_passphrase(accents: usize) -> String {
+    format!("{PASSWORD} {}", "e\u{301}".repeat(accents))
+}
+
+#[tokio::test]
+async fn login_counts_password_length_as_the_policy_does() {
+    let kit = kit_with(|c| c.accounts.require_email_activation = false);
+    let max = kit.auth.config().password.max_length;
+    let accents = max - PASSWORD.chars().count() - 1;
+    let at_max = decomposed_passphrase(accents);
+    assert_eq!(
+        auth_core::password::normalize(&at_max.as_str().into())
+            .expose()
+            .chars()
+            .count(),
+        max
+    );
+    assert!(
+        at_max.chars().count() > max,
+        "longer than the maximum as typed"
+    );
+    // The policy counts after NFKC: exactly the maximum, accepted.
+    kit.auth
+        .register(
+            RegisterRequest {
+                email: Some("nia@example.com".into()),
+                password: Some(at_max.as_str().into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    // So the same password, as typed, must log in (and its NFKC form too).
+    assert!(login(&kit, "nia@example.com", &at_max).await.is_ok());
+    let nfkc = auth_core::password::normalize(&at_max.as_str().into());
+    assert!(login(&kit, "nia@example.com", nfkc.expose()).await.is_ok());
+    // One accent more is over the maximum both for the policy and at login (unhashed).
+    let over = decomposed_passphrase(accents + 1);
+    let e = kit
+        .auth
+        .register(
+            RegisterRequest {
+                email: Some("oli@example.com".into()),
+                password: Some(over.as_str().into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("too long"), "{e}");
+    let before = kit.hashes();
+    assert_eq!(
+        login(&kit, "nia@example.com", &over).await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(kit.hashes(), before);
 }
 
 #[tokio::test]
