@@ -711,3 +711,30 @@ async fn grant_and_revoke_role() {
         AuthError::NotFound
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_refresh_tokens_are_distinct_with_256_random_bits_each() {
+    use base64::Engine as _;
+    const N: usize = 10_000;
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let mut tokens = std::collections::HashSet::new();
+    let mut secrets = Vec::with_capacity(N);
+    for _ in 0..N {
+        // A day apart, so no SMS cap of the phone or the client gets in the way.
+        kit.clock.advance(secs(24 * 3600 + 1));
+        let token = sms_login(&kit, PHONE).await.refresh_token;
+        let token = token.expose().to_owned();
+        // `<session id>.<generation>.<secret>` (token/refresh.rs): a new session's secret
+        // (generation 0) is the CSPRNG output itself, 32 bytes in base64url.
+        let mut fields = token.split('.');
+        let (_, generation, secret) = (fields.next(), fields.next(), fields.next());
+        assert_eq!(generation, Some("0"), "{token}");
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(secret.unwrap())
+            .unwrap();
+        secrets.push(<[u8; 32]>::try_from(secret).unwrap());
+        assert!(tokens.insert(token), "a refresh token was minted twice");
+    }
+    assert_random_256_bit_secrets(&secrets);
+}
