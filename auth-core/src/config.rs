@@ -114,8 +114,10 @@ impl AuthConfig {
         if self.session.absolute_lifetime_secs == 0 || self.session.idle_timeout_secs == 0 {
             return bad("session lifetimes must be positive");
         }
-        if !(4..=10).contains(&self.sms.code_length) {
-            return bad("sms.code_length must be 4 to 10 digits");
+        if !(SmsConfig::MIN_CODE_LENGTH..=SmsConfig::MAX_CODE_LENGTH)
+            .contains(&self.sms.code_length)
+        {
+            return bad("sms.code_length must be 6 to 10 digits");
         }
         if self.sms.code_ttl_secs == 0 || self.sms.max_attempts == 0 {
             return bad("sms.code_ttl_secs and sms.max_attempts must be positive");
@@ -241,7 +243,8 @@ impl Default for SessionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
-    /// Digits in a code. Default 6.
+    /// Digits in a code, from [`SmsConfig::MIN_CODE_LENGTH`] (6) to
+    /// [`SmsConfig::MAX_CODE_LENGTH`] (10); `validate` refuses anything else. Default 6.
     pub code_length: u8,
     /// How long a code works. Default 600 (10 minutes).
     pub code_ttl_secs: u64,
@@ -285,6 +288,14 @@ pub struct SmsConfig {
     /// Sign a phone up on its first verified SMS login instead of requiring `/register`.
     /// Off by default: unknown phones then get no SMS (but the same answer).
     pub signup_on_first_login: bool,
+}
+
+impl SmsConfig {
+    /// The fewest digits a code may have: 6. NIST SP 800-63B-4 §3.1.3.2 (out-of-band
+    /// verifiers): random authentication secrets "at least six decimal digits" long.
+    pub const MIN_CODE_LENGTH: u8 = 6;
+    /// The most digits a code may have: 10.
+    pub const MAX_CODE_LENGTH: u8 = 10;
 }
 
 impl Default for SmsConfig {
@@ -422,6 +433,26 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn sms_codes_have_6_to_10_digits() {
+        let with = |len: u8| {
+            let mut cfg = AuthConfig::new(SigningSecret::generate());
+            cfg.sms.code_length = len;
+            cfg.validate()
+        };
+        assert_eq!(SmsConfig::default().code_length, 6);
+        for short in [0, 4, 5] {
+            assert!(
+                matches!(with(short), Err(ConfigError::Invalid(ref m)) if m.contains("6 to 10")),
+                "{short} digits"
+            );
+        }
+        for ok in 6..=10 {
+            assert_eq!(with(ok), Ok(()), "{ok} digits");
+        }
+        assert!(with(11).is_err());
     }
 
     #[test]
