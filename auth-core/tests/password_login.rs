@@ -247,6 +247,26 @@ async fn weak_password_messages_say_why() {
 }
 
 #[tokio::test]
+async fn registration_takes_15_characters_and_refuses_14() {
+    let kit = kit();
+    assert_eq!(kit.auth.config().password.min_length, 15, "the default");
+    let fifteen = "qz7!Rv#p2Lm@9xK";
+    let request = |password: &str| RegisterRequest {
+        email: Some("pia@example.com".into()),
+        password: Some(password.into()),
+        ..Default::default()
+    };
+    let e = kit
+        .auth
+        .register(request(&fifteen[..14]), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "weak_password");
+    assert!(e.to_string().contains("at least 15 characters"), "{e}");
+    assert!(kit.auth.register(request(fifteen), &client()).await.is_ok());
+}
+
+#[tokio::test]
 async fn wrong_password_and_unknown_user_are_indistinguishable() {
     let kit = kit();
     register_email(&kit, "carol@example.com").await;
