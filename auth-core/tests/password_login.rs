@@ -266,31 +266,109 @@ async fn registration_takes_15_characters_and_refuses_14() {
     assert!(kit.auth.register(request(fifteen), &client()).await.is_ok());
 }
 
+/// Registers a phone account (no password) with a username and an email address, the two
+/// identifiers a password login could name it by.
+async fn register_passwordless(kit: &auth_core::testkit::TestKit, username: &str, email: &str) {
+    let id = kit
+        .auth
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                username: Some(username.into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap()
+        .user_id;
+    let mut user = kit.store.user_by_id(id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_none());
+    user.email = Some(auth_core::Email::parse(email).unwrap());
+    kit.store.update_user(&user).await.unwrap();
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_user_are_indistinguishable() {
     let kit = kit();
     register_email(&kit, "carol@example.com").await;
-    let wrong = login(&kit, "carol@example.com", "not the right password at all")
-        .await
-        .unwrap_err();
-    let unknown = login(&kit, "nobody@example.com", PASSWORD)
-        .await
-        .unwrap_err();
-    assert_eq!(wrong, AuthError::InvalidCredentials);
-    assert_eq!(unknown, AuthError::InvalidCredentials);
-    assert_eq!(wrong.to_string(), unknown.to_string());
-    // An SMS-only account (no password) answers the same.
-    register_phone(&kit, PHONE).await;
-    let e = kit
-        .auth
-        .login_with_password(
-            &LoginIdentifier::Username(auth_core::Username::parse("nobody").unwrap()),
-            &PASSWORD.into(),
-            &client(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::InvalidCredentials);
+    register_passwordless(&kit, "smsonly", "sms.only@example.com").await;
+    let email = |e: &str| LoginIdentifier::Email(auth_core::Email::parse(e).unwrap());
+    let name = |u: &str| LoginIdentifier::Username(auth_core::Username::parse(u).unwrap());
+    let cases = [
+        (
+            "a wrong password",
+            email("carol@example.com"),
+            "not the right password at all",
+        ),
+        ("an unknown email", email("nobody@example.com"), PASSWORD),
+        ("an unknown username", name("nobody"), PASSWORD),
+        (
+            "a passwordless account's username",
+            name("smsonly"),
+            PASSWORD,
+        ),
+        (
+            "a passwordless account's email",
+            email("sms.only@example.com"),
+            PASSWORD,
+        ),
+    ];
+    let mut answers = Vec::new();
+    for (what, identifier, password) in &cases {
+        let before = kit.hashes();
+        let e = kit
+            .auth
+            .login_with_password(identifier, &(*password).into(), &client())
+            .await
+            .unwrap_err();
+        assert_eq!(e, AuthError::InvalidCredentials, "{what}");
+        assert_eq!(kit.hashes() - before, 1, "{what}: one argon2 verification");
+        answers.push(e.to_string());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    // The right password costs the same one verification.
+    let before = kit.hashes();
+    assert!(login(&kit, "carol@example.com", PASSWORD).await.is_ok());
+    assert_eq!(kit.hashes() - before, 1);
+}
+
+#[tokio::test]
+async fn http_basic_spends_the_same_hashing_work_for_unknown_and_wrong() {
+    use auth_core::http::Requirement;
+    use base64::Engine as _;
+    let basic = |credentials: &str| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        format!("Basic {encoded}")
+    };
+    let kit = kit_with(|c| c.transport.basic_auth = true);
+    register_email(&kit, "dan@example.com").await;
+    register_passwordless(&kit, "smsonly", "sms.only@example.com").await;
+    for credentials in [
+        "dan@example.com:not the right password at all".to_owned(),
+        format!("nobody@example.com:{PASSWORD}"),
+        format!("nobody:{PASSWORD}"),
+        format!("smsonly:{PASSWORD}"),
+        format!("sms.only@example.com:{PASSWORD}"),
+    ] {
+        let before = kit.hashes();
+        let header = basic(&credentials);
+        assert_eq!(
+            kit.auth.guard(Some(&header), Requirement::User).await,
+            Err(AuthError::InvalidCredentials),
+            "{credentials}"
+        );
+        assert_eq!(kit.hashes() - before, 1, "{credentials}");
+    }
+    let before = kit.hashes();
+    let header = basic(&format!("dan@example.com:{PASSWORD}"));
+    assert!(
+        kit.auth
+            .guard(Some(&header), Requirement::User)
+            .await
+            .is_ok()
+    );
+    assert_eq!(kit.hashes() - before, 1);
 }
 
 #[tokio::test]
