@@ -217,6 +217,18 @@ impl AccessTokenConfig {
 }
 
 /// Sessions and their refresh tokens.
+///
+/// A session ends [`absolute_lifetime_secs`](Self::absolute_lifetime_secs) after the login
+/// that started it (refreshing does not extend it), or
+/// [`idle_timeout_secs`](Self::idle_timeout_secs) after its last login or refresh, whichever
+/// comes first; the user then signs in again. Unless `access.stateless` is set, its access
+/// tokens stop working at the same moment.
+///
+/// The defaults, 60 days overall and 14 days idle, are made for apps that keep a device
+/// signed in ("remember this device"). They are longer than NIST SP 800-63B-4 recommends at
+/// any assurance level: §2.1.3 asks for an overall reauthentication timeout of no more than 30
+/// days at AAL1, §2.2.3 for no more than 24 hours and an inactivity timeout of no more than
+/// 1 hour at AAL2. An app that needs AAL2's bounds uses [`SessionConfig::aal2`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
@@ -227,6 +239,32 @@ pub struct SessionConfig {
     /// After a rotation, the just-rotated refresh token still gets the same new token back for
     /// this long (two tabs, a retried request). Default 10.
     pub refresh_grace_secs: u64,
+}
+
+impl SessionConfig {
+    /// The session timeouts of NIST SP 800-63B-4 at AAL2 (§2.2.3, with §5.2 on
+    /// reauthentication): a session ends 24 hours after login however active, and after 1 hour
+    /// without a refresh. The refresh grace window keeps its default.
+    ///
+    /// Only the timeouts: AAL2 also needs two authentication factors, which a password or an
+    /// SMS code alone is not. In configuration files the same is
+    /// `"session": {"absolute_lifetime_secs": 86400, "idle_timeout_secs": 3600}`.
+    ///
+    /// ```
+    /// use auth_core::config::SessionConfig;
+    /// # let secret = auth_core::SigningSecret::generate();
+    /// let mut config = auth_core::AuthConfig::new(secret);
+    /// config.session = SessionConfig::aal2();
+    /// assert_eq!(config.session.absolute_lifetime_secs, 24 * 3600);
+    /// assert_eq!(config.session.idle_timeout_secs, 3600);
+    /// ```
+    pub fn aal2() -> Self {
+        Self {
+            absolute_lifetime_secs: 24 * 3600,
+            idle_timeout_secs: 3600,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for SessionConfig {

@@ -738,3 +738,70 @@ async fn ten_thousand_refresh_tokens_are_distinct_with_256_random_bits_each() {
     }
     assert_random_256_bit_secrets(&secrets);
 }
+
+#[tokio::test]
+async fn the_aal2_preset_ends_sessions_after_an_idle_hour_and_24_hours_overall() {
+    let kit = kit_with(|c| c.session = auth_core::config::SessionConfig::aal2());
+    register_phone(&kit, PHONE).await;
+
+    // Inactivity: a refresh just inside the hour works and restarts it; a full hour idle ends
+    // the session.
+    let first = sms_login(&kit, PHONE).await;
+    assert_eq!(first.refresh_expires_in, 3600);
+    kit.clock.advance(secs(3599));
+    let second = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(second.refresh_expires_in, 3600);
+    kit.clock.advance(secs(3600));
+    assert_eq!(
+        kit.auth
+            .refresh(second.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+
+    // Overall: refreshed every 30 minutes, the session still ends 24 hours after login.
+    let mut pair = sms_login(&kit, PHONE).await;
+    for _ in 0..47 {
+        kit.clock.advance(secs(30 * 60));
+        pair = kit
+            .auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap();
+    }
+    // 23 h 55 min: refreshing works, for the 5 minutes left.
+    kit.clock.advance(secs(25 * 60));
+    pair = kit
+        .auth
+        .refresh(pair.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(pair.refresh_expires_in, 300);
+    assert!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .is_ok()
+    );
+    // 24 h: over, though the access token itself has 5 minutes to go.
+    kit.clock.advance(secs(5 * 60));
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+}
