@@ -171,10 +171,11 @@ mod tests {
         for _ in 0..10_000 {
             let RefreshSecret(mut row) = RefreshSecret::random();
             assert!(seen.insert(row));
-            // Gaussian elimination, one basis row per pivot bit, until the rank is full.
-            while let Some(pivot) =
-                (0..256).find(|&b| rank < 256 && row[b / 8] >> (7 - b % 8) & 1 == 1)
-            {
+            if rank == 256 {
+                continue;
+            }
+            // Gaussian elimination, one basis row per pivot bit.
+            while let Some(pivot) = (0..256).find(|&b| row[b / 8] >> (7 - b % 8) & 1 == 1) {
                 match basis[pivot] {
                     Some(b) => row.iter_mut().zip(b).for_each(|(x, y)| *x ^= y),
                     None => {

@@ -4,7 +4,8 @@
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic
+    clippy::panic,
+    clippy::indexing_slicing
 )]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -131,10 +132,13 @@ pub fn assert_random_256_bit_secrets(secrets: &[[u8; 32]]) {
 /// The rank over GF(2) of 256-bit rows (Gaussian elimination, one basis row per pivot bit).
 pub fn gf2_rank(rows: &[[u8; 32]]) -> usize {
     let (mut basis, mut rank): (Vec<Option<[u8; 32]>>, usize) = (vec![None; 256], 0);
+    let leading_one = |row: &[u8; 32]| (0..256).find(|&b| row[b / 8] >> (7 - b % 8) & 1 == 1);
     for row in rows {
+        if rank == 256 {
+            break;
+        }
         let mut row = *row;
-        while let Some(pivot) = (0..256).find(|&b| rank < 256 && row[b / 8] >> (7 - b % 8) & 1 == 1)
-        {
+        while let Some(pivot) = leading_one(&row) {
             match basis[pivot] {
                 Some(b) => row.iter_mut().zip(b).for_each(|(x, y)| *x ^= y),
                 None => {
