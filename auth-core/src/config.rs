@@ -114,8 +114,10 @@ impl AuthConfig {
         if self.session.absolute_lifetime_secs == 0 || self.session.idle_timeout_secs == 0 {
             return bad("session lifetimes must be positive");
         }
-        if !(4..=10).contains(&self.sms.code_length) {
-            return bad("sms.code_length must be 4 to 10 digits");
+        if !(SmsConfig::MIN_CODE_LENGTH..=SmsConfig::MAX_CODE_LENGTH)
+            .contains(&self.sms.code_length)
+        {
+            return bad("sms.code_length must be 6 to 10 digits");
         }
         if self.sms.code_ttl_secs == 0 || self.sms.max_attempts == 0 {
             return bad("sms.code_ttl_secs and sms.max_attempts must be positive");
@@ -225,6 +227,18 @@ impl AccessTokenConfig {
 }
 
 /// Sessions and their refresh tokens.
+///
+/// A session ends [`absolute_lifetime_secs`](Self::absolute_lifetime_secs) after the login
+/// that started it (refreshing does not extend it), or
+/// [`idle_timeout_secs`](Self::idle_timeout_secs) after its last login or refresh, whichever
+/// comes first; the user then signs in again. Unless `access.stateless` is set, its access
+/// tokens stop working at the same moment.
+///
+/// The defaults, 60 days overall and 14 days idle, are made for apps that keep a device
+/// signed in ("remember this device"). They are longer than NIST SP 800-63B-4 recommends at
+/// any assurance level: §2.1.3 asks for an overall reauthentication timeout of no more than 30
+/// days at AAL1, §2.2.3 for no more than 24 hours and an inactivity timeout of no more than
+/// 1 hour at AAL2. An app that needs AAL2's bounds uses [`SessionConfig::aal2`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
@@ -235,6 +249,32 @@ pub struct SessionConfig {
     /// After a rotation, the just-rotated refresh token still gets the same new token back for
     /// this long (two tabs, a retried request). Default 10.
     pub refresh_grace_secs: u64,
+}
+
+impl SessionConfig {
+    /// The session timeouts of NIST SP 800-63B-4 at AAL2 (§2.2.3, with §5.2 on
+    /// reauthentication): a session ends 24 hours after login however active, and after 1 hour
+    /// without a refresh. The refresh grace window keeps its default.
+    ///
+    /// Only the timeouts: AAL2 also needs two authentication factors, which a password or an
+    /// SMS code alone is not. In configuration files the same is
+    /// `"session": {"absolute_lifetime_secs": 86400, "idle_timeout_secs": 3600}`.
+    ///
+    /// ```
+    /// use auth_core::config::SessionConfig;
+    /// # let secret = auth_core::SigningSecret::generate();
+    /// let mut config = auth_core::AuthConfig::new(secret);
+    /// config.session = SessionConfig::aal2();
+    /// assert_eq!(config.session.absolute_lifetime_secs, 24 * 3600);
+    /// assert_eq!(config.session.idle_timeout_secs, 3600);
+    /// ```
+    pub fn aal2() -> Self {
+        Self {
+            absolute_lifetime_secs: 24 * 3600,
+            idle_timeout_secs: 3600,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for SessionConfig {
@@ -251,7 +291,8 @@ impl Default for SessionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
-    /// Digits in a code. Default 6.
+    /// Digits in a code, from [`SmsConfig::MIN_CODE_LENGTH`] (6) to
+    /// [`SmsConfig::MAX_CODE_LENGTH`] (10); `validate` refuses anything else. Default 6.
     pub code_length: u8,
     /// How long a code works. Default 600 (10 minutes).
     pub code_ttl_secs: u64,
@@ -302,6 +343,14 @@ pub struct SmsConfig {
     /// Sign a phone up on its first verified SMS login instead of requiring `/register`.
     /// Off by default: unknown phones then get no SMS (but the same answer).
     pub signup_on_first_login: bool,
+}
+
+impl SmsConfig {
+    /// The fewest digits a code may have: 6. NIST SP 800-63B-4 §3.1.3.2 (out-of-band
+    /// verifiers): random authentication secrets "at least six decimal digits" long.
+    pub const MIN_CODE_LENGTH: u8 = 6;
+    /// The most digits a code may have: 10.
+    pub const MAX_CODE_LENGTH: u8 = 10;
 }
 
 impl Default for SmsConfig {
@@ -460,6 +509,26 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn sms_codes_have_6_to_10_digits() {
+        let with = |len: u8| {
+            let mut cfg = AuthConfig::new(SigningSecret::generate());
+            cfg.sms.code_length = len;
+            cfg.validate()
+        };
+        assert_eq!(SmsConfig::default().code_length, 6);
+        for short in [0, 4, 5] {
+            assert!(
+                matches!(with(short), Err(ConfigError::Invalid(ref m)) if m.contains("6 to 10")),
+                "{short} digits"
+            );
+        }
+        for ok in 6..=10 {
+            assert_eq!(with(ok), Ok(()), "{ok} digits");
+        }
+        assert!(with(11).is_err());
     }
 
     #[test]

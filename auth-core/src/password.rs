@@ -80,15 +80,14 @@ impl PasswordPolicy {
     /// NFKC-normalizes `password` and checks it. `context` holds words the password must not
     /// be built from (the user's email, phone, username). Returns the normalized password.
     pub fn check(&self, password: &Password, context: &[&str]) -> Result<Password, AuthError> {
-        let normalized = normalize(password);
-        let len = normalized.expose().chars().count();
-        if len > self.max_length {
+        if exceeds_max_length(password, self.max_length) {
             return Err(AuthError::WeakPassword(format!(
                 "the password is too long: at most {} characters",
                 self.max_length
             )));
         }
-        if len < self.min_length {
+        let normalized = normalize(password);
+        if normalized.expose().chars().count() < self.min_length {
             return Err(AuthError::WeakPassword(format!(
                 "the password is too short: at least {} characters",
                 self.min_length
@@ -111,6 +110,20 @@ impl PasswordPolicy {
         }
         Ok(normalized)
     }
+}
+
+/// Whether `password` is longer than `max_length` characters counted the way the policy counts
+/// them: after NFKC normalization, which can lengthen a password (the ligature "ﬀ" becomes
+/// "ff") or shorten it ("e" and a combining accent become "é"). The policy at registration and
+/// the length cap of a login both ask this one function, so a password the policy accepted is
+/// never refused at login as too long. Counting stops after `max_length + 1` characters.
+pub(crate) fn exceeds_max_length(password: &Password, max_length: usize) -> bool {
+    password
+        .expose()
+        .nfkc()
+        .take(max_length.saturating_add(1))
+        .count()
+        > max_length
 }
 
 /// NFKC normalization (never truncation), as NIST SP 800-63B asks before hashing.
@@ -317,6 +330,25 @@ mod tests {
     }
 
     #[test]
+    fn the_default_minimum_is_15_characters_counted_after_nfkc() {
+        assert_eq!(PasswordConfig::default().min_length, 15);
+        let fifteen = "qz7!Rv#p2Lm@9xK";
+        let fourteen = &fifteen[..14];
+        assert_eq!(
+            (fifteen.chars().count(), fourteen.chars().count()),
+            (15, 14)
+        );
+        let err = policy().check(&fourteen.into(), &[]);
+        assert!(matches!(err, Err(AuthError::WeakPassword(ref m)) if m.contains("too short")));
+        assert!(policy().check(&fifteen.into(), &[]).is_ok());
+        // 14 characters as typed, 15 after NFKC ("ﬀ" becomes "ff"): long enough.
+        assert!(policy().check(&"\u{FB00}7!Rv#p2Lm@9xK".into(), &[]).is_ok());
+        // 15 characters as typed, 14 after NFKC ("e" + U+0301 becomes "é"): too short.
+        let err = policy().check(&"qe\u{301}!Rv#p2Lm@9xK".into(), &[]);
+        assert!(matches!(err, Err(AuthError::WeakPassword(ref m)) if m.contains("too short")));
+    }
+
+    #[test]
     fn long_passwords_are_accepted_up_to_the_maximum() {
         let long = "correct horse battery staple, ".repeat(2) + "purple monkey dishwasher";
         assert!(long.chars().count() >= 64);
@@ -379,6 +411,37 @@ mod tests {
             Ok(false)
         );
         assert_eq!(hasher.verify_dummy(&pw).await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn default_parameters_are_argon2id_19_mib_2_passes_1_lane_with_fresh_salts() {
+        let config = PasswordConfig::default();
+        let hasher = PasswordHasher::new(&config).unwrap();
+        let policy = PasswordPolicy::from_config(&config);
+        let pw = Password::new("velvet quarry lantern mosaic");
+        let mut salts = Vec::new();
+        for _ in 0..2 {
+            let hash = hasher.hash_new(&policy, &pw, vec![], None).await.unwrap();
+            let phc = PhcHash::new(hash.as_phc()).unwrap();
+            assert_eq!(
+                phc.algorithm,
+                Algorithm::Argon2id.ident(),
+                "{}",
+                hash.as_phc()
+            );
+            assert_eq!(phc.version, Some(0x13));
+            let params = Params::try_from(&phc).unwrap();
+            // OWASP's first argon2id configuration: 19 MiB, 2 passes, 1 lane.
+            assert_eq!(
+                (params.m_cost(), params.t_cost(), params.p_cost()),
+                (19 * 1024, 2, 1)
+            );
+            assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+            let salt = phc.salt.unwrap().as_str().to_owned();
+            assert_eq!(salt.len(), 22, "16 bytes of salt, unpadded base64");
+            salts.push(salt);
+        }
+        assert_ne!(salts[0], salts[1], "each hash draws a fresh salt");
     }
 
     #[tokio::test]

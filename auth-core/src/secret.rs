@@ -282,6 +282,66 @@ mod tests {
         assert_ne!(key.hash(&[b"ab", b"c"]), key.hash(&[b"a", b"bc"]));
     }
 
+    /// Pearson's chi-square statistic of `counts` against equal expected counts.
+    fn chi_square(counts: &[u64]) -> f64 {
+        let total: u64 = counts.iter().sum();
+        let expected = total as f64 / counts.len() as f64;
+        counts
+            .iter()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum()
+    }
+
+    #[test]
+    fn numeric_codes_are_uniform_over_the_digit_space() {
+        // Upper 1e-6 quantiles of the chi-square distribution (computed with mpmath): a
+        // uniform generator exceeds one with probability 1e-6, so the 12 statistics below
+        // raise a false alarm in about one run out of 80 000. A biased generator does not
+        // stay under them: `byte % 10` (digits 0-5 each 0.2% likelier) gives about 230 on the
+        // pooled digits, a code without leading zeros 11 000 on the first position.
+        const CRITICAL_9_DF: f64 = 44.81;
+        const CRITICAL_99_DF: f64 = 180.8;
+        const CODES: usize = 100_000;
+        const LEN: usize = 6;
+        let mut per_position = [[0u64; 10]; LEN];
+        let mut pairs = [[0u64; 100]; LEN - 1];
+        for _ in 0..CODES {
+            let code = random_numeric_code(LEN as u8);
+            let digits: Vec<usize> = code.bytes().map(|b| usize::from(b - b'0')).collect();
+            assert_eq!(digits.len(), LEN);
+            for (pos, &d) in digits.iter().enumerate() {
+                per_position[pos][d] += 1;
+            }
+            // Adjacent digits jointly uniform: no digit depends on the one before it.
+            for (pos, pair) in digits.windows(2).enumerate() {
+                pairs[pos][pair[0] * 10 + pair[1]] += 1;
+            }
+        }
+        for (pos, counts) in per_position.iter().enumerate() {
+            let x2 = chi_square(counts);
+            assert!(
+                x2 < CRITICAL_9_DF,
+                "position {pos}: chi2 {x2:.1}, {counts:?}"
+            );
+        }
+        let pooled: Vec<u64> = (0..10)
+            .map(|d| per_position.iter().map(|c| c[d]).sum())
+            .collect();
+        let x2 = chi_square(&pooled);
+        assert!(
+            x2 < CRITICAL_9_DF,
+            "all positions: chi2 {x2:.1}, {pooled:?}"
+        );
+        for (pos, counts) in pairs.iter().enumerate() {
+            let x2 = chi_square(counts);
+            assert!(
+                x2 < CRITICAL_99_DF,
+                "positions {pos}-{}: chi2 {x2:.1}",
+                pos + 1
+            );
+        }
+    }
+
     #[test]
     fn numeric_codes_have_the_requested_length() {
         for _ in 0..100 {

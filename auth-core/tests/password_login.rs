@@ -262,30 +262,128 @@ async fn weak_password_messages_say_why() {
 }
 
 #[tokio::test]
-async fn wrong_password_and_unknown_user_are_indistinguishable() {
+async fn registration_takes_15_characters_and_refuses_14() {
     let kit = kit();
-    register_email(&kit, "carol@example.com").await;
-    let wrong = login(&kit, "carol@example.com", "not the right password at all")
-        .await
-        .unwrap_err();
-    let unknown = login(&kit, "nobody@example.com", PASSWORD)
-        .await
-        .unwrap_err();
-    assert_eq!(wrong, AuthError::InvalidCredentials);
-    assert_eq!(unknown, AuthError::InvalidCredentials);
-    assert_eq!(wrong.to_string(), unknown.to_string());
-    // An SMS-only account (no password) answers the same.
-    register_phone(&kit, PHONE).await;
+    assert_eq!(kit.auth.config().password.min_length, 15, "the default");
+    let fifteen = "qz7!Rv#p2Lm@9xK";
+    let request = |password: &str| RegisterRequest {
+        email: Some("pia@example.com".into()),
+        password: Some(password.into()),
+        ..Default::default()
+    };
     let e = kit
         .auth
-        .login_with_password(
-            &LoginIdentifier::Username(auth_core::Username::parse("nobody").unwrap()),
-            &PASSWORD.into(),
+        .register(request(&fifteen[..14]), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "weak_password");
+    assert!(e.to_string().contains("at least 15 characters"), "{e}");
+    assert!(kit.auth.register(request(fifteen), &client()).await.is_ok());
+}
+
+/// Registers a phone account (no password) with a username and an email address, the two
+/// identifiers a password login could name it by.
+async fn register_passwordless(kit: &auth_core::testkit::TestKit, username: &str, email: &str) {
+    let id = kit
+        .auth
+        .register(
+            RegisterRequest {
+                phone: Some(PHONE.into()),
+                username: Some(username.into()),
+                ..Default::default()
+            },
             &client(),
         )
         .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::InvalidCredentials);
+        .unwrap()
+        .user_id;
+    let mut user = kit.store.user_by_id(id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_none());
+    user.email = Some(auth_core::Email::parse(email).unwrap());
+    kit.store.update_user(&user).await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_are_indistinguishable() {
+    let kit = kit();
+    register_email(&kit, "carol@example.com").await;
+    register_passwordless(&kit, "smsonly", "sms.only@example.com").await;
+    let email = |e: &str| LoginIdentifier::Email(auth_core::Email::parse(e).unwrap());
+    let name = |u: &str| LoginIdentifier::Username(auth_core::Username::parse(u).unwrap());
+    let cases = [
+        (
+            "a wrong password",
+            email("carol@example.com"),
+            "not the right password at all",
+        ),
+        ("an unknown email", email("nobody@example.com"), PASSWORD),
+        ("an unknown username", name("nobody"), PASSWORD),
+        (
+            "a passwordless account's username",
+            name("smsonly"),
+            PASSWORD,
+        ),
+        (
+            "a passwordless account's email",
+            email("sms.only@example.com"),
+            PASSWORD,
+        ),
+    ];
+    let mut answers = Vec::new();
+    for (what, identifier, password) in &cases {
+        let before = kit.hashes();
+        let e = kit
+            .auth
+            .login_with_password(identifier, &(*password).into(), &client())
+            .await
+            .unwrap_err();
+        assert_eq!(e, AuthError::InvalidCredentials, "{what}");
+        assert_eq!(kit.hashes() - before, 1, "{what}: one argon2 verification");
+        answers.push(e.to_string());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    // The right password costs the same one verification.
+    let before = kit.hashes();
+    assert!(login(&kit, "carol@example.com", PASSWORD).await.is_ok());
+    assert_eq!(kit.hashes() - before, 1);
+}
+
+#[tokio::test]
+async fn http_basic_spends_the_same_hashing_work_for_unknown_and_wrong() {
+    use auth_core::http::Requirement;
+    use base64::Engine as _;
+    let basic = |credentials: &str| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        format!("Basic {encoded}")
+    };
+    let kit = kit_with(|c| c.transport.basic_auth = true);
+    register_email(&kit, "dan@example.com").await;
+    register_passwordless(&kit, "smsonly", "sms.only@example.com").await;
+    for credentials in [
+        "dan@example.com:not the right password at all".to_owned(),
+        format!("nobody@example.com:{PASSWORD}"),
+        format!("nobody:{PASSWORD}"),
+        format!("smsonly:{PASSWORD}"),
+        format!("sms.only@example.com:{PASSWORD}"),
+    ] {
+        let before = kit.hashes();
+        let header = basic(&credentials);
+        assert_eq!(
+            kit.auth.guard(Some(&header), Requirement::User).await,
+            Err(AuthError::InvalidCredentials),
+            "{credentials}"
+        );
+        assert_eq!(kit.hashes() - before, 1, "{credentials}");
+    }
+    let before = kit.hashes();
+    let header = basic(&format!("dan@example.com:{PASSWORD}"));
+    assert!(
+        kit.auth
+            .guard(Some(&header), Requirement::User)
+            .await
+            .is_ok()
+    );
+    assert_eq!(kit.hashes() - before, 1);
 }
 
 #[tokio::test]
@@ -740,10 +838,91 @@ async fn login_request_shapes() {
 async fn overlong_passwords_are_refused_without_hashing() {
     let kit = kit();
     register_email(&kit, "kim@example.com").await;
-    let e = login(&kit, "kim@example.com", &"x".repeat(10_000))
+    let max = kit.auth.config().password.max_length;
+    // U+FB00 "ﬀ" is one character that NFKC turns into two ("ff"): this password has fewer
+    // than `max` characters as typed but more than `max` as the policy counts them.
+    let ligatures = "\u{FB00}".repeat(max / 2 + 1);
+    assert!(ligatures.chars().count() <= max);
+    for overlong in ["x".repeat(10_000), "x".repeat(max + 1), ligatures] {
+        let before = kit.hashes();
+        let e = login(&kit, "kim@example.com", &overlong).await.unwrap_err();
+        assert_eq!(e, AuthError::InvalidCredentials);
+        assert_eq!(
+            kit.hashes(),
+            before,
+            "no argon2 work for a password of {} characters",
+            overlong.chars().count()
+        );
+    }
+    // The counter does move: a wrong password of exactly the maximum is verified.
+    let before = kit.hashes();
+    let e = login(&kit, "kim@example.com", &"x".repeat(max))
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCredentials);
+    assert_eq!(kit.hashes(), before + 1);
+}
+
+/// A strong passphrase followed by `accents` letters "é" typed as "e" plus a combining acute
+/// accent (U+0301): two characters each as typed, one after NFKC.
+fn decomposed_passphrase(accents: usize) -> String {
+    format!("{PASSWORD} {}", "e\u{301}".repeat(accents))
+}
+
+#[tokio::test]
+async fn login_counts_password_length_as_the_policy_does() {
+    let kit = kit_with(|c| c.accounts.require_email_activation = false);
+    let max = kit.auth.config().password.max_length;
+    let accents = max - PASSWORD.chars().count() - 1;
+    let at_max = decomposed_passphrase(accents);
+    assert_eq!(
+        auth_core::password::normalize(&at_max.as_str().into())
+            .expose()
+            .chars()
+            .count(),
+        max
+    );
+    assert!(
+        at_max.chars().count() > max,
+        "longer than the maximum as typed"
+    );
+    // The policy counts after NFKC: exactly the maximum, accepted.
+    kit.auth
+        .register(
+            RegisterRequest {
+                email: Some("nia@example.com".into()),
+                password: Some(at_max.as_str().into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    // So the same password, as typed, must log in (and its NFKC form too).
+    assert!(login(&kit, "nia@example.com", &at_max).await.is_ok());
+    let nfkc = auth_core::password::normalize(&at_max.as_str().into());
+    assert!(login(&kit, "nia@example.com", nfkc.expose()).await.is_ok());
+    // One accent more is over the maximum both for the policy and at login (unhashed).
+    let over = decomposed_passphrase(accents + 1);
+    let e = kit
+        .auth
+        .register(
+            RegisterRequest {
+                email: Some("oli@example.com".into()),
+                password: Some(over.as_str().into()),
+                ..Default::default()
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("too long"), "{e}");
+    let before = kit.hashes();
+    assert_eq!(
+        login(&kit, "nia@example.com", &over).await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(kit.hashes(), before);
 }
 
 #[tokio::test]

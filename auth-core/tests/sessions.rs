@@ -711,3 +711,97 @@ async fn grant_and_revoke_role() {
         AuthError::NotFound
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_refresh_tokens_are_distinct_with_256_random_bits_each() {
+    use base64::Engine as _;
+    const N: usize = 10_000;
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let mut tokens = std::collections::HashSet::new();
+    let mut secrets = Vec::with_capacity(N);
+    for _ in 0..N {
+        // A day apart, so no SMS cap of the phone or the client gets in the way.
+        kit.clock.advance(secs(24 * 3600 + 1));
+        let token = sms_login(&kit, PHONE).await.refresh_token;
+        let token = token.expose().to_owned();
+        // `<session id>.<generation>.<secret>` (token/refresh.rs): a new session's secret
+        // (generation 0) is the CSPRNG output itself, 32 bytes in base64url.
+        let mut fields = token.split('.');
+        let (_, generation, secret) = (fields.next(), fields.next(), fields.next());
+        assert_eq!(generation, Some("0"), "{token}");
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(secret.unwrap())
+            .unwrap();
+        secrets.push(<[u8; 32]>::try_from(secret).unwrap());
+        assert!(tokens.insert(token), "a refresh token was minted twice");
+    }
+    assert_random_256_bit_secrets(&secrets);
+}
+
+#[tokio::test]
+async fn the_aal2_preset_ends_sessions_after_an_idle_hour_and_24_hours_overall() {
+    let kit = kit_with(|c| c.session = auth_core::config::SessionConfig::aal2());
+    register_phone(&kit, PHONE).await;
+
+    // Inactivity: a refresh just inside the hour works and restarts it; a full hour idle ends
+    // the session.
+    let first = sms_login(&kit, PHONE).await;
+    assert_eq!(first.refresh_expires_in, 3600);
+    kit.clock.advance(secs(3599));
+    let second = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(second.refresh_expires_in, 3600);
+    kit.clock.advance(secs(3600));
+    assert_eq!(
+        kit.auth
+            .refresh(second.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+
+    // Overall: refreshed every 30 minutes, the session still ends 24 hours after login.
+    let mut pair = sms_login(&kit, PHONE).await;
+    for _ in 0..47 {
+        kit.clock.advance(secs(30 * 60));
+        pair = kit
+            .auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap();
+    }
+    // 23 h 55 min: refreshing works, for the 5 minutes left.
+    kit.clock.advance(secs(25 * 60));
+    pair = kit
+        .auth
+        .refresh(pair.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(pair.refresh_expires_in, 300);
+    assert!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .is_ok()
+    );
+    // 24 h: over, though the access token itself has 5 minutes to go.
+    kit.clock.advance(secs(5 * 60));
+    assert_eq!(
+        kit.auth
+            .authenticate(pair.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+    assert_eq!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client())
+            .await
+            .unwrap_err(),
+        AuthError::TokenExpired
+    );
+}

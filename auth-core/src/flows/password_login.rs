@@ -148,7 +148,7 @@ impl Auth {
         client: Option<&ClientInfo>,
     ) -> Result<(User, PasswordHash), AuthError> {
         let cfg = &self.inner.config.password;
-        if password.expose().chars().count() > cfg.max_length {
+        if crate::password::exceeds_max_length(password, cfg.max_length) {
             // No account can have such a password; do not spend argon2 time on it.
             return Err(AuthError::InvalidCredentials);
         }

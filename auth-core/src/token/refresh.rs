@@ -161,6 +161,35 @@ mod tests {
     }
 
     #[test]
+    fn random_secrets_are_32_fresh_bytes_from_the_csprng() {
+        // `random_bytes` reads `rand::rng()`: ChaCha12, seeded and periodically reseeded from
+        // the operating system's CSPRNG. 10 000 draws are all distinct and span all 256 bits
+        // over GF(2): a secret holding fewer random bits (padding, repeated bytes, stuck bits)
+        // could span at most that many.
+        let mut seen = std::collections::HashSet::new();
+        let (mut basis, mut rank): (Vec<Option<[u8; 32]>>, usize) = (vec![None; 256], 0);
+        for _ in 0..10_000 {
+            let RefreshSecret(mut row) = RefreshSecret::random();
+            assert!(seen.insert(row));
+            if rank == 256 {
+                continue;
+            }
+            // Gaussian elimination, one basis row per pivot bit.
+            while let Some(pivot) = (0..256).find(|&b| row[b / 8] >> (7 - b % 8) & 1 == 1) {
+                match basis[pivot] {
+                    Some(b) => row.iter_mut().zip(b).for_each(|(x, y)| *x ^= y),
+                    None => {
+                        basis[pivot] = Some(row);
+                        rank += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        assert_eq!(rank, 256);
+    }
+
+    #[test]
     fn encode_parse_round_trip_and_garbage_is_rejected() {
         let t = RefreshToken {
             session_id: SessionId::new_random(),

@@ -4,7 +4,8 @@
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic
+    clippy::panic,
+    clippy::indexing_slicing
 )]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -101,4 +102,52 @@ pub fn wrong(code: &OneTimeCode) -> OneTimeCode {
 
 pub fn secs(n: u64) -> std::time::Duration {
     std::time::Duration::from_secs(n)
+}
+
+/// Checks that 256-bit secrets look like independent CSPRNG output: all distinct; each bit a
+/// fair coin (set in half of them, within six standard deviations: a false alarm has
+/// probability 5e-7 over all 256 bits); and of full rank over GF(2), which every set of a few
+/// hundred random rows has, while secrets made of fewer random bits by any linear means (zero
+/// or constant padding, repeated or copied bytes, stuck bits) have at most that many.
+pub fn assert_random_256_bit_secrets(secrets: &[[u8; 32]]) {
+    let n = secrets.len();
+    let distinct: std::collections::HashSet<_> = secrets.iter().collect();
+    assert_eq!(distinct.len(), n, "repeated secrets");
+    let mut ones = [0usize; 256];
+    for secret in secrets {
+        for (bit, count) in ones.iter_mut().enumerate() {
+            *count += usize::from(secret[bit / 8] >> (bit % 8) & 1);
+        }
+    }
+    let six_sd = 3.0 * (n as f64).sqrt();
+    for (bit, &count) in ones.iter().enumerate() {
+        assert!(
+            ((count as f64) - (n as f64) / 2.0).abs() < six_sd,
+            "bit {bit} set in {count} of {n} secrets"
+        );
+    }
+    assert_eq!(gf2_rank(secrets), 256, "secrets span fewer than 256 bits");
+}
+
+/// The rank over GF(2) of 256-bit rows (Gaussian elimination, one basis row per pivot bit).
+pub fn gf2_rank(rows: &[[u8; 32]]) -> usize {
+    let (mut basis, mut rank): (Vec<Option<[u8; 32]>>, usize) = (vec![None; 256], 0);
+    let leading_one = |row: &[u8; 32]| (0..256).find(|&b| row[b / 8] >> (7 - b % 8) & 1 == 1);
+    for row in rows {
+        if rank == 256 {
+            break;
+        }
+        let mut row = *row;
+        while let Some(pivot) = leading_one(&row) {
+            match basis[pivot] {
+                Some(b) => row.iter_mut().zip(b).for_each(|(x, y)| *x ^= y),
+                None => {
+                    basis[pivot] = Some(row);
+                    rank += 1;
+                    break;
+                }
+            }
+        }
+    }
+    rank
 }
