@@ -55,7 +55,8 @@
 //! hourly) and, a few hundred at a time, by the store itself every
 //! [`SqliteOptions::cleanup_every`] writes. A user's `credentials_changed_at` is a column of
 //! `users` like the other times. Schema version 4 added it and gave `failures` its `last_at`
-//! and `expires_at`; counts carried over from an older file expire 48 hours after the upgrade.
+//! and `expires_at`; counts carried over from an older file (which this version's core, now
+//! counting under other keys, never reads) expire 48 hours after the upgrade.
 //!
 //! ## How much space a session takes
 //! One row per session in `sessions` plus one entry in each of its two indexes; a refresh

@@ -159,8 +159,11 @@ CREATE INDEX users_owner ON users (id, status, roles);
 /// constant default, which would then stay in the schema for every later insert. Counts from
 /// a version-3 file had no expiry, and the migration knows no caller's clock, so each one
 /// keeps its count with `last_at` = the migration's wall-clock time (to the second) and
-/// `expires_at` = that + 48 hours: a lockout that was under way is not lifted by the upgrade
-/// itself, and no old count (which could be arbitrarily stale) lives on forever.
+/// `expires_at` = that + 48 hours: a caller that reads the same key again still sees its
+/// count for a while, and no old count (which could be arbitrarily stale) lives on forever.
+/// The core of this version counts under other keys (keyed hashes), so for it those rows
+/// are dead: the expiry lets the purge reclaim them, and with them the phone numbers and
+/// account names their keys spell out.
 const V4: &str = "
 ALTER TABLE users ADD COLUMN credentials_changed_at INTEGER;
 
