@@ -22,7 +22,7 @@ use auth_core::password::PasswordHash;
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use auth_core::store::StoreError;
+use auth_core::store::{Failures, StoreError};
 use chrono::{DateTime, Utc};
 
 /// Field/value pairs in the order they are written (HSET arguments).
@@ -159,7 +159,7 @@ fn parse_roles(text: &str) -> Option<Vec<String>> {
 /// What `update_user` replaces (an absent optional value is removed). The other fields, the
 /// registration time and the login statistics, keep their stored values: only `record_login`
 /// changes those, so a login between the core's read and its write is never lost.
-pub(crate) const USER_REPLACED_ON_UPDATE: [&str; 8] = [
+pub(crate) const USER_REPLACED_ON_UPDATE: [&str; 9] = [
     "id",
     "phone",
     "email",
@@ -168,6 +168,7 @@ pub(crate) const USER_REPLACED_ON_UPDATE: [&str; 8] = [
     "roles",
     "profile",
     "status",
+    "credentials_changed_at",
 ];
 
 /// The hash fields of a user.
@@ -200,6 +201,10 @@ pub(crate) fn user_pairs(user: &User) -> Result<Pairs, StoreError> {
             "current_login_ip",
             user.current_login_ip.map(|ip| ip.to_string()),
         ),
+        (
+            "credentials_changed_at",
+            user.credentials_changed_at.map(ts),
+        ),
     ];
     pairs.extend(optional.into_iter().filter_map(|(f, v)| v.map(|v| (f, v))));
     Ok(pairs)
@@ -222,6 +227,8 @@ pub(crate) fn user_from(record: &Record<'_>) -> Result<User, StoreError> {
         last_login_ip: record.parse_opt("last_login_ip", parse_ip)?,
         current_login_at: record.parse_opt("current_login_at", parse_ts)?,
         current_login_ip: record.parse_opt("current_login_ip", parse_ip)?,
+        // Absent in records written before the field existed: never changed since.
+        credentials_changed_at: record.parse_opt("credentials_changed_at", parse_ts)?,
     })
 }
 
@@ -230,6 +237,17 @@ pub(crate) fn user_update_pairs(user: &User) -> Result<Pairs, StoreError> {
     let mut pairs = user_pairs(user)?;
     pairs.retain(|(field, _)| USER_REPLACED_ON_UPDATE.contains(field));
     Ok(pairs)
+}
+
+// ---- consecutive-failure counts ----
+
+/// A failure count from its `count`, `last_at` and `expires_at` fields.
+pub(crate) fn failures_from(record: &Record<'_, impl Fields>) -> Result<Failures, StoreError> {
+    Ok(Failures {
+        count: record.parse("count", |s| s.parse().ok())?,
+        last_at: record.parse("last_at", parse_ts)?,
+        expires_at: record.parse("expires_at", parse_ts)?,
+    })
 }
 
 // ---- challenges ----
@@ -457,6 +475,7 @@ mod tests {
         user.last_login_ip = Some(IpAddr::from([127, 0, 0, 1]));
         user.current_login_at = Some(Utc::now());
         user.current_login_ip = Some(IpAddr::from([127, 0, 0, 1]));
+        user.credentials_changed_at = Some(Utc::now());
         let mut written: Vec<&str> = user_pairs(&user)
             .unwrap_or_default()
             .into_iter()

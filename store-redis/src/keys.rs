@@ -18,14 +18,16 @@ pub(crate) enum Expiring {
     EmailToken,
     Session,
     Counter,
+    Failures,
 }
 
 impl Expiring {
-    pub(crate) const ALL: [Expiring; 4] = [
+    pub(crate) const ALL: [Expiring; 5] = [
         Self::Challenge,
         Self::EmailToken,
         Self::Session,
         Self::Counter,
+        Self::Failures,
     ];
 
     /// The segment after the prefix, and the kind name the purge script expects.
@@ -35,6 +37,7 @@ impl Expiring {
             Self::EmailToken => "email-token",
             Self::Session => "session",
             Self::Counter => "counter",
+            Self::Failures => "failures",
         }
     }
 }
@@ -95,7 +98,8 @@ impl Keys {
         self.key("counter", key)
     }
 
-    /// `{prefix}failures:{key}`: a consecutive-failure count (string integer, no TTL).
+    /// `{prefix}failures:{key}`: a consecutive-failure count hash (`count`, `last_at`,
+    /// `expires_at`).
     pub(crate) fn failures(&self, key: &str) -> String {
         self.key("failures", key)
     }

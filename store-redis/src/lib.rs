@@ -65,7 +65,13 @@
 //! | `P` `session:{id}` | string | the session as a JSON object of strings | `expires_at` + margin |
 //! | `P` `user-sessions:{user id}` | set | ids of the user's active sessions | with its last session |
 //! | `P` `counter:{key}` | hash | `count`, `resets_at` of a fixed-window rate limit | `resets_at` + margin |
-//! | `P` `failures:{key}` | string | a consecutive-failure count (lockouts) | never (cleared on success) |
+//! | `P` `failures:{key}` | hash | `count`, `last_at`, `expires_at` of a consecutive-failure count (lockouts) | `expires_at` + margin |
+//!
+//! Versions before failure counts expired kept each as a plain string without a TTL. The
+//! core now counts under other keys, so those strings are never read again; a string at a key
+//! still in use reads as no count and the next failure replaces it, and
+//! [`purge_expired`](auth_core::Store::purge_expired) deletes them (run it once after
+//! upgrading to reclaim them).
 //!
 //! Timestamps are stored as `<unix seconds>.<nanoseconds>` (e.g. `1893456000.123456789`), so
 //! every instant comes back exactly. Absent optional values are absent fields. Sessions are
@@ -78,7 +84,7 @@
 //! already passed on Redis' clock), so a late replay still gets a precise answer. The store
 //! never decides validity from Redis' clock: it compares with the `now` the core passes in
 //! (a counter whose window ended at the caller's `now` restarts even if its key still
-//! exists). [`Store::purge_expired`](auth_core::Store::purge_expired) is therefore optional;
+//! exists, and a failure count past its `expires_at` reads as none). [`Store::purge_expired`](auth_core::Store::purge_expired) is therefore optional;
 //! it SCANs the prefix for records expired at a given `now`.
 //!
 //! **Atomicity.** Every operation that checks before it writes is a single Lua script
@@ -87,8 +93,8 @@
 //! in `update_user`, `record_login`, claiming a challenge attempt, consuming a challenge or
 //! an emailed token,
 //! rotating a refresh token, revoking one session or all of a user's sessions but one, and
-//! counting a rate-limit hit. Redis runs one script at a time, so two instances registering
-//! the same phone at the same moment get exactly one success and one
+//! counting a rate-limit hit or a failure. Redis runs one script at a time, so two instances
+//! registering the same phone at the same moment get exactly one success and one
 //! `Conflict(Phone)`; of many concurrent refreshes of one token exactly one rotates. Lookups
 //! by id are one `HGETALL`; by phone, email or username one script that follows the index key
 //! to the user hash, so each is one round trip. The per-request session check

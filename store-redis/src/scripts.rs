@@ -1,8 +1,8 @@
 //! The Lua scripts behind every multi-step operation. Each runs atomically inside Redis, so no
 //! other client sees or interleaves with a half-done step. They are sent with `EVALSHA` and
 //! loaded automatically (`redis::Script`) when Redis answers `NOSCRIPT`, e.g. after a restart.
-//! The sources live in `src/lua/`, each but the read-only `session_with_owner.lua` starting
-//! with `prelude.lua`.
+//! The sources live in `src/lua/`, each but the read-only `session_with_owner.lua` and
+//! `failures.lua` starting with `prelude.lua`.
 
 use std::sync::LazyLock;
 
@@ -41,10 +41,12 @@ pub(crate) static REVOKE_USER_SESSIONS: LazyLock<Script> = script!("revoke_user_
 pub(crate) static SESSIONS_OF_USER: LazyLock<Script> = script!("sessions_of_user.lua");
 pub(crate) static SESSION_WITH_OWNER: LazyLock<Script> = bare_script!("session_with_owner.lua");
 pub(crate) static HIT_COUNTER: LazyLock<Script> = script!("hit_counter.lua");
+pub(crate) static ADD_FAILURE: LazyLock<Script> = script!("add_failure.lua");
+pub(crate) static FAILURES: LazyLock<Script> = bare_script!("failures.lua");
 pub(crate) static PURGE: LazyLock<Script> = script!("purge.lua");
 
 /// Every script, for loading them all up front ([`crate::RedisStore::connect`]).
-pub(crate) fn all() -> [&'static Script; 15] {
+pub(crate) fn all() -> [&'static Script; 17] {
     [
         &CREATE_USER,
         &UPDATE_USER,
@@ -60,6 +62,8 @@ pub(crate) fn all() -> [&'static Script; 15] {
         &SESSIONS_OF_USER,
         &SESSION_WITH_OWNER,
         &HIT_COUNTER,
+        &ADD_FAILURE,
+        &FAILURES,
         &PURGE,
     ]
 }

@@ -15,7 +15,7 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use auth_core::store::{Counter, Store, StoreError, UniqueField};
+use auth_core::store::{Counter, Failures, Store, StoreError, UniqueField};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, ScriptInvocation};
@@ -624,30 +624,54 @@ impl Store for RedisStore {
         Ok(Counter { count, resets_at })
     }
 
-    async fn add_failure(&self, key: &str) -> Result<u32, StoreError> {
-        let mut conn = self.conn();
-        let count: i64 = self
-            .run(
-                "add_failure",
-                redis::cmd("INCR")
-                    .arg(self.keys().failures(key))
-                    .query_async(&mut conn),
-            )
-            .await?;
-        Ok(u32::try_from(count.max(0)).unwrap_or(u32::MAX))
+    async fn add_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Failures, StoreError> {
+        let redis_key = self.keys().failures(key);
+        let mut invocation = scripts::ADD_FAILURE.prepare_invoke();
+        let _ = invocation
+            .key(&redis_key)
+            .arg(codec::ts(at))
+            .arg(codec::ts(expires_at))
+            .arg(codec::millis(expires_at))
+            .arg(self.inner.ttl_margin_ms);
+        let reply: Vec<String> = self.eval("add_failure", &invocation).await?;
+        let [count, last_at, expires_at] = reply.as_slice() else {
+            return Err(StoreError::Unavailable(format!(
+                "redis add_failure at {redis_key}: unexpected answer {reply:?}"
+            )));
+        };
+        let fields = [
+            ("count", count.as_str()),
+            ("last_at", last_at.as_str()),
+            ("expires_at", expires_at.as_str()),
+        ];
+        codec::failures_from(&Record::new(&redis_key, fields))
     }
 
-    async fn failures(&self, key: &str) -> Result<u32, StoreError> {
-        let mut conn = self.conn();
-        let count: Option<i64> = self
-            .run(
-                "failures",
-                redis::cmd("GET")
-                    .arg(self.keys().failures(key))
-                    .query_async(&mut conn),
-            )
-            .await?;
-        Ok(u32::try_from(count.unwrap_or(0).max(0)).unwrap_or(u32::MAX))
+    async fn failures(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Failures>, StoreError> {
+        let redis_key = self.keys().failures(key);
+        let mut invocation = scripts::FAILURES.prepare_invoke();
+        let _ = invocation.key(&redis_key);
+        let reply: Vec<Option<String>> = self.eval("failures", &invocation).await?;
+        if reply.is_empty() {
+            return Ok(None);
+        }
+        let fields: HashMap<String, String> = ["count", "last_at", "expires_at"]
+            .into_iter()
+            .zip(reply)
+            .filter_map(|(field, value)| Some((field.to_owned(), value?)))
+            .collect();
+        let failures = codec::failures_from(&Record::new(&redis_key, fields))?;
+        // Expiry on the caller's clock, like counters: the key may outlive it by the margin.
+        Ok((failures.expires_at > now).then_some(failures))
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
@@ -665,9 +689,10 @@ impl Store for RedisStore {
 
     /// Redis TTLs already reclaim everything that expires (at its expiry plus the TTL margin),
     /// so apps need not call this. It exists for a logical `now` that differs from Redis'
-    /// clock: it SCANs the prefix's challenge, session and counter keys (cost grows with the
-    /// size of the whole database, without blocking Redis) and deletes, batch by batch in a
-    /// script, those past their expiry at `now`.
+    /// clock: it SCANs the prefix's challenge, emailed token, session, counter and failure
+    /// count keys (cost grows with the size of the whole database, without blocking Redis) and
+    /// deletes, batch by batch in a script, those past their expiry at `now` (and failure
+    /// counts left as plain strings by versions whose counts did not expire).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = codec::ts(now);
         let mut deleted = 0;

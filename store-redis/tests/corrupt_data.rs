@@ -4,13 +4,15 @@
 
 mod common;
 
+use std::collections::HashMap;
+
 use auth_core::account::User;
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, Session, SessionStatus};
 use auth_core::store::{Store, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands as _;
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>, mentions: &[&str]) {
@@ -132,14 +134,74 @@ async fn corrupt_records_are_unavailable_with_a_clear_message() {
             store.claim_challenge_attempt(challenge, 5).await,
             &["corrupt record", "attempts"],
         );
+    })
+    .await;
+}
 
-        // A failure count that is not a number.
-        let _: () = raw
-            .set(format!("{prefix}failures:f"), "lots")
-            .await
-            .unwrap();
-        unavailable(store.failures("f").await, &["failures"]);
-        unavailable(store.add_failure("f").await, &["add_failure"]);
+/// A timestamp as the store writes it (`<unix seconds>.<nanoseconds>`).
+fn ts(t: DateTime<Utc>) -> String {
+    format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+/// A failure count hash with one field malformed or missing: reading it is `Unavailable`
+/// naming the key and the field, and so is counting a failure on top of it when the script
+/// needs that field (`count`, `expires_at`; `last_at` is only written), which then leaves
+/// the hash as it was. A key of another type is not a failure count either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_failure_count_is_unavailable() {
+    common::with_fresh_prefix("corrupt-failures", |prefix| async move {
+        let store = common::store_at(&prefix).await;
+        let mut raw = common::raw_connection().await;
+        let now = Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        let key = format!("{prefix}failures:f");
+        let good = [
+            ("count", "2".to_owned()),
+            ("last_at", ts(now)),
+            ("expires_at", ts(later)),
+        ];
+        for (field, bad, read_by_add_failure) in [
+            ("count", Some("lots"), true),
+            ("count", Some("-1"), true),
+            ("count", Some("4294967296"), true),
+            ("count", None, true),
+            ("expires_at", Some("soon"), true),
+            ("expires_at", None, true),
+            ("last_at", Some("yesterday"), false),
+            ("last_at", None, false),
+        ] {
+            let _: () = raw.del(&key).await.unwrap();
+            let _: () = raw.hset_multiple(&key, &good).await.unwrap();
+            match bad {
+                Some(bad) => {
+                    let _: () = raw.hset(&key, field, bad).await.unwrap();
+                }
+                None => {
+                    let _: () = raw.hdel(&key, field).await.unwrap();
+                }
+            }
+            let before: HashMap<String, String> = raw.hgetall(&key).await.unwrap();
+            unavailable(store.failures("f", now).await, &[&key, field]);
+            if read_by_add_failure {
+                unavailable(
+                    store.add_failure("f", now, later).await,
+                    &["corrupt record", &key, field],
+                );
+                let after: HashMap<String, String> = raw.hgetall(&key).await.unwrap();
+                assert_eq!(after, before, "{field} = {bad:?}: nothing was counted");
+            }
+        }
+
+        let _: () = raw.del(&key).await.unwrap();
+        let _: () = raw.sadd(&key, "x").await.unwrap();
+        unavailable(
+            store.failures("f", now).await,
+            &[&key, "not a failure count"],
+        );
+        unavailable(
+            store.add_failure("f", now, later).await,
+            &[&key, "not a failure count"],
+        );
     })
     .await;
 }

@@ -83,7 +83,14 @@ async fn data_survives_a_new_client() {
                 .hit_counter("ip:192.0.2.1", now + Duration::minutes(1), now)
                 .await
                 .unwrap();
-            assert_eq!(first.add_failure("phone:x").await.unwrap(), 1);
+            assert_eq!(
+                first
+                    .add_failure("phone:x", now, now + Duration::hours(1))
+                    .await
+                    .unwrap()
+                    .count,
+                1
+            );
         } // the first client and its connection are gone
 
         let second = common::store_at(&prefix).await;
@@ -125,7 +132,14 @@ async fn data_survives_a_new_client() {
                 .count,
             2
         );
-        assert_eq!(second.failures("phone:x").await.unwrap(), 1);
+        assert_eq!(
+            second
+                .failures("phone:x", now)
+                .await
+                .unwrap()
+                .map(|f| f.count),
+            Some(1)
+        );
 
         // Another prefix is another store.
         let elsewhere = common::store_at(&common::fresh_prefix("elsewhere")).await;

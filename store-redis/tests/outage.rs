@@ -15,12 +15,20 @@ use auth_core::ids::{SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::RefreshState;
-use auth_core::store::{Store, StoreError};
+use auth_core::store::{Failures, Store, StoreError};
 use auth_core::testkit::{FakeSms, ManualClock, TestKit};
 use auth_core::{Auth, AuthError};
 use chrono::Utc;
 use common::PrivateRedis;
 use store_redis::{RedisStore, RedisStoreConfig};
+
+/// One failure of `key` now, expiring in an hour.
+async fn add_failure(store: &RedisStore, key: &str) -> Result<Failures, StoreError> {
+    let now = Utc::now();
+    store
+        .add_failure(key, now, now + chrono::Duration::hours(1))
+        .await
+}
 
 /// How long a call may take to report an outage.
 const PROMPT: Duration = Duration::from_secs(3);
@@ -105,7 +113,7 @@ async fn store_fails_fast_while_redis_is_down_and_recovers_without_a_restart() {
         )
         .await;
         fails_promptly("hit_counter", store.hit_counter("k", now, now)).await;
-        fails_promptly("add_failure", store.add_failure("k")).await;
+        fails_promptly("add_failure", add_failure(&store, "k")).await;
         fails_promptly("sessions_of_user", store.sessions_of_user(user.id)).await;
         fails_promptly("purge_expired", store.purge_expired(now)).await;
         fails_promptly("ping", store.ping()).await;
@@ -125,7 +133,7 @@ async fn store_fails_fast_while_redis_is_down_and_recovers_without_a_restart() {
         store.user_by_phone(&phone()).await.unwrap(),
         Some(user.clone())
     );
-    assert_eq!(store.add_failure("k").await.unwrap(), 1);
+    assert_eq!(add_failure(&store, "k").await.unwrap().count, 1);
 
     // A second outage is handled the same way.
     server.kill();
@@ -141,20 +149,24 @@ async fn store_fails_fast_while_redis_is_down_and_recovers_without_a_restart() {
 async fn calls_time_out_while_redis_hangs() {
     let server = PrivateRedis::start();
     let store = RedisStore::connect(config(&server)).await.unwrap();
-    assert_eq!(store.failures("k").await.unwrap(), 0);
+    assert_eq!(store.failures("k", Utc::now()).await.unwrap(), None);
 
     server.freeze();
-    fails_promptly("failures", store.failures("k")).await;
-    fails_promptly("add_failure", store.add_failure("k")).await;
+    fails_promptly("failures", store.failures("k", Utc::now())).await;
+    fails_promptly("add_failure", add_failure(&store, "k")).await;
     fails_promptly("user_by_phone", store.user_by_phone(&phone())).await;
 
     server.thaw();
     recovers(&store, Duration::from_secs(10)).await;
     // The add_failure sent before the freeze may or may not have been applied (it failed
     // from the caller's view, which is the safe side); the store counts on from there.
-    let before = store.failures("k").await.unwrap();
+    let before = store
+        .failures("k", Utc::now())
+        .await
+        .unwrap()
+        .map_or(0, |f| f.count);
     assert!(before <= 1, "{before}");
-    assert_eq!(store.add_failure("k").await.unwrap(), before + 1);
+    assert_eq!(add_failure(&store, "k").await.unwrap().count, before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

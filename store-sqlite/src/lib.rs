@@ -45,14 +45,18 @@
 //! | `email_tokens` | emailed one-time token        | `hash` (keyed hash of the token); `expires_at`     |
 //! | `sessions`   | login on one device             | `id`; `(user_id, created_at)`; `expires_at`        |
 //! | `counters`   | rate-limit window (per key)     | `key`; `resets_at`                                 |
-//! | `failures`   | consecutive-failure count       | `key`                                              |
+//! | `failures`   | consecutive-failure count       | `key`; `expires_at`                                |
 //! | `schema_migrations` | applied schema version   | `version` (the version itself is `PRAGMA user_version`) |
 //!
 //! Times are stored as Unix nanoseconds (exact round trip; range 1677–2262), ids and hashes
 //! as blobs. Secrets are never stored: only keyed hashes of SMS codes and refresh tokens, and
-//! argon2id hashes of passwords. Expired challenges, sessions and counters are deleted by
-//! [`purge_expired`](Store::purge_expired) (call it e.g. hourly) and, a few hundred at a time,
-//! by the store itself every [`SqliteOptions::cleanup_every`] writes.
+//! argon2id hashes of passwords. Expired challenges, emailed tokens, sessions, counters and
+//! failure counts are deleted by [`purge_expired`](Store::purge_expired) (call it e.g.
+//! hourly) and, a few hundred at a time, by the store itself every
+//! [`SqliteOptions::cleanup_every`] writes. A user's `credentials_changed_at` is a column of
+//! `users` like the other times. Schema version 4 added it and gave `failures` its `last_at`
+//! and `expires_at`; counts carried over from an older file (which this version's core, now
+//! counting under other keys, never reads) expire 48 hours after the upgrade.
 //!
 //! ## How much space a session takes
 //! One row per session in `sessions` plus one entry in each of its two indexes; a refresh

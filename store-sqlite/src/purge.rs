@@ -10,15 +10,16 @@ use crate::codec;
 use crate::error::DbResult;
 
 /// Each statement deletes `expiry_column <= now` from its table (indexed columns).
-const DELETES: [&str; 4] = [
+const DELETES: [&str; 5] = [
     "DELETE FROM challenges WHERE expires_at <= ?1",
     "DELETE FROM email_tokens WHERE expires_at <= ?1",
     "DELETE FROM sessions WHERE expires_at <= ?1",
     "DELETE FROM counters WHERE resets_at <= ?1",
+    "DELETE FROM failures WHERE expires_at <= ?1",
 ];
 
 /// The same, at most `?2` rows per table, for the opportunistic cleanup.
-const BOUNDED_DELETES: [&str; 4] = [
+const BOUNDED_DELETES: [&str; 5] = [
     "DELETE FROM challenges WHERE id IN \
      (SELECT id FROM challenges WHERE expires_at <= ?1 LIMIT ?2)",
     "DELETE FROM email_tokens WHERE hash IN \
@@ -27,13 +28,15 @@ const BOUNDED_DELETES: [&str; 4] = [
      (SELECT id FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
     "DELETE FROM counters WHERE key IN \
      (SELECT key FROM counters WHERE resets_at <= ?1 LIMIT ?2)",
+    "DELETE FROM failures WHERE key IN \
+     (SELECT key FROM failures WHERE expires_at <= ?1 LIMIT ?2)",
 ];
 
 /// Rows the opportunistic cleanup deletes per table at most, so no write waits long for it.
 const CLEANUP_BATCH: i64 = 500;
 
-/// Deletes every challenge, emailed token, session and counter past its expiry, in one immediate
-/// transaction. Returns how many rows went.
+/// Deletes every challenge, emailed token, session, counter and failure count past its expiry,
+/// in one immediate transaction. Returns how many rows went.
 pub(crate) fn purge(conn: &mut Connection, now: DateTime<Utc>) -> DbResult<u64> {
     let now = codec::time(now)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

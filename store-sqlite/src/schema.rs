@@ -41,10 +41,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "users_owner index",
         sql: V3,
     },
+    Migration {
+        version: 4,
+        name: "users.credentials_changed_at; failures expire",
+        sql: V4,
+    },
 ];
 
 /// The schema version this library writes.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// Version 1. Tables are `STRICT` (SQLite checks every value's type). Times are Unix
 /// nanoseconds, ids 16-byte UUID blobs (see `codec.rs`). Every lookup the core makes has an
@@ -145,6 +150,37 @@ const V3: &str = "
 CREATE INDEX users_owner ON users (id, status, roles);
 ";
 
+/// Version 4: when a user's credential last changed (nullable, like the other optional times),
+/// and consecutive-failure counts that expire: `last_at` (the latest failure) and
+/// `expires_at` (after which the count reads as absent and the purge deletes it, through the
+/// new index).
+///
+/// `failures` is rebuilt rather than altered: SQLite can only add a `NOT NULL` column with a
+/// constant default, which would then stay in the schema for every later insert. Counts from
+/// a version-3 file had no expiry, and the migration knows no caller's clock, so each one
+/// keeps its count with `last_at` = the migration's wall-clock time (to the second) and
+/// `expires_at` = that + 48 hours: a caller that reads the same key again still sees its
+/// count for a while, and no old count (which could be arbitrarily stale) lives on forever.
+/// The core of this version counts under other keys (keyed hashes), so for it those rows
+/// are dead: the expiry lets the purge reclaim them, and with them the phone numbers and
+/// account names their keys spell out.
+const V4: &str = "
+ALTER TABLE users ADD COLUMN credentials_changed_at INTEGER;
+
+CREATE TABLE failures_v4 (
+    key        TEXT    NOT NULL PRIMARY KEY,
+    count      INTEGER NOT NULL,
+    last_at    INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO failures_v4 (key, count, last_at, expires_at)
+    SELECT key, count, unixepoch() * 1000000000, (unixepoch() + 48 * 3600) * 1000000000
+    FROM failures;
+DROP TABLE failures;
+ALTER TABLE failures_v4 RENAME TO failures;
+CREATE INDEX failures_expires_at ON failures (expires_at);
+";
+
 pub(crate) fn version(conn: &Connection) -> DbResult<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }
@@ -209,8 +245,8 @@ mod tests {
         )
         .unwrap();
 
-        assert_eq!(migrate(&mut conn).unwrap(), 1);
-        assert_eq!(version(&conn).unwrap(), 3);
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() - 2);
+        assert_eq!(version(&conn).unwrap(), LATEST);
         let (status, roles): (String, String) = conn
             .query_row(
                 "SELECT status, roles FROM users INDEXED BY users_owner WHERE id = x'01'",

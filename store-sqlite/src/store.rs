@@ -10,7 +10,7 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner};
-use auth_core::store::{Counter, Store, StoreError};
+use auth_core::store::{Counter, Failures, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 use crate::SqliteStore;
@@ -188,14 +188,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn add_failure(&self, key: &str) -> Result<u32, StoreError> {
+    async fn add_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Failures, StoreError> {
+        self.saw(at);
         let key = key.to_owned();
-        self.write(move |c| counters::add_failure(c, &key)).await
+        self.write(move |c| counters::add_failure(c, &key, at, expires_at))
+            .await
     }
 
-    async fn failures(&self, key: &str) -> Result<u32, StoreError> {
+    async fn failures(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Failures>, StoreError> {
         let key = key.to_owned();
-        self.read(move |c| counters::failures(c, &key)).await
+        self.read(move |c| counters::failures(c, &key, now)).await
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {

@@ -15,15 +15,18 @@ use crate::error::{DbError, DbResult, conflict_or, corrupt};
 
 const TABLE: &str = "users";
 
+/// The columns [`update`] writes come first (`?1..?9`), then the ones only `create` and
+/// `record_login` write.
 const COLUMNS: &str = "id, phone, email, username, password_hash, roles, profile, status, \
-     created_at, login_count, last_login_at, last_login_ip, current_login_at, current_login_ip";
+     credentials_changed_at, created_at, login_count, last_login_at, last_login_ip, \
+     current_login_at, current_login_ip";
 
 /// Inserts a user; UNIQUE violations become `Conflict(field)`.
 pub(crate) fn create(conn: &Connection, user: &User) -> DbResult<()> {
     let row = Params::of(user)?;
     let sql = format!(
         "INSERT INTO users ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
     match conn
         .prepare_cached(&sql)?
@@ -40,9 +43,9 @@ pub(crate) fn create(conn: &Connection, user: &User) -> DbResult<()> {
 pub(crate) fn update(conn: &Connection, user: &User) -> DbResult<bool> {
     let row = Params::of(user)?;
     let sql = "UPDATE users SET phone = ?2, email = ?3, username = ?4, password_hash = ?5, \
-               roles = ?6, profile = ?7, status = ?8 \
+               roles = ?6, profile = ?7, status = ?8, credentials_changed_at = ?9 \
                WHERE id = ?1";
-    let params: Vec<_> = row.as_params().into_iter().take(8).collect();
+    let params: Vec<_> = row.as_params().into_iter().take(9).collect();
     match conn.prepare_cached(sql)?.execute(params.as_slice()) {
         Ok(n) => Ok(n == 1),
         Err(e) => Err(conflict_or(e.into())),
@@ -97,7 +100,7 @@ impl Lookup {
     }
 }
 
-/// A user as bound parameters `?1..?14`, in [`COLUMNS`] order.
+/// A user as bound parameters `?1..?15`, in [`COLUMNS`] order.
 struct Params {
     id: [u8; 16],
     phone: Option<String>,
@@ -107,6 +110,7 @@ struct Params {
     roles: String,
     profile: String,
     status: &'static str,
+    credentials_changed_at: Option<i64>,
     created_at: i64,
     login_count: i64,
     last_login_at: Option<i64>,
@@ -127,6 +131,7 @@ impl Params {
             roles: serde_json::to_string(&user.roles).map_err(json)?,
             profile: serde_json::to_string(&user.profile).map_err(json)?,
             status: user.status.as_str(),
+            credentials_changed_at: codec::opt_time(user.credentials_changed_at)?,
             created_at: codec::time(user.created_at)?,
             login_count: codec::count(user.login_count)?,
             last_login_at: codec::opt_time(user.last_login_at)?,
@@ -136,7 +141,7 @@ impl Params {
         })
     }
 
-    fn as_params(&self) -> [&dyn ToSql; 14] {
+    fn as_params(&self) -> [&dyn ToSql; 15] {
         [
             &self.id,
             &self.phone,
@@ -146,6 +151,7 @@ impl Params {
             &self.roles,
             &self.profile,
             &self.status,
+            &self.credentials_changed_at,
             &self.created_at,
             &self.login_count,
             &self.last_login_at,
@@ -166,6 +172,7 @@ struct Raw {
     roles: String,
     profile: String,
     status: String,
+    credentials_changed_at: Option<i64>,
     created_at: i64,
     login_count: i64,
     last_login_at: Option<i64>,
@@ -185,12 +192,13 @@ impl Raw {
             roles: row.get(5)?,
             profile: row.get(6)?,
             status: row.get(7)?,
-            created_at: row.get(8)?,
-            login_count: row.get(9)?,
-            last_login_at: row.get(10)?,
-            last_login_ip: row.get(11)?,
-            current_login_at: row.get(12)?,
-            current_login_ip: row.get(13)?,
+            credentials_changed_at: row.get(8)?,
+            created_at: row.get(9)?,
+            login_count: row.get(10)?,
+            last_login_at: row.get(11)?,
+            last_login_ip: row.get(12)?,
+            current_login_at: row.get(13)?,
+            current_login_ip: row.get(14)?,
         })
     }
 
@@ -226,6 +234,7 @@ impl Raw {
             last_login_ip: codec::ip_from(TABLE, "last_login_ip", self.last_login_ip)?,
             current_login_at: codec::opt_time_from(self.current_login_at),
             current_login_ip: codec::ip_from(TABLE, "current_login_ip", self.current_login_ip)?,
+            credentials_changed_at: codec::opt_time_from(self.credentials_changed_at),
         })
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use auth_core::api::{ClientInfo, RegisterRequest};
 use auth_core::ids::UserId;
+use auth_core::store::Failures;
 use auth_core::testkit::{FakeSms, ManualClock, TestKit};
 use auth_core::{Auth, AuthError, Store, StoreError};
 use rusqlite::Connection;
@@ -25,6 +26,14 @@ fn unavailable<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) ->
         Err(StoreError::Unavailable(message)) => message,
         other => panic!("{what}: expected Err(Unavailable), got {other:?}"),
     }
+}
+
+/// One failure of `key` now, expiring in an hour.
+async fn add_failure(store: &SqliteStore, key: &str) -> Result<Failures, StoreError> {
+    let t = now();
+    store
+        .add_failure(key, t, t + chrono::Duration::hours(1))
+        .await
 }
 
 /// Every kind of call fails with `Unavailable` (reads and writes).
@@ -45,11 +54,11 @@ async fn every_call_is_unavailable(store: &SqliteStore) {
         store.insert_challenge(&challenge("+15550000100", t)).await,
     );
     let _ = unavailable("hit_counter", store.hit_counter("k", t, t).await);
-    let _ = unavailable("add_failure", store.add_failure("k").await);
+    let _ = unavailable("add_failure", add_failure(store, "k").await);
     let _ = unavailable("purge_expired", store.purge_expired(t).await);
     let _ = unavailable("session", store.session(s.id).await);
     let _ = unavailable("user_by_id", store.user_by_id(UserId::new_random()).await);
-    let _ = unavailable("failures", store.failures("k").await);
+    let _ = unavailable("failures", store.failures("k", now()).await);
 }
 
 #[test]
@@ -130,14 +139,14 @@ async fn a_vanished_directory_makes_every_call_unavailable() {
 
     std::fs::remove_dir_all(&db_dir).unwrap();
     // Writes notice at once; reads within the file check's one-second window (pool.rs).
-    let _ = unavailable("add_failure", store.add_failure("k").await);
+    let _ = unavailable("add_failure", add_failure(&store, "k").await);
     tokio::time::sleep(READ_CHECK_WINDOW).await;
     every_call_is_unavailable(&store).await;
 
     // A new, empty file in its place is not the store's database either.
     std::fs::create_dir(&db_dir).unwrap();
     std::fs::write(db_dir.join("auth.db"), b"").unwrap();
-    let message = unavailable("add_failure", store.add_failure("k").await);
+    let message = unavailable("add_failure", add_failure(&store, "k").await);
     assert!(message.contains("replaced"), "{message}");
 }
 
@@ -154,18 +163,22 @@ async fn a_lock_held_elsewhere_is_unavailable_after_the_busy_timeout_then_recove
     let other = Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let started = std::time::Instant::now();
-    let _ = unavailable("add_failure", store.add_failure("k").await);
+    let _ = unavailable("add_failure", add_failure(&store, "k").await);
     assert!(
         started.elapsed() >= Duration::from_millis(150),
         "waited for the lock"
     );
-    assert_eq!(store.failures("k").await.unwrap(), 0, "nothing was written");
+    assert_eq!(
+        store.failures("k", now()).await.unwrap(),
+        None,
+        "nothing was written"
+    );
     // Reads are not blocked by a writer in WAL mode.
     assert!(store.user_by_id(user.id).await.unwrap().is_some());
 
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(
-        store.add_failure("k").await.unwrap(),
+        add_failure(&store, "k").await.unwrap().count,
         1,
         "recovers by itself"
     );

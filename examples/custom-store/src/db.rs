@@ -9,7 +9,7 @@ use auth_core::challenge::Challenge;
 use auth_core::email_token::EmailToken;
 use auth_core::secret::SecretHash;
 use auth_core::session::Session;
-use auth_core::store::Counter;
+use auth_core::store::{Counter, Failures};
 use auth_core::{ChallengeId, SessionId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -45,6 +45,8 @@ pub struct AccountRow {
     pub current_login_at: Option<DateTime<Utc>>,
     /// Latest login's IP, as text.
     pub current_login_ip: Option<String>,
+    /// When a credential (password, phone) last changed.
+    pub credentials_changed_at: Option<DateTime<Utc>>,
     /// The app's own column: auth never reads or writes it.
     pub plan: String,
 }
@@ -65,7 +67,7 @@ pub(crate) struct Tables {
     pub(crate) email_tokens: HashMap<SecretHash, EmailToken>,
     pub(crate) sessions: HashMap<SessionId, Session>,
     pub(crate) counters: HashMap<String, Counter>,
-    pub(crate) failures: HashMap<String, u32>,
+    pub(crate) failures: HashMap<String, Failures>,
 }
 
 impl AppDatabase {

@@ -26,6 +26,7 @@ pub fn new_row(user: &User) -> AccountRow {
         last_login_ip: None,
         current_login_at: None,
         current_login_ip: None,
+        credentials_changed_at: None,
         plan: "free".to_owned(),
     };
     write_fields(&mut row, user);
@@ -43,6 +44,7 @@ pub fn write_fields(row: &mut AccountRow, user: &User) {
     row.roles_json = serde_json::Value::from(user.roles.clone()).to_string();
     row.profile_json = user.profile.to_string();
     user.status.as_str().clone_into(&mut row.status);
+    row.credentials_changed_at = user.credentials_changed_at;
 }
 
 /// Writes the login statistics (`record_login` and `create_user` only).
@@ -88,5 +90,6 @@ pub fn read_user(row: &AccountRow) -> Result<User, StoreError> {
     user.last_login_ip = ip(&row.last_login_ip, "last_login_ip")?;
     user.current_login_at = row.current_login_at;
     user.current_login_ip = ip(&row.current_login_ip, "current_login_ip")?;
+    user.credentials_changed_at = row.credentials_changed_at;
     Ok(user)
 }

@@ -8,7 +8,7 @@ use auth_core::challenge::Challenge;
 use auth_core::email_token::EmailToken;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
-use auth_core::store::{Counter, UniqueField};
+use auth_core::store::{Counter, Failures, UniqueField};
 use auth_core::{ChallengeId, Email, Phone, SessionId, Store, StoreError, User, UserId, Username};
 use chrono::{DateTime, Utc};
 
@@ -306,15 +306,35 @@ impl Store for AppStore {
         Ok(counter)
     }
 
-    async fn add_failure(&self, key: &str) -> Result<u32, StoreError> {
+    async fn add_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Failures, StoreError> {
         let mut t = self.db.lock();
-        let count = t.failures.entry(key.to_owned()).or_insert(0);
-        *count = count.saturating_add(1);
-        Ok(*count)
+        let count = match t.failures.get(key) {
+            Some(live) if live.expires_at > at => live.count.saturating_add(1),
+            // Absent, or expired at `at`: this failure starts a new count.
+            _ => 1,
+        };
+        let failures = Failures {
+            count,
+            last_at: at,
+            expires_at,
+        };
+        t.failures.insert(key.to_owned(), failures);
+        Ok(failures)
     }
 
-    async fn failures(&self, key: &str) -> Result<u32, StoreError> {
-        Ok(self.db.lock().failures.get(key).copied().unwrap_or(0))
+    async fn failures(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Failures>, StoreError> {
+        // An expired count reads as none, whether or not it has been purged yet.
+        let t = self.db.lock();
+        Ok(t.failures.get(key).copied().filter(|f| f.expires_at > now))
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
@@ -324,13 +344,19 @@ impl Store for AppStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut t = self.db.lock();
-        let before =
-            t.challenges.len() + t.email_tokens.len() + t.sessions.len() + t.counters.len();
+        let records = |t: &Tables| {
+            t.challenges.len()
+                + t.email_tokens.len()
+                + t.sessions.len()
+                + t.counters.len()
+                + t.failures.len()
+        };
+        let before = records(&t);
         t.challenges.retain(|_, c| c.expires_at > now);
         t.email_tokens.retain(|_, e| e.expires_at > now);
         t.sessions.retain(|_, s| s.expires_at > now);
         t.counters.retain(|_, c| c.resets_at > now);
-        let after = t.challenges.len() + t.email_tokens.len() + t.sessions.len() + t.counters.len();
-        Ok(u64::try_from(before - after).unwrap_or(u64::MAX))
+        t.failures.retain(|_, f| f.expires_at > now);
+        Ok(u64::try_from(before - records(&t)).unwrap_or(u64::MAX))
     }
 }
