@@ -1,6 +1,6 @@
 //! Rate limits, cooldowns and lockouts, built on the store's atomic counters.
 //!
-//! * SMS sends: per client IP per hour, then per phone a resend cooldown, an hourly and a
+//! * SMS sends: per client IP (see [`client_key`]; unknown IPs share one bucket) per hour, then per phone a resend cooldown, an hourly and a
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
@@ -39,12 +39,20 @@ impl Limit<'_> {
     }
 }
 
-/// The part of an IP that identifies one client: the whole IPv4 address, the /64 of an IPv6
-/// address (one subscriber usually holds a whole /64).
-pub(crate) fn client_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
+/// The per-IP bucket of a client: the whole IPv4 address, the /64 of an IPv6 address (one
+/// subscriber usually holds a whole /64), always of the [canonical](crate::client_ip::canonical)
+/// address, so an IPv4 client on a dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address,
+/// not the /64 every IPv4 client shares. An unknown IP is one shared `unknown` bucket (per-IP
+/// limits fail closed, never skip) and logs a warning once per process. Every per-IP limit
+/// keys on this, with the request's `ClientInfo.ip` as is.
+pub(crate) fn client_key(ip: Option<IpAddr>) -> String {
+    match ip.map(crate::client_ip::canonical) {
+        None => {
+            crate::client_ip::note_unknown_client_ip();
+            "unknown".to_owned()
+        }
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
@@ -86,14 +94,12 @@ pub(crate) async fn check_sms_send(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
-    if let Some(ip) = ip {
-        let c = client_key(ip);
-        let per_ip = [
-            (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
-            (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
-        ];
-        hit_each(store, per_ip, now).await?;
-    }
+    let c = client_key(ip);
+    let per_ip = [
+        (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
+        (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
+    ];
+    hit_each(store, per_ip, now).await?;
     let p = phone.as_str();
     let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
     let per_phone = [
