@@ -41,6 +41,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -172,6 +173,33 @@ pub struct ForwardingHeaders<'a> {
     pub forwarded: Option<&'a str>,
     /// The `X-Forwarded-For` header.
     pub x_forwarded_for: Option<&'a str>,
+}
+
+/// The lines of one list header (`Forwarded`, `X-Forwarded-For`) as the one value
+/// [`ForwardingHeaders`] takes, joined with `,` as RFC 9110 allows for list headers;
+/// borrowed when there is a single line, `None` when there is none. Adapters pass a line
+/// that is not text lossily converted, so it reads as garbage and ends the chain.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use auth_core::client_ip::join_lines;
+/// assert_eq!(join_lines(["1.2.3.4"].map(Cow::Borrowed)).as_deref(), Some("1.2.3.4"));
+/// assert_eq!(join_lines(["a", "b"].map(Cow::Borrowed)).as_deref(), Some("a,b"));
+/// assert_eq!(join_lines(Vec::<Cow<str>>::new()), None);
+/// ```
+pub fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<Cow<'a, str>> {
+    let mut lines = lines.into_iter();
+    let first = lines.next()?;
+    let mut lines = lines.peekable();
+    if lines.peek().is_none() {
+        return Some(first);
+    }
+    let mut all = first.into_owned();
+    for line in lines {
+        all.push(',');
+        all.push_str(&line);
+    }
+    Some(Cow::Owned(all))
 }
 
 /// How adapters determine the client IP.
