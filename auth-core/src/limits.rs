@@ -1,6 +1,6 @@
 //! Rate limits, cooldowns and lockouts, built on the store's atomic counters.
 //!
-//! * SMS sends: per client IP (see [`client_key`]; unknown IPs share one bucket) per hour, then per phone a resend cooldown, an hourly and a
+//! * SMS sends: per client IP per hour, then per phone a resend cooldown, an hourly and a
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
