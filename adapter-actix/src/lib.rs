@@ -19,18 +19,25 @@
 //!
 //! ## Client IP
 //!
-//! Sessions record the client IP and the per-IP send caps use it. By default it is the TCP
-//! peer address and `X-Forwarded-For` is ignored, since any client can write that header.
-//! Behind reverse proxies, register a
-//! [`ClientIpPolicy`](auth_core::http::ClientIpPolicy) listing them:
-//! `App::app_data(web::Data::new(ClientIpPolicy { trusted_proxies: vec![...] }))`.
+//! Sessions record the client IP and the per-IP limits count by it. actix-web's server gives
+//! every request its TCP peer address ([`HttpRequest::peer_addr`](actix_web::HttpRequest::peer_addr))
+//! by default; there is nothing to set up. Where it has none (a Unix socket, a
+//! `TestRequest` without `peer_addr`) the IP is unknown: sessions record none, every such
+//! request shares one "unknown" per-IP bucket, and a warning says so once. An IPv4 client
+//! on a dual-stack listener (`[::]`) counts as its IPv4 address.
+//!
+//! By default `X-Forwarded-For` and `Forwarded` are ignored, since any client can write
+//! them. Behind reverse proxies or a load balancer, register a
+//! [`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy) trusting them (addresses or CIDR
+//! ranges) and naming the header they maintain:
+//! `App::app_data(web::Data::new(ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])))`.
 //!
 //! ## Example
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, Responder, web};
 //! use adapter_actix::{AuthUser, MaybeUser, RequireRole, Role};
-//! use auth_core::http::ClientIpPolicy;
+//! use auth_core::client_ip::ClientIpPolicy;
 //! use auth_core::testkit::{FakeSms, MemoryStore};
 //! use auth_core::{Auth, AuthConfig, SigningSecret};
 //!
@@ -65,7 +72,7 @@
 //!         .build()
 //!         .map_err(std::io::Error::other)?;
 //!     let auth = web::Data::new(auth);
-//!     // The default policy: the client IP is the TCP peer, X-Forwarded-For is ignored.
+//!     // The default policy: the client IP is the TCP peer, proxy headers are ignored.
 //!     let ip_policy = web::Data::new(ClientIpPolicy::default());
 //!
 //!     HttpServer::new(move || {

@@ -2,12 +2,15 @@
 //! core looks at, the client (IP and user agent) and the body, capped at
 //! [`MAX_BODY_BYTES`].
 
+use std::borrow::Cow;
+
 use actix_web::http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, USER_AGENT,
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, FORWARDED, HeaderMap, HeaderName, USER_AGENT,
+    X_FORWARDED_FOR,
 };
 use actix_web::{HttpRequest, web};
 use auth_core::api::{ClientInfo, MAX_BODY_BYTES};
-use auth_core::http::ClientIpPolicy;
+use auth_core::client_ip::{ClientIpPolicy, ForwardingHeaders, join_lines};
 use auth_core::{Auth, AuthError};
 
 /// The [`Auth`] the app registered with `app_data(web::Data::new(auth))`.
@@ -53,24 +56,35 @@ pub(crate) fn token_header(req: &HttpRequest, auth: &Auth) -> Option<String> {
     header(req.headers(), &name)
 }
 
-/// The client IP (by the app's [`ClientIpPolicy`], registered as `web::Data`, default: the
-/// TCP peer, `X-Forwarded-For` ignored) and the user agent.
+/// The client IP (by the app's [`ClientIpPolicy`], registered as `web::Data`; without one,
+/// the default: the TCP peer, proxy headers ignored) and the user agent.
 pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     let peer = req.peer_addr().map(|addr| addr.ip());
-    let ip = match req.app_data::<web::Data<ClientIpPolicy>>() {
-        Some(policy) => {
-            let forwarded: Vec<String> = req
-                .headers()
-                .get_all("x-forwarded-for")
-                .map(|v| text(v.as_bytes()))
-                .collect();
-            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-            policy.client_ip(peer, forwarded.as_deref())
-        }
-        None => ClientIpPolicy::default().client_ip(peer, None),
-    };
+    let default = ClientIpPolicy::default();
+    let policy = req
+        .app_data::<web::Data<ClientIpPolicy>>()
+        .map_or(&default, |policy| policy.get_ref());
+    let forwarded = header_lines(req.headers(), &FORWARDED);
+    let x_forwarded_for = header_lines(req.headers(), &X_FORWARDED_FOR);
+    let ip = policy.client_ip_from(
+        peer,
+        ForwardingHeaders {
+            forwarded: forwarded.as_deref(),
+            x_forwarded_for: x_forwarded_for.as_deref(),
+        },
+    );
     let user_agent = header(req.headers(), &USER_AGENT);
     ClientInfo::new(ip, user_agent.as_deref())
+}
+
+/// Every line of a list header, joined with `,`; a line that is not text converted lossily
+/// (the core then reads it as garbage, never as no header).
+fn header_lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
+    join_lines(
+        headers
+            .get_all(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes())),
+    )
 }
 
 /// The content type, as sent.

@@ -29,8 +29,8 @@ use crate::response::into_actix;
 /// ```
 ///
 /// The handlers find the [`Auth`](auth_core::Auth) as `web::Data<auth_core::Auth>` and, if
-/// the app registered one, a `web::Data<`[`ClientIpPolicy`](auth_core::http::ClientIpPolicy)`>`
-/// (without one the client IP is the TCP peer and `X-Forwarded-For` is ignored).
+/// the app registered one, a `web::Data<`[`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy)`>`
+/// (without one the client IP is the TCP peer and the proxy headers are ignored).
 ///
 /// Besides the routes it sets the scope's default service, so that a path under the prefix
 /// that is not a route, or a route called with another method, answers the contract's JSON

@@ -17,7 +17,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::test::TestRequest;
 use actix_web::{App, test, web};
 use auth_core::api::{ClientInfo, MAX_BODY_BYTES, RegisterRequest};
-use auth_core::http::ClientIpPolicy;
+use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::testkit::TestKit;
 use serde_json::{Value, json};
 
@@ -486,10 +486,13 @@ async fn a_missing_auth_is_a_json_503_not_a_panic() {
     res.assert_error(503, "store_unavailable");
 }
 
-/// Signs `phone` in over the routes from `peer` with an `X-Forwarded-For` header and returns
-/// the IP its session recorded.
+/// Signs `phone` in over the routes from `peer` with an `X-Forwarded-For` header (or the
+/// header named before the value) and returns the IP its session recorded.
 macro_rules! session_ip {
-    ($app:expr, $kit:expr, $phone:expr, $peer:expr, $forwarded:expr) => {{
+    ($app:expr, $kit:expr, $phone:expr, $peer:expr, $forwarded:expr) => {
+        session_ip!($app, $kit, $phone, $peer, "x-forwarded-for", $forwarded)
+    };
+    ($app:expr, $kit:expr, $phone:expr, $peer:expr, $header:expr, $forwarded:expr) => {{
         let peer: std::net::SocketAddr = $peer.parse().unwrap();
         $kit.auth
             .register(RegisterRequest {
@@ -502,7 +505,7 @@ macro_rules! session_ip {
             &$app,
             post_json("/api/auth/login", &json!({ "phone": $phone }))
                 .peer_addr(peer)
-                .insert_header(("x-forwarded-for", $forwarded))
+                .insert_header(($header, $forwarded))
                 .to_request(),
         )
         .await;
@@ -516,7 +519,7 @@ macro_rules! session_ip {
                 &json!({ "challenge_id": challenge, "code": code.expose() }),
             )
             .peer_addr(peer)
-            .insert_header(("x-forwarded-for", $forwarded))
+            .insert_header(($header, $forwarded))
             .insert_header(("user-agent", "adapter-test/1.0"))
             .to_request(),
         )
@@ -545,13 +548,86 @@ async fn forwarded_for_is_ignored_unless_the_app_trusts_the_proxy() {
     assert_eq!(ip, "10.0.0.1");
 
     let kit = TestKit::new();
-    let policy = ClientIpPolicy {
-        trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
-    };
+    let policy = ClientIpPolicy::trusting(["10.0.0.1".parse().unwrap()]);
     let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
     let ip = session_ip!(app, kit, "+15551230008", "10.0.0.1:4000", "203.0.113.9");
     assert_eq!(ip, "203.0.113.9");
     // A peer that is not a trusted proxy cannot choose its IP.
     let ip = session_ip!(app, kit, "+15551230009", "198.51.100.7:4000", "203.0.113.9");
     assert_eq!(ip, "198.51.100.7");
+}
+
+#[actix_web::test]
+async fn forwarded_is_ignored_unless_the_app_trusts_the_proxy_and_reads_it() {
+    let forwarded = r#"for=6.6.6.6, for="[2001:db8::9]:4711";proto=https"#;
+    // No policy, and a policy reading X-Forwarded-For: the peer.
+    let kit = TestKit::new();
+    let app = app!(web::Data::new(kit.auth.clone()));
+    let ip = session_ip!(
+        app,
+        kit,
+        "+15551230010",
+        "10.0.0.1:4000",
+        "forwarded",
+        forwarded
+    );
+    assert_eq!(ip, "10.0.0.1");
+    let kit = TestKit::new();
+    let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]);
+    let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
+    let ip = session_ip!(
+        app,
+        kit,
+        "+15551230011",
+        "10.0.0.1:4000",
+        "forwarded",
+        forwarded
+    );
+    assert_eq!(ip, "10.0.0.1");
+
+    // A trusted range reading Forwarded.
+    let kit = TestKit::new();
+    let policy =
+        ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded);
+    let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
+    let ip = session_ip!(
+        app,
+        kit,
+        "+15551230012",
+        "10.9.8.7:4000",
+        "forwarded",
+        forwarded
+    );
+    assert_eq!(ip, "2001:db8::9");
+    // An untrusted peer cannot choose its IP.
+    let ip = session_ip!(
+        app,
+        kit,
+        "+15551230013",
+        "198.51.100.7:4000",
+        "forwarded",
+        forwarded
+    );
+    assert_eq!(ip, "198.51.100.7");
+}
+
+/// A dual-stack listener reports IPv4 clients as `::ffff:a.b.c.d`: sessions record the IPv4
+/// address, and each client is its own per-IP bucket.
+#[actix_web::test]
+async fn ipv4_clients_on_a_dual_stack_listener_are_separate_clients() {
+    let mut config = TestKit::config();
+    config.sms.per_ip_per_hour = 1;
+    let kit = TestKit::with_config(config);
+    let app = app!(web::Data::new(kit.auth.clone()));
+    let ip = session_ip!(app, kit, "+15551230014", "[::ffff:198.51.100.1]:4000", "");
+    assert_eq!(ip, "198.51.100.1");
+    let login = |phone: &str, peer: &str| {
+        post_json("/api/auth/login", &json!({ "phone": phone }))
+            .peer_addr(peer.parse().unwrap())
+            .to_request()
+    };
+    let res = send(&app, login("+15551230015", "[::ffff:198.51.100.1]:4000")).await;
+    res.assert_error(429, "rate_limited");
+    let res = send(&app, login("+15551230015", "[::ffff:198.51.100.2]:4000")).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
 }

@@ -9,7 +9,7 @@
 //!   [`nest`](axum::Router::nest) under your prefix. JSON 404/405/413 included.
 //! * [`AuthState`]: what the routes and guards read from your state (via
 //!   [`FromRef`](axum::extract::FromRef)), with the off-by-default
-//!   [`ClientIpPolicy`](auth_core::http::ClientIpPolicy) for `X-Forwarded-For`.
+//!   [`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy) for reverse proxies.
 //! * Guards, as extractors: [`AuthUser`] (a signed-in user is required), `Option<AuthUser>`
 //!   (optional: no token is `None`, a bad token is still 401), [`RequireRole<R>`](RequireRole)
 //!   (403 without the role [`R::NAME`](RoleName::NAME); declare roles with [`role!`]).
@@ -59,6 +59,31 @@
 //! );
 //! # let server = server.with_graceful_shutdown(async {});
 //! server.await
+//! # }
+//! ```
+
+//!
+//! ## Client IP
+//!
+//! Sessions record the client IP and the per-IP limits count by it. axum gives it to the
+//! routes only through [`ConnectInfo`](axum::extract::ConnectInfo): serve the app with
+//! `into_make_service_with_connect_info::<SocketAddr>()` as above. Without it the IP is
+//! unknown: sessions record none, every request shares one "unknown" per-IP bucket, and a
+//! warning says so once. An IPv4 client on a dual-stack listener (`[::]`) counts as its
+//! IPv4 address.
+//!
+//! By default the client IP is that TCP peer and the `X-Forwarded-For` and `Forwarded`
+//! headers are ignored, since any client can write them. Behind reverse proxies or a load
+//! balancer, trust them (addresses or CIDR ranges) and name the header they maintain:
+//!
+//! ```
+//! use adapter_axum::AuthState;
+//! use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+//!
+//! # fn state(auth: auth_core::Auth) -> Result<AuthState, Box<dyn std::error::Error>> {
+//! let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])
+//!     .reading(ProxyHeader::XForwardedFor); // the default; or ProxyHeader::Forwarded
+//! Ok(AuthState::new(auth).with_client_ip_policy(policy))
 //! # }
 //! ```
 

@@ -1,6 +1,7 @@
 //! Reading what the core needs from an axum request: headers (the token header is the one
 //! [`Auth::token_header`](auth_core::Auth::token_header) names), the client (peer IP through
-//! the [`ClientIpPolicy`](auth_core::http::ClientIpPolicy), user agent) and, for routes with
+//! the [`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy), which reads the proxy headers
+//! `Forwarded` and `X-Forwarded-For` only from trusted proxies; user agent) and, for routes with
 //! a JSON body, the body bytes, capped at [`MAX_BODY_BYTES`].
 
 use std::borrow::Cow;
@@ -8,12 +9,13 @@ use std::net::SocketAddr;
 
 use auth_core::AuthError;
 use auth_core::api::{ClientInfo, MAX_BODY_BYTES};
+use auth_core::client_ip::{ForwardingHeaders, join_lines};
 use auth_core::http::{HttpRequest, HttpResponse};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, FORWARDED, USER_AGENT};
 use axum::http::request::Parts;
 
 use crate::AuthState;
@@ -21,6 +23,20 @@ use crate::response::ContractResponse;
 
 /// The `X-Forwarded-For` header.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Every line of a list header, joined with `,`; a line that is not text converted lossily
+/// (the core then reads it as garbage, never as no header).
+fn header_lines<'h>(
+    headers: &'h HeaderMap,
+    name: impl axum::http::header::AsHeaderName,
+) -> Option<Cow<'h, str>> {
+    join_lines(
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes())),
+    )
+}
 
 /// A header's value, when present and text.
 pub(crate) fn header_text(
@@ -75,17 +91,16 @@ where
             .await
             .ok()
             .map(|ConnectInfo(addr)| addr.ip());
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all(X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        let forwarded = header_lines(&parts.headers, FORWARDED);
+        let x_forwarded_for = header_lines(&parts.headers, X_FORWARDED_FOR);
         let state = AuthState::from_ref(state);
-        let ip = state
-            .client_ip_policy()
-            .client_ip(peer, forwarded.as_deref());
+        let ip = state.client_ip_policy().client_ip_from(
+            peer,
+            ForwardingHeaders {
+                forwarded: forwarded.as_deref(),
+                x_forwarded_for: x_forwarded_for.as_deref(),
+            },
+        );
         Ok(Self {
             content_type: header_text(&parts.headers, CONTENT_TYPE).map(str::to_owned),
             authorization: token_header(&parts.headers, state.auth().token_header())

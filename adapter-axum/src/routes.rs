@@ -26,8 +26,8 @@ use crate::response::ContractResponse;
 /// reaches your app's own fallback.
 ///
 /// The client IP comes from [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo): serve
-/// the app with `into_make_service_with_connect_info::<SocketAddr>()`, or sessions record no IP
-/// and the per-IP SMS cap does not apply.
+/// the app with `into_make_service_with_connect_info::<SocketAddr>()`. Without it sessions
+/// record no IP and every request shares one "unknown" per-IP bucket (a warning says so once).
 ///
 /// ```
 /// use adapter_axum::AuthState;

@@ -10,8 +10,9 @@ use auth_core::http::ClientIpPolicy;
 /// Use it as the router's state directly (`.with_state(AuthState::new(auth))`), or keep it
 /// in a field of your own state and implement `FromRef<YourState> for AuthState`.
 ///
-/// By default the client IP is the TCP peer address and `X-Forwarded-For` is ignored; behind
-/// a reverse proxy, list the proxy addresses with [`AuthState::with_client_ip_policy`].
+/// By default the client IP is the TCP peer address and the proxy headers are ignored; behind
+/// reverse proxies or a load balancer, list their addresses or CIDR ranges with
+/// [`AuthState::with_client_ip_policy`].
 #[derive(Debug, Clone)]
 pub struct AuthState {
     auth: Auth,
@@ -27,7 +28,8 @@ impl AuthState {
         }
     }
 
-    /// Sets how the client IP is determined (which proxies' `X-Forwarded-For` to believe).
+    /// Sets how the client IP is determined: which proxies to trust, and whether they send
+    /// `X-Forwarded-For` or `Forwarded` (see [`ClientIpPolicy`]).
     #[must_use]
     pub fn with_client_ip_policy(mut self, policy: ClientIpPolicy) -> Self {
         self.client_ip = Arc::new(policy);

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 
 use adapter_axum::{AuthState, AuthUser};
-use auth_core::http::ClientIpPolicy;
+use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::testkit::TestKit;
 use axum::Router;
 use axum::extract::{FromRef, State};
@@ -38,8 +38,14 @@ async fn greet(State(app): State<AppState>, user: AuthUser) -> String {
 }
 
 async fn serve(app: Router, with_peer: bool) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    serve_on("127.0.0.1:0", app, with_peer).await
+}
+
+/// Serves `app` on `bind`; the test server's address is 127.0.0.1 at the bound port, so on a
+/// dual-stack `[::]` listener its clients are IPv4-mapped.
+async fn serve_on(bind: &str, app: Router, with_peer: bool) -> TestServer {
+    let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], listener.local_addr().unwrap().port()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {
@@ -67,23 +73,30 @@ async fn serve(app: Router, with_peer: bool) -> TestServer {
 /// Registers and logs in a phone account under `prefix`, sending `X-Forwarded-For`; returns
 /// the `ip` its session recorded.
 async fn login_ip(ctx: &Ctx, prefix: &str, forwarded_for: &str) -> serde_json::Value {
+    login_ip_with(ctx, prefix, &[("x-forwarded-for", forwarded_for)]).await
+}
+
+/// [`login_ip`] sending `headers` (each a line of its own).
+async fn login_ip_with(ctx: &Ctx, prefix: &str, headers: &[(&str, &str)]) -> serde_json::Value {
     let phone = "+15551230001";
     ctx.request(Method::POST, &format!("{prefix}/register"))
         .json(&json!({ "phone": phone }))
         .send()
         .await
         .json_with(201);
-    let challenge = ctx
-        .request(Method::POST, &format!("{prefix}/login"))
-        .header("x-forwarded-for", forwarded_for)
+    let with_headers = |mut req: contract_tests::Req| {
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        req
+    };
+    let challenge = with_headers(ctx.request(Method::POST, &format!("{prefix}/login")))
         .json(&json!({ "phone": phone }))
         .send()
         .await
         .json_with(202)["challenge_id"]
         .clone();
-    let tokens = ctx
-        .request(Method::POST, &format!("{prefix}/verify_sms"))
-        .header("x-forwarded-for", forwarded_for)
+    let tokens = with_headers(ctx.request(Method::POST, &format!("{prefix}/verify_sms")))
         .json(&json!({ "challenge_id": challenge, "code": ctx.code_for(phone) }))
         .send()
         .await
@@ -162,9 +175,7 @@ async fn forwarded_for_is_ignored_by_default() {
 #[tokio::test]
 async fn forwarded_for_is_believed_from_a_trusted_proxy() {
     let kit = TestKit::new();
-    let policy = ClientIpPolicy {
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-    };
+    let policy = ClientIpPolicy::trusting(["127.0.0.1".parse().unwrap()]);
     let app = Router::new()
         .nest("/auth", adapter_axum::routes())
         .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
@@ -172,6 +183,108 @@ async fn forwarded_for_is_believed_from_a_trusted_proxy() {
     assert_eq!(
         login_ip(&ctx, "/auth", "198.51.100.1, 203.0.113.7").await,
         json!("203.0.113.7")
+    );
+}
+
+/// Neither proxy header moves the client IP when the peer is not a trusted proxy: not with
+/// the default policy, not with a policy trusting other addresses.
+#[tokio::test]
+async fn proxy_headers_from_an_untrusted_peer_are_ignored() {
+    let spoofed = [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7"),
+    ];
+    for policy in [
+        ClientIpPolicy::default(),
+        ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]),
+        ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded),
+    ] {
+        let kit = TestKit::new();
+        let app = Router::new()
+            .nest("/auth", adapter_axum::routes())
+            .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
+        let ctx = Ctx::new(kit, serve(app, true).await);
+        assert_eq!(
+            login_ip_with(&ctx, "/auth", &spoofed).await,
+            json!("127.0.0.1")
+        );
+    }
+}
+
+/// From a trusted range reading `Forwarded`: that header, over several lines, right to left;
+/// `X-Forwarded-For` is not read.
+#[tokio::test]
+async fn forwarded_is_believed_from_a_trusted_range() {
+    let kit = TestKit::new();
+    let policy =
+        ClientIpPolicy::trusting(["127.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded);
+    let app = Router::new()
+        .nest("/auth", adapter_axum::routes())
+        .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
+    let ctx = Ctx::new(kit, serve(app, true).await);
+    let headers = [
+        ("x-forwarded-for", "198.51.100.99"),
+        ("forwarded", "for=6.6.6.6"),
+        (
+            "forwarded",
+            r#"for="[2001:db8::7]:4711";proto=https, for=127.0.0.9"#,
+        ),
+    ];
+    assert_eq!(
+        login_ip_with(&ctx, "/auth", &headers).await,
+        json!("2001:db8::7")
+    );
+}
+
+/// `POST {path}` with a JSON `body` over a connection from `source` (a loopback address) to
+/// 127.0.0.1:`port`; the status code.
+async fn post_from(source: [u8; 4], port: u16, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+/// On a dual-stack listener (`[::]`) IPv4 clients arrive as `::ffff:a.b.c.d`: each is still
+/// its own per-IP bucket, and sessions record the IPv4 address.
+#[tokio::test]
+async fn ipv4_clients_on_a_dual_stack_listener_are_separate_clients() {
+    let mut config = TestKit::config();
+    config.sms.per_ip_per_hour = 1;
+    let kit = TestKit::with_config(config);
+    let app = Router::new()
+        .nest("/auth", adapter_axum::routes())
+        .with_state(AuthState::new(kit.auth.clone()));
+    let ctx = Ctx::new(kit, serve_on("[::]:0", app, true).await);
+    let port = ctx.addr().port();
+    // 127.0.0.1's one SMS: a login, recorded as 127.0.0.1, not ::ffff:127.0.0.1.
+    assert_eq!(login_ip_with(&ctx, "/auth", &[]).await, json!("127.0.0.1"));
+    let login = |phone: &str| json!({ "phone": phone }).to_string();
+    assert_eq!(
+        post_from([127, 0, 0, 1], port, "/auth/login", &login("+15551230002")).await,
+        429
+    );
+    // Another IPv4 client has a bucket of its own.
+    assert_eq!(
+        post_from([127, 0, 0, 2], port, "/auth/login", &login("+15551230003")).await,
+        202
     );
 }
 

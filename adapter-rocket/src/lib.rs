@@ -24,11 +24,19 @@
 //! by default) and let the core parse it.
 //!
 //! ## Client IP
-//! The client IP given to the core (sessions list, per-IP limits) is the TCP peer. Rocket's
-//! `Request::client_ip()` is not used: it believes an `X-Real-IP` header from anyone. Behind
-//! a reverse proxy, manage an [`auth_core::http::ClientIpPolicy`] listing the proxies'
-//! addresses; `X-Forwarded-For` is then believed from them only. Without one, the header is
-//! ignored.
+//! The client IP given to the core (sessions list, per-IP limits) is the TCP peer
+//! ([`Request::remote`](rocket::Request::remote)), which Rocket's server sets on every
+//! request by default; there is nothing to set up. Where it has none (a local client
+//! without [`remote`](rocket::local::asynchronous::LocalRequest::remote)) the IP is unknown:
+//! sessions record none, every such request shares one "unknown" per-IP bucket, and a
+//! warning says so once. An IPv4 client on a dual-stack listener (`[::]`) counts as its
+//! IPv4 address.
+//!
+//! Rocket's `Request::client_ip()` is not used: it believes an `X-Real-IP` header from
+//! anyone. Behind reverse proxies or a load balancer, manage an
+//! [`auth_core::client_ip::ClientIpPolicy`] trusting them (addresses or CIDR ranges) and
+//! naming the header they maintain (`X-Forwarded-For` by default, or RFC 7239 `Forwarded`);
+//! it is then read from them only. Without one, both headers are ignored.
 //!
 //! ## Bodies
 //! The handlers read the raw body themselves, up to [`auth_core::api::MAX_BODY_BYTES`]
@@ -39,7 +47,7 @@
 //! ```
 //! use adapter_rocket::{AuthUser, MaybeUser, RequireRole, Role};
 //! use auth_core::Auth;
-//! use auth_core::http::ClientIpPolicy;
+//! use auth_core::client_ip::ClientIpPolicy;
 //! use rocket::{Build, Rocket, get};
 //!
 //! /// The `admin` role.
@@ -73,8 +81,8 @@
 //! fn app(auth: Auth) -> Rocket<Build> {
 //!     rocket::build()
 //!         .manage(auth)
-//!         // Optional: believe X-Forwarded-For from this reverse proxy only.
-//!         .manage(ClientIpPolicy { trusted_proxies: vec!["10.0.0.1".parse().unwrap()] })
+//!         // Optional: believe X-Forwarded-For from these reverse proxies only.
+//!         .manage(ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]))
 //!         .mount("/api/auth", adapter_rocket::routes())
 //!         .mount("/api", rocket::routes![hello, maybe, admin])
 //!         .register("/api", adapter_rocket::catchers())

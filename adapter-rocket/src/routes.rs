@@ -6,8 +6,11 @@
 //! a wrong content type or a malformed body with Rocket's own status before the core could
 //! answer the contract's 400 `invalid_request`.
 
+use std::borrow::Cow;
+
 use auth_core::api::{ClientInfo, MAX_BODY_BYTES};
-use auth_core::http::{ClientIpPolicy, HttpRequest, Route};
+use auth_core::client_ip::{ClientIpPolicy, ForwardingHeaders, join_lines};
+use auth_core::http::{HttpRequest, Route};
 use auth_core::{Auth, AuthError};
 use rocket::data::{ByteUnit, Data};
 use rocket::request::{FromRequest, Outcome, Request};
@@ -160,12 +163,17 @@ impl<'r> FromRequest<'r> for Incoming<'r> {
         // (`X-Real-IP` by default) from anyone. Proxies are trusted only through the core's
         // `ClientIpPolicy`, off unless the app manages one.
         let peer = req.remote().map(|addr| addr.ip());
-        let forwarded: Vec<&str> = headers.get("X-Forwarded-For").collect();
-        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-        let ip = match req.rocket().state::<ClientIpPolicy>() {
-            Some(policy) => policy.client_ip(peer, forwarded.as_deref()),
-            None => ClientIpPolicy::default().client_ip(peer, forwarded.as_deref()),
-        };
+        let forwarded = join_lines(headers.get("Forwarded").map(Cow::Borrowed));
+        let x_forwarded_for = join_lines(headers.get("X-Forwarded-For").map(Cow::Borrowed));
+        let default = ClientIpPolicy::default();
+        let policy = req.rocket().state::<ClientIpPolicy>().unwrap_or(&default);
+        let ip = policy.client_ip_from(
+            peer,
+            ForwardingHeaders {
+                forwarded: forwarded.as_deref(),
+                x_forwarded_for: x_forwarded_for.as_deref(),
+            },
+        );
         Outcome::Success(Self {
             auth,
             content_type: headers.get_one("Content-Type"),

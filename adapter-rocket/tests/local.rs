@@ -10,7 +10,8 @@
 
 use adapter_rocket::{AuthUser, MaybeUser, RequireRole, Role};
 use auth_core::api::MAX_BODY_BYTES;
-use auth_core::http::{ClientIpPolicy, ROUTES};
+use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+use auth_core::http::ROUTES;
 use auth_core::testkit::TestKit;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -345,16 +346,67 @@ async fn sessions_routes() {
     assert_eq!(res.status(), Status::NoContent);
 }
 
+/// Signs `phone` in through `client` from `peer` with `headers` (besides a forged `X-Real-IP`,
+/// which Rocket itself would believe) and returns the IP its session recorded.
+async fn session_ip(
+    kit: &TestKit,
+    client: &Client,
+    phone: &str,
+    peer: &str,
+    headers: &[(&'static str, &'static str)],
+) -> Value {
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    let post = |path: &'static str, body: String| {
+        let mut req = client
+            .post(path)
+            .remote(peer)
+            .header(ContentType::JSON)
+            .header(Header::new("X-Real-IP", "6.6.6.6"))
+            .header(Header::new("User-Agent", "tests/1.0"));
+        for (name, value) in headers {
+            req = req.header(Header::new(*name, *value));
+        }
+        req.body(body).dispatch()
+    };
+    post("/api/auth/register", json!({ "phone": phone }).to_string()).await;
+    let (_, challenge) =
+        json_of(post("/api/auth/login", json!({ "phone": phone }).to_string()).await).await;
+    let code = kit.sms.last_code_for(phone).unwrap();
+    let body = json!({ "challenge_id": challenge["challenge_id"], "code": code.expose() });
+    let pair = json_of(post("/api/auth/verify_sms", body.to_string()).await)
+        .await
+        .1;
+    let res = client
+        .get("/api/auth/sessions")
+        .header(bearer(&pair["access_token"]))
+        .dispatch()
+        .await;
+    let (_, sessions) = json_of(res).await;
+    assert_eq!(sessions[0]["user_agent"], "tests/1.0");
+    sessions[0]["ip"].clone()
+}
+
 #[rocket::async_test]
 async fn client_ip_is_the_peer_unless_a_proxy_is_trusted() {
-    let peer: std::net::SocketAddr = "10.0.0.1:5000".parse().unwrap();
-    for (policy, expected) in [
-        (None, "10.0.0.1"),
+    let both: &[(&str, &str)] = &[
+        ("X-Forwarded-For", "1.2.3.4"),
+        ("Forwarded", "for=6.6.6.6, for=\"[2001:db8::5]:443\""),
+    ];
+    let trusted = || ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]);
+    for (policy, peer, expected) in [
+        (None, "10.0.0.1:5000", "10.0.0.1"),
+        (Some(trusted()), "10.0.0.1:5000", "1.2.3.4"),
         (
-            Some(ClientIpPolicy {
-                trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
-            }),
-            "1.2.3.4",
+            Some(trusted().reading(ProxyHeader::Forwarded)),
+            "10.0.0.1:5000",
+            "2001:db8::5",
+        ),
+        // An untrusted peer cannot choose its IP with either header.
+        (Some(trusted()), "198.51.100.7:5000", "198.51.100.7"),
+        (
+            Some(trusted().reading(ProxyHeader::Forwarded)),
+            "198.51.100.7:5000",
+            "198.51.100.7",
         ),
     ] {
         let kit = TestKit::new();
@@ -363,38 +415,36 @@ async fn client_ip_is_the_peer_unless_a_proxy_is_trusted() {
             None => app(&kit),
         };
         let client = Client::tracked(rocket).await.unwrap();
-        let pair = {
-            // Log in from behind the "proxy", forging X-Real-IP (which Rocket itself believes).
-            let phone = "+15551234567";
-            let post = |path: &'static str, body: String| {
-                client
-                    .post(path)
-                    .remote(peer)
-                    .header(ContentType::JSON)
-                    .header(Header::new("X-Forwarded-For", "1.2.3.4"))
-                    .header(Header::new("X-Real-IP", "6.6.6.6"))
-                    .header(Header::new("User-Agent", "tests/1.0"))
-                    .body(body)
-                    .dispatch()
-            };
-            post("/api/auth/register", json!({ "phone": phone }).to_string()).await;
-            let (_, challenge) =
-                json_of(post("/api/auth/login", json!({ "phone": phone }).to_string()).await).await;
-            let code = kit.sms.last_code_for(phone).unwrap();
-            let body = json!({ "challenge_id": challenge["challenge_id"], "code": code.expose() });
-            json_of(post("/api/auth/verify_sms", body.to_string()).await)
-                .await
-                .1
-        };
-        let res = client
-            .get("/api/auth/sessions")
-            .header(bearer(&pair["access_token"]))
-            .dispatch()
-            .await;
-        let (_, sessions) = json_of(res).await;
-        assert_eq!(sessions[0]["ip"], expected, "{sessions}");
-        assert_eq!(sessions[0]["user_agent"], "tests/1.0");
+        let ip = session_ip(&kit, &client, "+15551234567", peer, both).await;
+        assert_eq!(ip, expected, "from {peer}");
     }
+}
+
+/// A dual-stack listener reports IPv4 clients as `::ffff:a.b.c.d`: sessions record the IPv4
+/// address, and each client is its own per-IP bucket.
+#[rocket::async_test]
+async fn ipv4_clients_on_a_dual_stack_listener_are_separate_clients() {
+    let mut config = TestKit::config();
+    config.sms.per_ip_per_hour = 1;
+    let kit = TestKit::with_config(config);
+    let client = Client::tracked(app(&kit)).await.unwrap();
+    let first = "[::ffff:198.51.100.1]:5000";
+    let ip = session_ip(&kit, &client, "+15551234567", first, &[]).await;
+    assert_eq!(ip, "198.51.100.1");
+    let login = |peer: &str| {
+        client
+            .post("/api/auth/login")
+            .remote(peer.parse().unwrap())
+            .header(ContentType::JSON)
+            .body(json!({ "phone": "+15551234568" }).to_string())
+            .dispatch()
+    };
+    assert_eq!(
+        error_of(login(first).await).await,
+        (429, "rate_limited".to_owned())
+    );
+    let res = login("[::ffff:198.51.100.2]:5000").await;
+    assert_eq!(res.status(), Status::Accepted);
 }
 
 #[rocket::async_test]

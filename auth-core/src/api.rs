@@ -94,7 +94,9 @@ pub fn bearer_token(header_value: &str) -> Result<&str, AuthError> {
 /// What the caller knows about the client, passed in by the adapter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
-    /// The client's IP address (as the adapter determined it).
+    /// The client's IP address (as the adapter determined it, normally with
+    /// [`ClientIpPolicy`](crate::client_ip::ClientIpPolicy)). `None` when unknown: per-IP
+    /// limits then count the request in one bucket shared by every such request.
     pub ip: Option<IpAddr>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
@@ -104,10 +106,11 @@ impl ClientInfo {
     /// Longest user agent kept, in characters.
     pub const MAX_USER_AGENT: usize = 512;
 
-    /// Client info, truncating an overlong user agent.
+    /// Client info, with the IP in its [canonical](crate::client_ip::canonical) form (an
+    /// IPv4-mapped IPv6 address as IPv4), truncating an overlong user agent.
     pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>) -> Self {
         Self {
-            ip,
+            ip: ip.map(crate::client_ip::canonical),
             user_agent: user_agent.map(|ua| ua.chars().take(Self::MAX_USER_AGENT).collect()),
         }
     }

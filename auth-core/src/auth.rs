@@ -309,13 +309,15 @@ impl Auth {
         let now = self.now();
         let id = SessionId::new_random();
         let secret = RefreshSecret::random();
+        // An IPv4 client on a dual-stack listener is recorded as its IPv4 address.
+        let ip = client.ip.map(crate::client_ip::canonical);
         let session = Session {
             id,
             user_id: user.id,
             created_at: now,
             last_used_at: now,
             expires_at: now + secs(self.inner.config.session.absolute_lifetime_secs),
-            ip: client.ip,
+            ip,
             user_agent: client.user_agent.clone(),
             refresh: RefreshState {
                 generation: 0,
@@ -325,10 +327,7 @@ impl Auth {
             status: SessionStatus::Active,
         };
         self.inner.store.insert_session(&session).await?;
-        self.inner
-            .store
-            .record_login(user.id, now, client.ip)
-            .await?;
+        self.inner.store.record_login(user.id, now, ip).await?;
         tracing::info!(user_id = %user.id, session_id = %id, "login");
         self.token_pair(user, &session, secret)
     }

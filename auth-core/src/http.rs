@@ -189,44 +189,9 @@ impl From<AuthError> for HttpResponse {
     }
 }
 
-/// How adapters determine the client IP. By default the TCP peer address is used and
-/// `X-Forwarded-For` is ignored (a client could forge it). List your reverse proxies'
-/// addresses in `trusted_proxies` to use the header: when the peer is a trusted proxy, the
-/// client is the right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ClientIpPolicy {
-    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. Empty by default.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-}
-
-impl ClientIpPolicy {
-    /// The client IP for a request from `peer` carrying `x_forwarded_for` (all values of the
-    /// header joined with `,`).
-    pub fn client_ip(
-        &self,
-        peer: Option<std::net::IpAddr>,
-        x_forwarded_for: Option<&str>,
-    ) -> Option<std::net::IpAddr> {
-        let peer = peer?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let Some(header) = x_forwarded_for else {
-            return Some(peer);
-        };
-        let mut last = peer;
-        for hop in header.rsplit(',') {
-            match hop.trim().parse::<std::net::IpAddr>() {
-                Ok(ip) if self.trusted_proxies.contains(&ip) => last = ip,
-                Ok(ip) => return Some(ip),
-                // A malformed hop: stop believing the header here.
-                Err(_) => return Some(last),
-            }
-        }
-        Some(last)
-    }
-}
+// How adapters determine the client IP: defined in `client_ip.rs`, re-exported here where
+// adapters have always found it.
+pub use crate::client_ip::{ClientIpPolicy, ForwardingHeaders, ProxyHeader};
 
 /// What a guard requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -661,36 +626,6 @@ mod tests {
             .await;
         assert_eq!(r.status, 429);
         assert!(r.headers.contains(&("retry-after", "60".to_owned())));
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-        let off = ClientIpPolicy::default();
-        assert_eq!(
-            off.client_ip(Some(ip("10.0.0.1")), Some("1.2.3.4")),
-            Some(ip("10.0.0.1"))
-        );
-        let on = ClientIpPolicy {
-            trusted_proxies: vec![ip("10.0.0.1"), ip("10.0.0.2")],
-        };
-        assert_eq!(
-            on.client_ip(Some(ip("10.0.0.1")), Some("1.2.3.4")),
-            Some(ip("1.2.3.4"))
-        );
-        assert_eq!(
-            on.client_ip(Some(ip("10.0.0.1")), Some("6.6.6.6, 1.2.3.4, 10.0.0.2")),
-            Some(ip("1.2.3.4"))
-        );
-        assert_eq!(
-            on.client_ip(Some(ip("10.0.0.1")), Some("junk")),
-            Some(ip("10.0.0.1"))
-        );
-        assert_eq!(
-            on.client_ip(Some(ip("9.9.9.9")), Some("1.2.3.4")),
-            Some(ip("9.9.9.9"))
-        );
-        assert_eq!(on.client_ip(None, Some("1.2.3.4")), None);
     }
 
     #[tokio::test]

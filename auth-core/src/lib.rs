@@ -42,6 +42,7 @@ pub mod account;
 pub mod api;
 mod auth;
 pub mod challenge;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod email_token;

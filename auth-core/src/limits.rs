@@ -31,22 +31,24 @@ use crate::phone::Phone;
 use crate::secret::{MacKey, b64_encode};
 use crate::store::Store;
 
-/// The part of an IP that identifies one client: the whole IPv4 address, the /64 of an IPv6
-/// address (one subscriber usually holds a whole /64).
-pub(crate) fn client_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
+/// The per-IP bucket of a client: the whole IPv4 address, the /64 of an IPv6 address (one
+/// subscriber usually holds a whole /64), always of the [canonical](crate::client_ip::canonical)
+/// address, so an IPv4 client on a dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address,
+/// not the /64 every IPv4 client shares. An unknown IP is one shared `unknown` bucket (per-IP
+/// limits fail closed, never skip) and logs a warning once per process. Every per-IP limit
+/// keys on this, with the request's `ClientInfo.ip` as is.
+pub(crate) fn client_key(ip: Option<IpAddr>) -> String {
+    match ip.map(crate::client_ip::canonical) {
+        None => {
+            crate::client_ip::note_unknown_client_ip();
+            "unknown".to_owned()
+        }
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
-}
-
-/// The per-IP bucket of a request: [`client_key`], or one shared `unknown` bucket when the
-/// adapter could not tell the client's address.
-pub(crate) fn ip_bucket(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "unknown".to_owned(), client_key)
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -151,7 +153,7 @@ impl Counters<'_> {
         ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        let c = ip_bucket(ip);
+        let c = client_key(ip);
         let p = phone.as_str();
         let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
         let limits = [
@@ -282,7 +284,7 @@ impl Counters<'_> {
 
 /// The raw key of the failed password checks from one client IP.
 fn password_ip_key(ip: Option<IpAddr>) -> String {
-    format!("pwip:{}", ip_bucket(ip))
+    format!("pwip:{}", client_key(ip))
 }
 
 /// The SMS-code channel a challenge's failures count in: login (and sign-up) codes, password

@@ -19,7 +19,7 @@
 //!   `200 {"user_id":"<id>"}`.
 //!
 //! Guard rejections are the contract's JSON errors. The client IP must be the TCP peer address
-//! (`X-Forwarded-For` is not trusted by default).
+//! (neither `X-Forwarded-For` nor `Forwarded` is trusted by default).
 //!
 //! ## Running a subset
 //! Set `CONTRACT_CHECK` to a substring of check names (see [`CHECKS`]) to run only those, e.g.

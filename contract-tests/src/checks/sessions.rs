@@ -85,7 +85,8 @@ pub async fn logout_all_other_sessions(ctx: &Ctx) {
 }
 
 /// `GET /sessions`: the caller's live sessions with exactly the contract's fields, the TCP
-/// peer as `ip` (`X-Forwarded-For` is not trusted by default), the user agent (cut to 512
+/// peer as `ip` (neither `X-Forwarded-For` nor `Forwarded` is trusted by default), the user
+/// agent (cut to 512
 /// characters), `current` on the caller's own.
 pub async fn list(ctx: &Ctx) {
     ctx.register_email(EMAIL, PASSWORD).await;
@@ -93,6 +94,7 @@ pub async fn list(ctx: &Ctx) {
         .route(Method::POST, "/login")
         .header("user-agent", "contract-suite/a")
         .header("x-forwarded-for", "203.0.113.7")
+        .header("forwarded", "for=203.0.113.8")
         .json(&json!({ "email": EMAIL, "password": PASSWORD }))
         .send()
         .await
@@ -127,7 +129,7 @@ pub async fn list(ctx: &Ctx) {
         assert_eq!(
             s["ip"],
             json!("127.0.0.1"),
-            "the TCP peer, not X-Forwarded-For"
+            "the TCP peer, not X-Forwarded-For or Forwarded"
         );
         assert!(s["created_at"].is_string() && s["last_used_at"].is_string());
         assert_ne!(s["session_id"], json!(other.session_id));

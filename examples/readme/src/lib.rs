@@ -6,6 +6,7 @@
 
 pub mod actix_app;
 pub mod axum_app;
+pub mod client_ip;
 pub mod config;
 pub mod mount;
 pub mod rocket_app;

@@ -12,6 +12,7 @@ const SOURCES: &[&str] = &[
     "examples/readme/src/axum_app.rs",
     "examples/readme/src/actix_app.rs",
     "examples/readme/src/rocket_app.rs",
+    "examples/readme/src/client_ip.rs",
     "examples/readme/src/config.rs",
     "examples/readme/tests/readme_testkit.rs",
     "examples/custom-store/tests/conformance.rs",
