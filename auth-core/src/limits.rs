@@ -7,6 +7,8 @@
 //!   they were tried with, so they are throttled identically).
 //! * Lockouts: consecutive failures per phone (SMS codes) and per account (passwords), cleared
 //!   by any successful login of the account or by an admin.
+//! * Failed refreshes: per client IP and per session id the token names, checked before any
+//!   other work of `/refresh` (see [`check_refresh_allowed`]).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -14,7 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
-use crate::config::{PasswordConfig, SmsConfig};
+use crate::config::{PasswordConfig, SessionConfig, SmsConfig};
+use crate::ids::SessionId;
 use crate::phone::Phone;
 use crate::store::Store;
 
@@ -140,6 +143,101 @@ pub(crate) async fn check_password_attempt(
     }
     .hit(now)
     .await
+}
+
+/// The subjects of the refresh failure limits with their maximum: the client IP (when known)
+/// and the session id the token names (when it is well-formed).
+fn refresh_subjects(
+    cfg: &SessionConfig,
+    ip: Option<IpAddr>,
+    session: Option<SessionId>,
+) -> impl Iterator<Item = (String, u64)> {
+    let ip = ip.map(|ip| {
+        (
+            format!("ip:{}", client_key(ip)),
+            cfg.refresh_failures_per_ip,
+        )
+    });
+    let session = session.map(|s| {
+        (
+            format!("sid:{}", s.as_uuid().simple()),
+            cfg.refresh_failures_per_session,
+        )
+    });
+    ip.into_iter().chain(session)
+}
+
+/// `rate_limited` until `until`.
+fn rate_limited(until: DateTime<Utc>, now: DateTime<Utc>) -> AuthError {
+    AuthError::RateLimited {
+        retry_after: (until - now).to_std().unwrap_or(Duration::ZERO),
+    }
+}
+
+/// Refuses a refresh up front, before the token is checked or the session read, when its
+/// client IP or the session its token names is over its limit of failed refreshes. Costs one
+/// counter hit per subject (IP first, so a refused IP costs exactly one) and counts nothing.
+///
+/// Only failures may count, yet the refusal must come before the work that tells a failure,
+/// and the store's one counter operation, `hit_counter`, always counts. So each subject has
+/// two counters: `refresh:fail:…` counts failures ([`count_failed_refresh`]), and
+/// `refresh:block:…` is a marker whose window is open from the failure that exceeds the limit
+/// until the failure window ends. This check hits the marker with a window ending *now*: a
+/// closed (or missing) marker restarts with a window that has already ended, so the hit
+/// changes nothing; an open one answers with its end, the `Retry-After`. Successful refreshes
+/// never count, so clients on another IP, or on the same IP under the limit, are unaffected.
+pub(crate) async fn check_refresh_allowed(
+    store: &dyn Store,
+    cfg: &SessionConfig,
+    ip: Option<IpAddr>,
+    session: Option<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    if cfg.refresh_failure_window_secs == 0 {
+        return Ok(());
+    }
+    for (subject, _) in refresh_subjects(cfg, ip, session) {
+        let marker = store
+            .hit_counter(&format!("refresh:block:{subject}"), now, now)
+            .await?;
+        if marker.resets_at > now {
+            return Err(rate_limited(marker.resets_at, now));
+        }
+    }
+    Ok(())
+}
+
+/// Counts one failed refresh (`invalid_token`) against its client IP and the session id its
+/// token names. When that exceeds a limit, opens the subject's marker until its failure window
+/// ends and answers `rate_limited` instead.
+pub(crate) async fn count_failed_refresh(
+    store: &dyn Store,
+    cfg: &SessionConfig,
+    ip: Option<IpAddr>,
+    session: Option<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let window = cfg.refresh_failure_window_secs;
+    if window == 0 {
+        return Ok(());
+    }
+    let window_ends = now + crate::auth::secs(window);
+    let mut blocked_until = None;
+    for (subject, max) in refresh_subjects(cfg, ip, session) {
+        let failures = store
+            .hit_counter(&format!("refresh:fail:{subject}"), window_ends, now)
+            .await?;
+        if failures.count > max {
+            let _marker = store
+                .hit_counter(&format!("refresh:block:{subject}"), failures.resets_at, now)
+                .await?;
+            blocked_until = blocked_until.max(Some(failures.resets_at));
+        }
+    }
+    match blocked_until {
+        Some(until) => Err(rate_limited(until, now)),
+        None => Ok(()),
+    }
 }
 
 /// The lockout counter key of a phone's SMS codes.

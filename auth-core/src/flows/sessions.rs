@@ -1,11 +1,14 @@
 //! Refresh-token rotation with reuse detection, logout, and the user's own session list.
 
+use chrono::{DateTime, Utc};
+
 use crate::account::User;
 use crate::account::UserStatus;
 use crate::api::{ClientInfo, RevokedCount, SessionInfo, TokenPair};
 use crate::auth::{live, secs};
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::SessionId;
+use crate::limits;
 use crate::session::{RefreshState, RevokeReason, SessionState};
 use crate::token::access::Principal;
 use crate::token::refresh::{Presented, RefreshToken};
@@ -19,7 +22,11 @@ impl Auth {
     ///   the same new refresh token again, with a fresh access token;
     /// * any older token, or the previous one after the grace window: reuse — the session is
     ///   revoked and the answer is `refresh_token_reused`;
-    /// * anything else: `invalid_token`.
+    /// * anything else: `invalid_token`; each such failure counts against the client's IP and
+    ///   the session the token names, and past `session.refresh_failures_per_ip` or
+    ///   `session.refresh_failures_per_session` failures in `session.refresh_failure_window_secs`
+    ///   the answer is `rate_limited` (with `Retry-After`) before any other work, until the
+    ///   window ends.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -37,24 +44,51 @@ impl Auth {
         Ok(pair)
     }
 
+    /// The limits on failed refreshes around `rotate`: an IP or session over its
+    /// limit is refused before any other work, and an `invalid_token` counts one failure.
     async fn refresh_session(
         &self,
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<(TokenPair, User), AuthError> {
-        let token = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidToken)?;
         let store = self.inner.store.as_ref();
-        let keys = &self.inner.refresh_keys;
+        let cfg = &self.inner.config.session;
         let now = self.now();
+        let token = RefreshToken::parse(refresh_token);
+        let session_id = token.as_ref().map(|t| t.session_id);
+        limits::check_refresh_allowed(store, cfg, client.ip, session_id, now).await?;
+        match self.rotate(token, client, now).await {
+            Err(AuthError::InvalidToken) => {
+                limits::count_failed_refresh(store, cfg, client.ip, session_id, now).await?;
+                Err(AuthError::InvalidToken)
+            }
+            done => done,
+        }
+    }
+
+    /// Checks the token's tag, reads its session, and rotates, answers within the grace
+    /// window, or revokes for reuse.
+    async fn rotate(
+        &self,
+        token: Option<RefreshToken>,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<(TokenPair, User), AuthError> {
+        let keys = &self.inner.refresh_keys;
+        // A forged token ends here, without a store read.
+        let token = token
+            .and_then(|t| keys.authenticate(t))
+            .ok_or(AuthError::InvalidToken)?;
+        let store = self.inner.store.as_ref();
         let idle = self.idle_timeout();
         // Two rounds: a lost rotation race re-reads the session once and then finds the
         // token to be the previous one.
         for round in 0..2 {
             let session = store
-                .session(token.session_id)
+                .session(token.token().session_id)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
-            let presented = keys.classify(&session.refresh, &token);
+            let presented = keys.classify(session.id, &session.refresh, &token);
             if presented == Presented::Unknown {
                 return Err(AuthError::InvalidToken);
             }
@@ -73,8 +107,7 @@ impl Auth {
                 self.before(hook).await?;
             }
             match presented {
-                Presented::Current => {
-                    let next_secret = keys.next(&token.secret);
+                Presented::Current { next: next_secret } => {
                     let next = RefreshState {
                         generation: session.refresh.generation + 1,
                         hash: keys.storage_hash(session.id, &next_secret),
