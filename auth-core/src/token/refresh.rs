@@ -19,7 +19,7 @@
 //!   behind the session's is an older genuine token however old it is: presenting it is
 //!   reuse and revokes the session.
 //!
-//! Classifying a presented token ([`RefreshKeys::classify`]) therefore costs the same three
+//! Classifying a presented token (`RefreshKeys::classify`) therefore costs the same three
 //! MACs whatever its age: the tag, one chain step and one storage hash (computed for every
 //! class, used or not). Nothing walks the chain.
 //!
