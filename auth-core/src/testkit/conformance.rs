@@ -87,6 +87,7 @@ pub async fn run_store_conformance(store: Arc<dyn Store>) {
     check_sessions_of_user(Arc::clone(&store)).await;
     check_revoke_user_sessions(Arc::clone(&store)).await;
     check_hit_counter(Arc::clone(&store)).await;
+    check_hit_counter_window_ending_now(Arc::clone(&store)).await;
     check_failures(Arc::clone(&store)).await;
     check_purge_expired(Arc::clone(&store)).await;
     check_concurrent_rotate_refresh(Arc::clone(&store)).await;
@@ -135,6 +136,7 @@ macro_rules! store_conformance_tests {
             check_sessions_of_user,
             check_revoke_user_sessions,
             check_hit_counter,
+            check_hit_counter_window_ending_now,
             check_failures,
             check_purge_expired,
             check_concurrent_rotate_refresh,
@@ -2150,6 +2152,67 @@ pub async fn check_hit_counter(store: Arc<dyn Store>) {
             "a counter with a 200-byte key"
         );
     }
+}
+
+/// `hit_counter` with `window_ends == now`, as the core's refresh limits use it to look at a
+/// marker without opening it: on a missing or ended counter it starts a window that has
+/// already ended (the next hit, even at the same `now`, starts afresh with its own
+/// `window_ends`); on an open window it counts and reports that window's end.
+pub async fn check_hit_counter_window_ending_now(store: Arc<dyn Store>) {
+    const C: &str = "hit_counter_window_ending_now";
+    let store = store.as_ref();
+    let key = fresh_key("marker");
+    let base = now_ms();
+    let hit = |window_ends: DateTime<Utc>, now: DateTime<Utc>| {
+        let key = key.clone();
+        async move {
+            ok(
+                C,
+                "hit_counter",
+                store.hit_counter(&key, window_ends, now).await,
+            )
+        }
+    };
+    for _ in 0..2 {
+        ensure_eq!(
+            C,
+            hit(base, base).await,
+            Counter {
+                count: 1,
+                resets_at: base
+            },
+            "a hit with window_ends == now on a missing or ended counter"
+        );
+    }
+    let open_until = base + minutes(15);
+    ensure_eq!(
+        C,
+        hit(open_until, base).await,
+        Counter {
+            count: 1,
+            resets_at: open_until
+        },
+        "a hit at the same now after a window ending now starts a fresh window"
+    );
+    let later = base + minutes(5);
+    ensure_eq!(
+        C,
+        hit(later, later).await,
+        Counter {
+            count: 2,
+            resets_at: open_until
+        },
+        "a hit with window_ends == now on an open window counts and keeps its end"
+    );
+    ensure_eq!(
+        C,
+        hit(open_until, open_until).await,
+        Counter {
+            count: 1,
+            resets_at: open_until
+        },
+        "once the window has ended, a hit with window_ends == now leaves it ended"
+    );
 }
 
 /// `add_failure` / `failures` / `clear_failures`: counts from 0, per key, back to 0 on clear.
