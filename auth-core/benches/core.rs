@@ -1,9 +1,10 @@
 //! Core micro-benchmarks, each beside its baseline in the same run:
 //! `authenticate` (stateless, and with the session check on MemoryStore) against a raw
 //! `jsonwebtoken::decode` of the same token with the same validation; issuing an access
-//! token; refresh rotation; SMS code verification.
+//! token; refresh rotation; SMS code verification; classifying a presented refresh token 1,
+//! 1 000 and 100 000 generations old (`refresh_classify`: the three must cost the same).
 //!
-//! Run: `cargo bench -p auth-core --bench core`
+//! Run: `cargo bench -p auth-core --bench core` (one group: `... -- refresh_classify`)
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -11,6 +12,7 @@ use std::hint::black_box;
 use auth_core::api::{ClientInfo, RegisterRequest};
 use auth_core::testkit::TestKit;
 use auth_core::token::access::{AccessClaims, validation};
+use auth_core::token::refresh::bench::ClassifyOld;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, decode};
 
@@ -133,5 +135,27 @@ fn sms(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, authenticate, issue_and_rotate, sms);
+/// Parsing, authenticating and classifying a genuine refresh token against its session's
+/// state (no store), for tokens 1 (the grace-window case), 1 000 and 100 000 generations
+/// behind (reuse).
+fn refresh_classify(c: &mut Criterion) {
+    let mut g = c.benchmark_group("refresh_classify");
+    for age in [1u64, 1_000, 100_000] {
+        let case = ClassifyOld::new(age);
+        let expected = if age == 1 { "previous" } else { "older" };
+        assert_eq!(case.classify(), expected, "a token {age} generations old");
+        g.bench_function(format!("{age}_old"), |b| {
+            b.iter(|| black_box(&case).classify())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    authenticate,
+    issue_and_rotate,
+    sms,
+    refresh_classify
+);
 criterion_main!(benches);

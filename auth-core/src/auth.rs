@@ -22,7 +22,7 @@ use crate::sms::SmsSender;
 use crate::store::Store;
 use crate::token::access::{AccessClaims, AccessTokens, Principal};
 use crate::token::opaque::OpaqueTokens;
-use crate::token::refresh::{RefreshKeys, RefreshSecret, RefreshToken};
+use crate::token::refresh::{RefreshKeys, RefreshSecret};
 
 /// The authentication service. Cheap to clone (an `Arc` inside); share one per app.
 #[derive(Clone)]
@@ -149,6 +149,7 @@ impl AuthBuilder {
             refresh_keys: RefreshKeys {
                 chain: secret.derive("auth-core/refresh-chain/v1"),
                 storage: secret.derive("auth-core/refresh-storage/v1"),
+                tag: secret.derive("auth-core/refresh-tag/v1"),
             },
             code_key: secret.derive("auth-core/sms-code/v1"),
             email_key: secret.derive("auth-core/email-token/v1"),
@@ -347,11 +348,10 @@ impl Auth {
                 .access
                 .issue(user.id, session.id, user.roles.clone(), now)?,
         };
-        let refresh_token = RefreshToken {
-            session_id: session.id,
-            generation: session.refresh.generation,
-            secret,
-        };
+        let refresh_token =
+            self.inner
+                .refresh_keys
+                .token(session.id, session.refresh.generation, secret);
         let refresh_expires_in = (session.refresh_deadline(self.idle_timeout()) - now)
             .num_seconds()
             .max(0)

@@ -249,6 +249,19 @@ pub struct SessionConfig {
     /// After a rotation, the just-rotated refresh token still gets the same new token back for
     /// this long (two tabs, a retried request). Default 10.
     pub refresh_grace_secs: u64,
+    /// Failed refreshes (`invalid_token`: a malformed, unknown or forged token) allowed from
+    /// one client IP (an IPv6 /64) per `refresh_failure_window_secs`. The next failure and
+    /// every refresh from that IP until the window ends get 429 `rate_limited` with
+    /// `Retry-After`. Default 60.
+    pub refresh_failures_per_ip: u64,
+    /// Failed refreshes allowed per window with tokens naming one session id, from any IP;
+    /// past it, refreshes of that session get 429 until the window ends. Default 20 (a
+    /// client retries a failed refresh a few times at most; this bounds what many IPs
+    /// aiming at one session can spend).
+    pub refresh_failures_per_session: u64,
+    /// The window of both refresh failure limits; 0 turns them off. Default 900
+    /// (15 minutes).
+    pub refresh_failure_window_secs: u64,
 }
 
 impl SessionConfig {
@@ -283,6 +296,9 @@ impl Default for SessionConfig {
             absolute_lifetime_secs: 60 * 24 * 3600,
             idle_timeout_secs: 14 * 24 * 3600,
             refresh_grace_secs: 10,
+            refresh_failures_per_ip: 60,
+            refresh_failures_per_session: 20,
+            refresh_failure_window_secs: 900,
         }
     }
 }

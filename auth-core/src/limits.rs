@@ -4,8 +4,10 @@
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
-//!   they were tried with, so they are throttled identically), and failed password logins per
-//!   client IP.
+//!   they were tried with, so they are throttled identically), and failed password checks per
+//!   client IP ([`FailureCap`]).
+//! * Failed refreshes (`invalid_token`): per client IP and per session id the token names
+//!   ([`FailureCap`]); a genuine token is never held up by them.
 //! * Lockouts: consecutive failures per account (passwords) and per phone and channel (SMS
 //!   login codes, reset codes and phone-change codes each count apart, so guessing at one
 //!   channel never locks the owner out of the others). A lockout is temporary and escalating:
@@ -26,7 +28,8 @@ use chrono::{DateTime, Utc};
 
 use crate::AuthError;
 use crate::challenge::ChallengePurpose;
-use crate::config::{PasswordConfig, SmsConfig};
+use crate::config::{PasswordConfig, SessionConfig, SmsConfig};
+use crate::ids::SessionId;
 use crate::phone::Phone;
 use crate::secret::{MacKey, b64_encode};
 use crate::store::Store;
@@ -203,39 +206,38 @@ impl Counters<'_> {
         self.hit_each([limit], now).await
     }
 
-    /// `rate_limited` while the client IP has had `cfg.failures_per_ip` failed password checks
-    /// within `cfg.failures_per_ip_window_secs` of the latest one.
-    pub(crate) async fn check_password_ip(
+    /// `rate_limited` (with the time left) while the failures counted under `raw_key` have
+    /// reached the cap's maximum.
+    pub(crate) async fn check_cap(
         &self,
-        cfg: &PasswordConfig,
-        ip: Option<IpAddr>,
+        raw_key: &str,
+        cap: FailureCap,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        if cfg.failures_per_ip_window_secs == 0 {
+        if cap.window_secs == 0 {
             return Ok(());
         }
-        let key = self.key(&password_ip_key(ip));
-        match self.store.failures(&key, now).await? {
-            Some(f) if f.count >= cfg.failures_per_ip => Err(AuthError::RateLimited {
+        match self.store.failures(&self.key(raw_key), now).await? {
+            Some(f) if u64::from(f.count) >= cap.max => Err(AuthError::RateLimited {
                 retry_after: (f.expires_at - now).to_std().unwrap_or(Duration::ZERO),
             }),
             _ => Ok(()),
         }
     }
 
-    /// Counts one failed password check from `ip`.
-    pub(crate) async fn password_ip_failed(
+    /// Counts one failure under `raw_key` towards its cap; the window slides to `now`.
+    pub(crate) async fn count_against_cap(
         &self,
-        cfg: &PasswordConfig,
-        ip: Option<IpAddr>,
+        raw_key: &str,
+        cap: FailureCap,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        if cfg.failures_per_ip_window_secs == 0 {
+        if cap.window_secs == 0 {
             return Ok(());
         }
-        let window = crate::auth::secs(cfg.failures_per_ip_window_secs);
+        let window = crate::auth::secs(cap.window_secs);
         self.store
-            .add_failure(&self.key(&password_ip_key(ip)), now, now + window)
+            .add_failure(&self.key(raw_key), now, now + window)
             .await?;
         Ok(())
     }
@@ -282,9 +284,55 @@ impl Counters<'_> {
     }
 }
 
+/// A cap on failures of one subject (a client IP, a session): at most `max` within
+/// `window_secs` of the latest one, the window sliding with each failure. A zero window is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FailureCap {
+    /// Failures allowed; the next request is refused.
+    pub(crate) max: u64,
+    /// How long after the latest failure they are remembered.
+    pub(crate) window_secs: u64,
+}
+
+impl FailureCap {
+    /// Failed password checks per client IP.
+    pub(crate) fn passwords_per_ip(cfg: &PasswordConfig) -> Self {
+        Self {
+            max: u64::from(cfg.failures_per_ip),
+            window_secs: cfg.failures_per_ip_window_secs,
+        }
+    }
+
+    /// Failed refreshes per client IP.
+    pub(crate) fn refreshes_per_ip(cfg: &SessionConfig) -> Self {
+        Self {
+            max: cfg.refresh_failures_per_ip,
+            window_secs: cfg.refresh_failure_window_secs,
+        }
+    }
+
+    /// Failed refreshes per session id named.
+    pub(crate) fn refreshes_per_session(cfg: &SessionConfig) -> Self {
+        Self {
+            max: cfg.refresh_failures_per_session,
+            window_secs: cfg.refresh_failure_window_secs,
+        }
+    }
+}
+
 /// The raw key of the failed password checks from one client IP.
-fn password_ip_key(ip: Option<IpAddr>) -> String {
+pub(crate) fn password_ip_key(ip: Option<IpAddr>) -> String {
     format!("pwip:{}", client_key(ip))
+}
+
+/// The raw key of the failed refreshes from one client IP.
+pub(crate) fn refresh_ip_key(ip: Option<IpAddr>) -> String {
+    format!("rfip:{}", client_key(ip))
+}
+
+/// The raw key of the failed refreshes naming one session.
+pub(crate) fn refresh_session_key(session: SessionId) -> String {
+    format!("rfsid:{}", session.as_uuid().simple())
 }
 
 /// The SMS-code channel a challenge's failures count in: login (and sign-up) codes, password

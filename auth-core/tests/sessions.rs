@@ -4,6 +4,7 @@
 
 mod common;
 
+use auth_core::session::SessionStatus;
 use auth_core::{AuthError, Store as _};
 use common::*;
 
@@ -725,15 +726,17 @@ async fn ten_thousand_refresh_tokens_are_distinct_with_256_random_bits_each() {
         kit.clock.advance(secs(24 * 3600 + 1));
         let token = sms_login(&kit, PHONE).await.refresh_token;
         let token = token.expose().to_owned();
-        // `<session id>.<generation>.<secret>` (token/refresh.rs): a new session's secret
-        // (generation 0) is the CSPRNG output itself, 32 bytes in base64url.
+        // `<session id>.<generation>.<base64url(secret ‖ tag)>` (token/refresh.rs): a new
+        // session's secret (generation 0) is the CSPRNG output itself, 32 bytes, followed by
+        // a 16-byte tag.
         let mut fields = token.split('.');
         let (_, generation, secret) = (fields.next(), fields.next(), fields.next());
         assert_eq!(generation, Some("0"), "{token}");
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(secret.unwrap())
             .unwrap();
-        secrets.push(<[u8; 32]>::try_from(secret).unwrap());
+        assert_eq!(secret.len(), 48, "{token}");
+        secrets.push(<[u8; 32]>::try_from(&secret[..32]).unwrap());
         assert!(tokens.insert(token), "a refresh token was minted twice");
     }
     assert_random_256_bit_secrets(&secrets);
@@ -804,4 +807,187 @@ async fn the_aal2_preset_ends_sessions_after_an_idle_hour_and_24_hours_overall()
             .unwrap_err(),
         AuthError::TokenExpired
     );
+}
+
+/// `token` with its last character (part of its tag) changed: well-formed, names the same
+/// session and generation, and was never issued.
+fn forge(token: &str) -> String {
+    let (head, last) = token.split_at(token.len() - 1);
+    format!("{head}{}", if last == "A" { "B" } else { "A" })
+}
+
+/// The error of refreshing with `token` from `from`.
+async fn refresh_error(kit: &auth_core::testkit::TestKit, token: &str, from: u8) -> AuthError {
+    kit.auth
+        .refresh(token, &client_from(from))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn failed_refreshes_from_one_ip_get_429_after_the_limit_and_other_ips_are_unaffected() {
+    // The per-session limit out of the way, to see the per-IP one alone.
+    let kit = kit_with(|c| c.session.refresh_failures_per_session = 1000);
+    register_phone(&kit, PHONE).await;
+    let victim = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(60));
+    let own = sms_login(&kit, PHONE).await;
+    let never_issued = forge(
+        &victim.refresh_token.expose().replacen(
+            &victim.session_id.as_uuid().simple().to_string(),
+            &auth_core::SessionId::new_random()
+                .as_uuid()
+                .simple()
+                .to_string(),
+            1,
+        ),
+    );
+    const ATTACKER: u8 = 66;
+    // 60 failures of every kind: malformed, forged for a real session, naming no session.
+    for i in 0..60 {
+        let bad = match i % 3 {
+            0 => "garbage".to_owned(),
+            1 => forge(victim.refresh_token.expose()),
+            _ => never_issued.clone(),
+        };
+        assert_eq!(
+            refresh_error(&kit, &bad, ATTACKER).await,
+            AuthError::InvalidToken,
+            "failure {i}"
+        );
+    }
+    // The 61st: 429 until 15 minutes after the latest failure, with no further store read of a
+    // session.
+    let e = refresh_error(&kit, "garbage", ATTACKER).await;
+    assert_eq!(
+        e,
+        AuthError::RateLimited {
+            retry_after: secs(900)
+        }
+    );
+    assert_eq!((e.code(), e.status()), ("rate_limited", 429));
+    kit.clock.advance(secs(300));
+    assert_eq!(
+        refresh_error(&kit, &forge(own.refresh_token.expose()), ATTACKER).await,
+        AuthError::RateLimited {
+            retry_after: secs(600)
+        }
+    );
+    // A genuine token is never held up, even from the refused IP: the session rotates, and an
+    // old genuine token is still caught as reuse.
+    let rotated = kit
+        .auth
+        .refresh(own.refresh_token.expose(), &client_from(ATTACKER))
+        .await
+        .unwrap();
+    let store = &kit.store;
+    let state = |id| async move {
+        let s = store.session(id).await.unwrap().unwrap();
+        (s.refresh.generation, s.status)
+    };
+    assert_eq!(state(own.session_id).await, (1, SessionStatus::Active));
+    // Other IPs are unaffected: the victim refreshes, and another IP's failures count apart.
+    let victim = kit
+        .auth
+        .refresh(victim.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh_error(&kit, "garbage", ATTACKER + 1).await,
+        AuthError::InvalidToken
+    );
+    // The window over (it slides from the latest failure: refusals do not count), the IP may
+    // fail again.
+    kit.clock.advance(secs(600));
+    assert_eq!(
+        refresh_error(&kit, "garbage", ATTACKER).await,
+        AuthError::InvalidToken
+    );
+    for tok in [&rotated.refresh_token, &victim.refresh_token] {
+        assert!(
+            kit.auth
+                .refresh(tok.expose(), &client_from(ATTACKER))
+                .await
+                .is_ok()
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_refreshes_naming_one_session_get_429_after_the_session_limit() {
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let target = sms_login(&kit, PHONE).await;
+    kit.clock.advance(secs(60));
+    let other = sms_login(&kit, PHONE).await;
+    let forged = forge(target.refresh_token.expose());
+    // 20 failures naming the session, each from its own IP (under every per-IP limit).
+    for ip in 0..20 {
+        assert_eq!(
+            refresh_error(&kit, &forged, ip).await,
+            AuthError::InvalidToken,
+            "failure from IP {ip}"
+        );
+    }
+    let e = refresh_error(&kit, &forged, 200).await;
+    assert_eq!(
+        e,
+        AuthError::RateLimited {
+            retry_after: secs(900)
+        }
+    );
+    // Forged tokens naming the session are refused from any IP until the window ends…
+    kit.clock.advance(secs(100));
+    assert_eq!(
+        refresh_error(&kit, &forged, 201).await,
+        AuthError::RateLimited {
+            retry_after: secs(800)
+        }
+    );
+    // …but its owner's genuine token is not held up, nor is any other session.
+    let next = kit
+        .auth
+        .refresh(target.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(next.session_id, target.session_id);
+    assert!(
+        kit.auth
+            .refresh(other.refresh_token.expose(), &client())
+            .await
+            .is_ok()
+    );
+    kit.clock.advance(secs(800));
+    assert_eq!(
+        refresh_error(&kit, &forged, 202).await,
+        AuthError::InvalidToken
+    );
+}
+
+#[tokio::test]
+async fn a_zero_failure_window_turns_the_refresh_limits_off() {
+    let kit = kit_with(|c| c.session.refresh_failure_window_secs = 0);
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let forged = forge(pair.refresh_token.expose());
+    for _ in 0..100 {
+        assert_eq!(
+            refresh_error(&kit, &forged, 66).await,
+            AuthError::InvalidToken
+        );
+    }
+    assert!(
+        kit.auth
+            .refresh(pair.refresh_token.expose(), &client_from(66))
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_refresh_failure_limits_default_to_60_per_ip_and_20_per_session_per_15_minutes() {
+    let cfg = auth_core::AuthConfig::new(auth_core::SigningSecret::generate());
+    assert_eq!(cfg.session.refresh_failures_per_ip, 60);
+    assert_eq!(cfg.session.refresh_failures_per_session, 20);
+    assert_eq!(cfg.session.refresh_failure_window_secs, 900);
 }

@@ -3,7 +3,7 @@
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, LoginOutcome, LoginRequest, TokenPair};
 use crate::hooks::{Action, AfterHook, BeforeHook};
-use crate::limits::{self, Lockout};
+use crate::limits::{self, FailureCap, Lockout};
 use crate::password::PasswordHash;
 use crate::secret::Password;
 use crate::token::access::Principal;
@@ -186,7 +186,13 @@ impl Auth {
         let counters = self.counters();
         let now = self.now();
         if let Some(client) = client {
-            counters.check_password_ip(cfg, client.ip, now).await?;
+            counters
+                .check_cap(
+                    &limits::password_ip_key(client.ip),
+                    FailureCap::passwords_per_ip(cfg),
+                    now,
+                )
+                .await?;
         }
         counters
             .check_password_attempt(cfg, account_key, now)
@@ -218,7 +224,15 @@ impl Auth {
             )
             .await?;
         match client {
-            Some(client) => counters.password_ip_failed(cfg, client.ip, now).await,
+            Some(client) => {
+                counters
+                    .count_against_cap(
+                        &limits::password_ip_key(client.ip),
+                        FailureCap::passwords_per_ip(cfg),
+                        now,
+                    )
+                    .await
+            }
             None => Ok(()),
         }
     }

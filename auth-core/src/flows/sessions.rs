@@ -1,14 +1,17 @@
 //! Refresh-token rotation with reuse detection, logout, and the user's own session list.
 
+use chrono::{DateTime, Utc};
+
 use crate::account::User;
 use crate::account::UserStatus;
 use crate::api::{ClientInfo, RevokedCount, SessionInfo, TokenPair};
 use crate::auth::{live, secs};
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::SessionId;
+use crate::limits::{self, FailureCap};
 use crate::session::{RefreshState, RevokeReason, SessionState};
 use crate::token::access::Principal;
-use crate::token::refresh::{Presented, RefreshToken};
+use crate::token::refresh::{Authentic, Presented, RefreshToken};
 use crate::{Auth, AuthError};
 
 impl Auth {
@@ -19,7 +22,12 @@ impl Auth {
     ///   the same new refresh token again, with a fresh access token;
     /// * any older token, or the previous one after the grace window: reuse — the session is
     ///   revoked and the answer is `refresh_token_reused`;
-    /// * anything else: `invalid_token`.
+    /// * anything else: `invalid_token`; each such failure counts against the client's IP and
+    ///   the session the token names, and once `session.refresh_failures_per_ip` or
+    ///   `session.refresh_failures_per_session` failures lie within
+    ///   `session.refresh_failure_window_secs` of the latest, a token that is not genuine
+    ///   answers `rate_limited` (with `Retry-After`) from that IP or for that session. A
+    ///   genuine token (its tag checks out) is never held up.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -37,24 +45,72 @@ impl Auth {
         Ok(pair)
     }
 
+    /// The limits on failed refreshes around `rotate`. A token whose tag checks out is
+    /// genuine and never held up by them. Any other (malformed, forged) is refused with
+    /// `rate_limited` while its client IP or the session it names is over its cap, before any
+    /// store read but the caps'; every `invalid_token` counts one failure against both.
     async fn refresh_session(
         &self,
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<(TokenPair, User), AuthError> {
-        let token = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidToken)?;
-        let store = self.inner.store.as_ref();
-        let keys = &self.inner.refresh_keys;
+        let cfg = &self.inner.config.session;
         let now = self.now();
+        let token = RefreshToken::parse(refresh_token);
+        let session_id = token.as_ref().map(|t| t.session_id);
+        // A forged token ends here, without a read of its session.
+        let genuine = token.and_then(|t| self.inner.refresh_keys.authenticate(t));
+        let counters = self.counters();
+        let caps = [
+            (
+                Some(limits::refresh_ip_key(client.ip)),
+                FailureCap::refreshes_per_ip(cfg),
+            ),
+            (
+                session_id.map(limits::refresh_session_key),
+                FailureCap::refreshes_per_session(cfg),
+            ),
+        ];
+        let outcome = match genuine {
+            Some(token) => self.rotate(token, client, now).await,
+            None => {
+                for (key, cap) in &caps {
+                    if let Some(key) = key {
+                        counters.check_cap(key, *cap, now).await?;
+                    }
+                }
+                Err(AuthError::InvalidToken)
+            }
+        };
+        if let Err(AuthError::InvalidToken) = outcome {
+            for (key, cap) in &caps {
+                if let Some(key) = key {
+                    counters.count_against_cap(key, *cap, now).await?;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Checks the token's tag, reads its session, and rotates, answers within the grace
+    /// window, or revokes for reuse.
+    async fn rotate(
+        &self,
+        token: Authentic,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<(TokenPair, User), AuthError> {
+        let keys = &self.inner.refresh_keys;
+        let store = self.inner.store.as_ref();
         let idle = self.idle_timeout();
         // Two rounds: a lost rotation race re-reads the session once and then finds the
         // token to be the previous one.
         for round in 0..2 {
             let session = store
-                .session(token.session_id)
+                .session(token.token().session_id)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
-            let presented = keys.classify(&session.refresh, &token);
+            let presented = keys.classify(session.id, &session.refresh, &token);
             if presented == Presented::Unknown {
                 return Err(AuthError::InvalidToken);
             }
@@ -73,8 +129,7 @@ impl Auth {
                 self.before(hook).await?;
             }
             match presented {
-                Presented::Current => {
-                    let next_secret = keys.next(&token.secret);
+                Presented::Current { next: next_secret } => {
                     let next = RefreshState {
                         generation: session.refresh.generation + 1,
                         hash: keys.storage_hash(session.id, &next_secret),
