@@ -3,6 +3,8 @@
 //! * SMS sends: per client IP per hour, then per phone a resend cooldown, an hourly and a
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
+//! * Registrations: per client IP per hour and per day, and per identifier (phone, email,
+//!   username) per hour, counted the same whether the identifier is taken or free.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
 //!   they were tried with, so they are throttled identically).
 //! * Lockouts: consecutive failures per phone (SMS codes) and per account (passwords), cleared
@@ -14,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
-use crate::config::{PasswordConfig, SmsConfig};
+use crate::config::{AccountConfig, PasswordConfig, SmsConfig};
 use crate::phone::Phone;
 use crate::store::Store;
 
@@ -76,6 +78,28 @@ async fn hit_each(
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
+/// Counts one hit on the per-client-IP hourly and daily caps of `scope` (`sms`, `register`),
+/// keyed `{scope}:ip:{client}:hour` and `…:day`. Every per-IP limit goes through here, so
+/// all of them treat an unknown client IP (`None`) the same way: today it is not counted.
+async fn hit_per_ip(
+    store: &dyn Store,
+    scope: &str,
+    ip: Option<IpAddr>,
+    per_hour: u64,
+    per_day: u64,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    if let Some(ip) = ip {
+        let c = client_key(ip);
+        let per_ip = [
+            (format!("{scope}:ip:{c}:hour"), per_hour, HOUR),
+            (format!("{scope}:ip:{c}:day"), per_day, DAY),
+        ];
+        hit_each(store, per_ip, now).await?;
+    }
+    Ok(())
+}
+
 /// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
 /// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
 /// refusal stops the count there.
@@ -86,14 +110,15 @@ pub(crate) async fn check_sms_send(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
-    if let Some(ip) = ip {
-        let c = client_key(ip);
-        let per_ip = [
-            (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
-            (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
-        ];
-        hit_each(store, per_ip, now).await?;
-    }
+    hit_per_ip(
+        store,
+        "sms",
+        ip,
+        cfg.per_ip_per_hour,
+        cfg.per_ip_per_day,
+        now,
+    )
+    .await?;
     let p = phone.as_str();
     let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
     let per_phone = [
@@ -102,6 +127,36 @@ pub(crate) async fn check_sms_send(
         (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
     ];
     hit_each(store, per_phone, now).await
+}
+
+/// Counts one registration attempt from `ip` naming `identifiers` (the normalized phone or
+/// email, and the username if any) and refuses it over a limit. Order: per-IP hourly and daily
+/// caps, then each identifier's hourly cap; a refusal stops the count there. Runs before any
+/// lookup or hashing, so it counts and answers the same whether an identifier is taken.
+pub(crate) async fn check_register(
+    store: &dyn Store,
+    cfg: &AccountConfig,
+    identifiers: &[&str],
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    hit_per_ip(
+        store,
+        "register",
+        ip,
+        cfg.register_per_ip_per_hour,
+        cfg.register_per_ip_per_day,
+        now,
+    )
+    .await?;
+    let per_identifier = identifiers.iter().map(|identifier| {
+        (
+            format!("register:id:{identifier}:hour"),
+            cfg.register_per_identifier_per_hour,
+            HOUR,
+        )
+    });
+    hit_each(store, per_identifier, now).await
 }
 
 /// Counts one mail to `email` and refuses it over the cooldown or the hourly cap. Keyed by the
