@@ -8,9 +8,10 @@
 //! 3. for a password account, check the password policy (422 `weak_password`) and hash it:
 //!    both depend only on the request, so a taken email or username gets the same 422, or
 //!    costs the same one argon2 hash, as a free one;
-//! 4. only then look up the username, phone and email (409 `already_registered`), or, with
-//!    `accounts.conceal_existing`, answer a taken email like a free one;
-//! 5. create the account and mail the activation link, within the address's mail limits
+//! 4. only then look up the username and phone (409 `already_registered`) and insert the
+//!    account, whose unique email the store enforces: a taken one is 409 too, or, with
+//!    `accounts.conceal_existing`, answered like a free one;
+//! 5. mail the activation link, within the address's mail limits
 //!    (over them no mail goes out; a later login with the password sends one).
 
 use crate::account::{Email, User, UserStatus, Username};
@@ -146,7 +147,8 @@ impl Auth {
         }
 
         // The insert below is what enforces uniqueness, atomically; these lookups only save
-        // it for the common case. A taken username or phone stays 409 even with
+        // it for the common case. A taken email is left to the insert itself, so a taken and a
+        // free one both go as far as the write. A taken username or phone stays 409 even with
         // `conceal_existing`: a username is a handle others see, and whoever picks one must
         // learn that it is taken to pick another; a phone registration has no activation step
         // to hide behind, and concealing it would cost an SMS to the owner.
@@ -160,11 +162,6 @@ impl Auth {
         {
             return Err(AuthError::AlreadyRegistered);
         }
-        if let Some(email) = &user.email
-            && store.user_by_email(email).await?.is_some()
-        {
-            return self.taken_email(email).await;
-        }
         let activation = user
             .email
             .clone()
@@ -176,12 +173,11 @@ impl Auth {
         };
         match store.create_user(&user).await {
             Ok(()) => {}
-            // Lost a race with another registration of the same email.
             Err(StoreError::Conflict(UniqueField::Email)) => {
-                if let Some(email) = &user.email {
-                    return self.taken_email(email).await;
-                }
-                return Err(AuthError::AlreadyRegistered);
+                return match &user.email {
+                    Some(email) => self.taken_email(email).await,
+                    None => Err(AuthError::AlreadyRegistered),
+                };
             }
             Err(StoreError::Conflict(_)) => return Err(AuthError::AlreadyRegistered),
             Err(e) => return Err(e.into()),
