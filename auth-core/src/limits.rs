@@ -149,13 +149,18 @@ pub(crate) async fn check_register(
         now,
     )
     .await?;
-    let per_identifier = identifiers.iter().map(|identifier| {
-        (
-            format!("register:id:{identifier}:hour"),
-            cfg.register_per_identifier_per_hour,
-            HOUR,
-        )
-    });
+    // Collected first: a closure held across the await would keep the future from being
+    // `Send` for every lifetime, which the adapters' handlers need.
+    let per_identifier: Vec<_> = identifiers
+        .iter()
+        .map(|identifier| {
+            (
+                format!("register:id:{identifier}:hour"),
+                cfg.register_per_identifier_per_hour,
+                HOUR,
+            )
+        })
+        .collect();
     hit_each(store, per_identifier, now).await
 }
 
