@@ -404,10 +404,13 @@ pub struct AccountConfig {
     pub register_per_identifier_per_hour: u64,
     /// Registering a taken email answers exactly like a free one: 201 with a random
     /// `user_id` that belongs to no account and `activation_required: true`, after the same
-    /// argon2 work, and the address's owner is mailed ([`crate::mail::MailKind::RegistrationAttempt`],
-    /// within the mail caps) instead of an activation link. Needs `require_email_activation`
-    /// ([`AuthConfig::validate`] refuses it without). Taken phones and usernames still
-    /// answer 409 `already_registered`. Default `false` (the v1 contract's 409).
+    /// argon2 work, and the address's owner is mailed a
+    /// [`crate::mail::MailKind::RegistrationAttempt`] notice (within the mail caps) instead of
+    /// an activation link. Needs `require_email_activation` ([`AuthConfig::validate`] refuses
+    /// it without). Taken phones and usernames still answer 409 `already_registered`. A
+    /// client that then logs in with the password it chose can still tell the two apart
+    /// (`activation_required` against `invalid_credentials`). Default `false` (the v1
+    /// contract's 409).
     pub conceal_existing: bool,
 }
 
