@@ -175,6 +175,12 @@ impl AuthConfig {
         if self.password.min_strength > 4 {
             return bad("password.min_strength is a zxcvbn score, 0 to 4");
         }
+        if self.accounts.conceal_existing && !self.accounts.require_email_activation {
+            return bad(
+                "accounts.conceal_existing needs accounts.require_email_activation (without \
+                 activation a new account works at once, which a concealed answer cannot imitate)",
+            );
+        }
         Ok(())
     }
 }
@@ -486,6 +492,29 @@ pub struct AccountConfig {
     pub mail_cooldown_secs: u64,
     /// Mails per address per hour. Default 5.
     pub mail_per_address_per_hour: u64,
+    /// `POST /register` attempts per client IP per hour, counted before any lookup or hashing,
+    /// whatever the outcome. Default 20: sign-ups are rarer than logins, yet carrier NAT puts
+    /// many users behind one IP, so this stays well above what one household or office
+    /// registers while capping what one address can pump (argon2 work, activation mail).
+    pub register_per_ip_per_hour: u64,
+    /// `POST /register` attempts per client IP per day. Default 100 (five busy hours of a
+    /// shared NAT address).
+    pub register_per_ip_per_day: u64,
+    /// `POST /register` attempts per identifier (the phone or email, and the username if one
+    /// is sent) per hour, from any IP, taken or free alike. Default 5: a person retrying after
+    /// a weak password or a typo fits; probing one address many times, or mailing it through
+    /// registration, does not.
+    pub register_per_identifier_per_hour: u64,
+    /// Registering a taken email answers exactly like a free one: 201 with a random
+    /// `user_id` that belongs to no account and `activation_required: true`, after the same
+    /// argon2 work, and the address's owner is mailed a
+    /// [`crate::mail::MailKind::RegistrationAttempt`] notice (within the mail caps) instead of
+    /// an activation link. Needs `require_email_activation` ([`AuthConfig::validate`] refuses
+    /// it without). Taken phones and usernames still answer 409 `already_registered`. A
+    /// client that then logs in with the password it chose can still tell the two apart
+    /// (`activation_required` against `invalid_credentials`). Default `false` (the v1
+    /// contract's 409).
+    pub conceal_existing: bool,
 }
 
 impl Default for AccountConfig {
@@ -500,6 +529,10 @@ impl Default for AccountConfig {
             email_change_ttl_secs: 24 * 3600,
             mail_cooldown_secs: 60,
             mail_per_address_per_hour: 5,
+            register_per_ip_per_hour: 20,
+            register_per_ip_per_day: 100,
+            register_per_identifier_per_hour: 5,
+            conceal_existing: false,
         }
     }
 }
@@ -559,6 +592,11 @@ mod tests {
         assert!(cfg.validate().is_err());
         let mut cfg = AuthConfig::new(SigningSecret::generate());
         cfg.password.max_length = 32;
+        assert!(cfg.validate().is_err());
+        let mut cfg = AuthConfig::new(SigningSecret::generate());
+        cfg.accounts.conceal_existing = true;
+        assert!(cfg.validate().is_ok());
+        cfg.accounts.require_email_activation = false;
         assert!(cfg.validate().is_err());
     }
 }

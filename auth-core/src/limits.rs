@@ -3,6 +3,8 @@
 //! * SMS sends: per client IP per hour, then per phone a resend cooldown, an hourly and a
 //!   daily cap. Keys depend only on the phone, never on whether it has an account, so a 429
 //!   reveals nothing.
+//! * Registrations: per client IP per hour and per day, and per identifier (phone, email,
+//!   username) per hour, counted the same whether the identifier is taken or free.
 //! * Password attempts: per account per window (unknown accounts are keyed by the identifier
 //!   they were tried with, so they are throttled identically), and failed password checks per
 //!   client IP ([`FailureCap`]).
@@ -28,7 +30,7 @@ use chrono::{DateTime, Utc};
 
 use crate::AuthError;
 use crate::challenge::ChallengePurpose;
-use crate::config::{PasswordConfig, SessionConfig, SmsConfig};
+use crate::config::{AccountConfig, PasswordConfig, SessionConfig, SmsConfig};
 use crate::ids::SessionId;
 use crate::phone::Phone;
 use crate::secret::{MacKey, b64_encode};
@@ -166,6 +168,45 @@ impl Counters<'_> {
             (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
             (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
         ];
+        self.hit_each(limits, now).await
+    }
+
+    /// Counts one registration attempt from `ip` naming `identifiers` (the normalized phone or
+    /// email, and the username if any) and refuses it over a limit. Order: per-IP hourly and
+    /// daily caps, then each identifier's hourly cap; a refusal stops the count there. Runs
+    /// before any lookup or hashing, so it counts and answers the same whether an identifier is
+    /// taken.
+    pub(crate) async fn check_register(
+        &self,
+        cfg: &AccountConfig,
+        identifiers: &[&str],
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let c = client_key(ip);
+        // Collected first: a closure held across the await would keep the future from being
+        // `Send` for every lifetime, which the adapters' handlers need.
+        let limits: Vec<_> = [
+            (
+                format!("register:ip:{c}:hour"),
+                cfg.register_per_ip_per_hour,
+                HOUR,
+            ),
+            (
+                format!("register:ip:{c}:day"),
+                cfg.register_per_ip_per_day,
+                DAY,
+            ),
+        ]
+        .into_iter()
+        .chain(identifiers.iter().map(|identifier| {
+            (
+                format!("register:id:{identifier}:hour"),
+                cfg.register_per_identifier_per_hour,
+                HOUR,
+            )
+        }))
+        .collect();
         self.hit_each(limits, now).await
     }
 

@@ -20,6 +20,9 @@ pub enum MailKind {
     EmailChange,
     /// A notice without a token (e.g. "your address was changed", to the old address).
     Notice,
+    /// A notice without a token to the owner of an address that someone tried to register
+    /// again (sent instead of an activation link when `accounts.conceal_existing` is on).
+    RegistrationAttempt,
 }
 
 /// One mail. `Debug` hides the token and the body that contains it.

@@ -37,6 +37,13 @@ fn mail_text(kind: MailKind, token: Option<&str>) -> (String, String) {
             "Confirm your new email address".to_owned(),
             format!("Confirm this address for your account with this token:\n\n{t}\n"),
         ),
+        MailKind::RegistrationAttempt => (
+            "Someone tried to register with your email address".to_owned(),
+            "Someone tried to create a new account with this email address, which already has \
+             an account. Nothing was changed. If it was you, log in instead, or reset your \
+             password if you forgot it. If it was not you, ignore this mail."
+                .to_owned(),
+        ),
         _ => (
             "Your account's email address was changed".to_owned(),
             "The email address of your account was changed. If this was not you, contact \
@@ -92,6 +99,39 @@ impl Auth {
         };
         sender.send(&message).await.map_err(|e| {
             tracing::warn!(error = %e, user_id = %user_id, "sending a mail failed");
+            AuthError::MailUnavailable
+        })
+    }
+
+    /// Counts a mail to `to` against the address's limits (`Counters::check_mail_send`):
+    /// `Ok(false)` when they refuse it, for callers that then skip the mail silently and
+    /// answer as usual. A store failure is still an error.
+    pub(crate) async fn mail_allowed(&self, to: &Email) -> Result<bool, AuthError> {
+        match self
+            .counters()
+            .check_mail_send(&self.inner.config.accounts, to, self.now())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(AuthError::RateLimited { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Tells the owner of `to` that someone tried to register it again. A delivery failure
+    /// is `mail_unavailable`, as for the activation mail a free address would have got.
+    pub(crate) async fn mail_registration_attempt(&self, to: &Email) -> Result<(), AuthError> {
+        let sender = self.mail_enabled()?;
+        let (subject, body) = mail_text(MailKind::RegistrationAttempt, None);
+        let message = MailMessage {
+            to: to.clone(),
+            kind: MailKind::RegistrationAttempt,
+            subject,
+            body,
+            token: None,
+        };
+        sender.send(&message).await.map_err(|e| {
+            tracing::warn!(error = %e, "sending a registration attempt notice failed");
             AuthError::MailUnavailable
         })
     }

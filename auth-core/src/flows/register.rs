@@ -1,4 +1,18 @@
 //! Registration: an SMS account by phone, or a password account by email.
+//!
+//! The order of the steps is what keeps a taken identifier from being told apart from a free
+//! one by anything but the v1 contract's 409:
+//! 1. parse and validate the request (400), run the before hook;
+//! 2. count the registration limits (per client IP, per identifier; 429), before any lookup or
+//!    hashing, the same for taken and free identifiers;
+//! 3. for a password account, check the password policy (422 `weak_password`) and hash it:
+//!    both depend only on the request, so a taken email or username gets the same 422, or
+//!    costs the same one argon2 hash, as a free one;
+//! 4. only then look up the username and phone (409 `already_registered`) and insert the
+//!    account, whose unique email the store enforces: a taken one is 409 too, or, with
+//!    `accounts.conceal_existing`, answered like a free one;
+//! 5. mail the activation link, within the address's mail limits
+//!    (over them no mail goes out; a later login with the password sends one).
 
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{ClientInfo, RegisterRequest, RegisterResponse};
@@ -6,7 +20,7 @@ use crate::email_token::EmailTokenPurpose;
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::UserId;
 use crate::phone::Phone;
-use crate::store::StoreError;
+use crate::store::{StoreError, UniqueField};
 use crate::{Auth, AuthError};
 
 /// A registration request, validated.
@@ -15,10 +29,23 @@ enum Credentials {
     EmailPassword(Email, crate::secret::Password),
 }
 
+impl Credentials {
+    /// The normalized phone or email, as the per-identifier limit counts it.
+    fn identifier(&self) -> &str {
+        match self {
+            Self::Phone(phone) => phone.as_str(),
+            Self::EmailPassword(email, _) => email.as_str(),
+        }
+    }
+}
+
 impl Auth {
     /// `POST /register`: creates an account from `{"phone"}` or `{"email","password"}`, with
     /// an optional unique `username` and a `profile` object. Answers `already_registered` when
-    /// the phone, email or username is taken.
+    /// the phone, email or username is taken, after the same argon2 work as a free one (see
+    /// the module docs for the order of the checks), except a taken email when
+    /// `accounts.conceal_existing` is on: that one gets a 201 like a free one. Over the
+    /// registration limits: `rate_limited`.
     pub async fn register(
         &self,
         request: RegisterRequest,
@@ -30,6 +57,11 @@ impl Auth {
                 Credentials::Phone(Phone::parse(&phone, cfg.sms.strict_phone_validation)?)
             }
             (None, Some(email), Some(password)) => {
+                if cfg.accounts.require_email_activation && self.inner.mail.is_none() {
+                    return Err(AuthError::invalid_request(
+                        "email is not enabled on this server",
+                    ));
+                }
                 Credentials::EmailPassword(Email::parse(&email)?, password)
             }
             (None, Some(_), None) => {
@@ -82,33 +114,21 @@ impl Auth {
         }
         self.before(hook).await?;
 
-        let store = &self.inner.store;
-        // Cheap uniqueness checks first, so a duplicate does not cost an argon2 hash. The
-        // insert below is what enforces uniqueness, atomically.
-        if let Some(name) = &username
-            && store.user_by_username(name).await?.is_some()
-        {
-            return Err(AuthError::AlreadyRegistered);
-        }
+        let store = self.inner.store.as_ref();
+        let mut identifiers = vec![credentials.identifier()];
+        identifiers.extend(username.as_ref().map(Username::as_str));
+        self.counters()
+            .check_register(&cfg.accounts, &identifiers, client.ip, self.now())
+            .await?;
+
         let mut user = User::new(UserId::new_random(), self.now());
         user.username = username;
         user.profile = profile;
         match credentials {
-            Credentials::Phone(phone) => {
-                if store.user_by_phone(&phone).await?.is_some() {
-                    return Err(AuthError::AlreadyRegistered);
-                }
-                user.phone = Some(phone);
-            }
+            Credentials::Phone(phone) => user.phone = Some(phone),
             Credentials::EmailPassword(email, password) => {
-                if cfg.accounts.require_email_activation && self.inner.mail.is_none() {
-                    return Err(AuthError::invalid_request(
-                        "email is not enabled on this server",
-                    ));
-                }
-                if store.user_by_email(&email).await?.is_some() {
-                    return Err(AuthError::AlreadyRegistered);
-                }
+                // Policy and hash before any lookup: the same 422 or the same argon2 work
+                // whether the email or username is taken.
                 let mut context = vec![email.as_str().to_owned()];
                 context.extend(email.as_str().split('@').next().map(str::to_owned));
                 context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
@@ -126,6 +146,23 @@ impl Auth {
                 user.password_hash = Some(hash);
             }
         }
+
+        // The insert below is what enforces uniqueness, atomically; these lookups only save
+        // it for the common case. A taken email is left to the insert itself, so a taken and a
+        // free one both go as far as the write. A taken username or phone stays 409 even with
+        // `conceal_existing`: a username is a handle others see, and whoever picks one must
+        // learn that it is taken to pick another; a phone registration has no activation step
+        // to hide behind, and concealing it would cost an SMS to the owner.
+        if let Some(name) = &user.username
+            && store.user_by_username(name).await?.is_some()
+        {
+            return Err(AuthError::AlreadyRegistered);
+        }
+        if let Some(phone) = &user.phone
+            && store.user_by_phone(phone).await?.is_some()
+        {
+            return Err(AuthError::AlreadyRegistered);
+        }
         let activation = user
             .email
             .clone()
@@ -137,13 +174,26 @@ impl Auth {
         };
         match store.create_user(&user).await {
             Ok(()) => {}
+            Err(StoreError::Conflict(UniqueField::Email)) => {
+                return match &user.email {
+                    Some(email) => self.taken_email(email).await,
+                    None => Err(AuthError::AlreadyRegistered),
+                };
+            }
             Err(StoreError::Conflict(_)) => return Err(AuthError::AlreadyRegistered),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %user.id, "registered");
         if let Some(email) = &activation {
-            self.mail_token(user.id, email, EmailTokenPurpose::Activation)
-                .await?;
+            if self.mail_allowed(email).await? {
+                self.mail_token(user.id, email, EmailTokenPurpose::Activation)
+                    .await?;
+            } else {
+                tracing::info!(
+                    user_id = %user.id,
+                    "activation mail not sent: the address's mail limit is reached"
+                );
+            }
         }
         self.after(AfterHook {
             action: Action::Register,
@@ -156,6 +206,25 @@ impl Auth {
         Ok(RegisterResponse {
             user_id: user.id,
             activation_required: user.status == UserStatus::PendingActivation,
+        })
+    }
+
+    /// A registration whose email is taken: 409 `already_registered`, or with
+    /// `accounts.conceal_existing` the answer a free email gets (201, a random `user_id` that
+    /// belongs to no account, `activation_required: true`), and the owner is told by mail,
+    /// within the address's mail limits, instead of getting an activation link. The password
+    /// was hashed already, as for a free email.
+    async fn taken_email(&self, email: &Email) -> Result<RegisterResponse, AuthError> {
+        if !self.inner.config.accounts.conceal_existing {
+            return Err(AuthError::AlreadyRegistered);
+        }
+        if self.mail_allowed(email).await? {
+            self.mail_registration_attempt(email).await?;
+        }
+        tracing::info!("registration of a taken email answered as if it were free");
+        Ok(RegisterResponse {
+            user_id: UserId::new_random(),
+            activation_required: true,
         })
     }
 }

@@ -47,6 +47,8 @@ pub static CHECKS: &[Check] = &[
     check!(register::email_account),
     check!(register::rejects_bad_input),
     check!(register::weak_passwords),
+    check!(register::rate_limits, register::low_limits),
+    check!(register::conceal_existing_email, register::conceal_existing),
     check!(body::malformed_json),
     check!(body::content_types),
     check!(body::missing_and_unknown_fields),

@@ -1,8 +1,12 @@
-//! `POST /register`: both account kinds, uniqueness, input validation, the password policy.
+//! `POST /register`: both account kinds, uniqueness, input validation, the password policy,
+//! the registration limits and `accounts.conceal_existing`.
 
+use auth_core::AuthConfig;
+use auth_core::mail::MailKind;
+use auth_core::testkit::TestKit;
 use serde_json::json;
 
-use crate::client::{Ctx, PASSWORD, registered};
+use crate::client::{Ctx, OTHER_PASSWORD, PASSWORD, PREFIX, registered};
 
 /// A phone account: 201 `{"user_id","activation_required"}`; the same number written with
 /// spaces or dashes is the same account (409, and it logs into that account).
@@ -124,4 +128,87 @@ pub async fn weak_passwords(ctx: &Ctx) {
         "the message says the password is too long: {message:?}"
     );
     ctx.register_email("carol@example.com", PASSWORD).await;
+}
+
+/// The test kit's configuration with registration limits low enough to reach: 3 per client IP
+/// per hour, 2 per identifier per hour.
+pub fn low_limits() -> AuthConfig {
+    let mut config = TestKit::config();
+    config.accounts.register_per_ip_per_hour = 3;
+    config.accounts.register_per_identifier_per_hour = 2;
+    config
+}
+
+/// Over the per-identifier cap a taken phone answers 429 `rate_limited` instead of 409, and
+/// over the per-IP cap any registration does, each with a `Retry-After` of at most an hour;
+/// after the hour the client may register again.
+pub async fn rate_limits(ctx: &Ctx) {
+    ctx.register_phone("+15551230001").await;
+    let again = json!({ "phone": "+15551230001" });
+    ctx.post_json("/register", &again)
+        .await
+        .error(409, "already_registered");
+    let res = ctx.post_json("/register", &again).await;
+    res.error(429, "rate_limited");
+    res.retry_after(3600);
+    let res = ctx
+        .post_json("/register", &json!({ "phone": "+15551230002" }))
+        .await;
+    res.error(429, "rate_limited");
+    res.retry_after(3600);
+    ctx.advance(3600);
+    ctx.register_phone("+15551230002").await;
+}
+
+/// The test kit's configuration with `accounts.conceal_existing` on.
+pub fn conceal_existing() -> AuthConfig {
+    let mut config = TestKit::config();
+    config.accounts.conceal_existing = true;
+    config
+}
+
+/// With `accounts.conceal_existing`, a taken email answers like a free one: 201
+/// `{"user_id","activation_required":true}`, where the id belongs to no account (`GET
+/// /users/{id}` is 404) and the stranger's password does not log in; the owner is mailed a
+/// notice instead of an activation token. A taken username is still 409.
+pub async fn conceal_existing_email(ctx: &Ctx) {
+    let owner = ctx.register_email("alice@example.com", PASSWORD).await;
+    ctx.advance(61);
+    let res = ctx
+        .post_json(
+            "/register",
+            &json!({ "email": "alice@example.com", "password": OTHER_PASSWORD }),
+        )
+        .await;
+    let fake = registered(&res, true);
+    assert_ne!(fake, owner);
+    let mail = ctx.kit.mail.sent().pop().expect("a mail to the owner");
+    assert_eq!(mail.kind, MailKind::RegistrationAttempt);
+    assert_eq!(mail.to.as_str(), "alice@example.com");
+    assert!(mail.token.is_none(), "no token in the notice");
+    ctx.post_json(
+        "/login",
+        &json!({ "email": "alice@example.com", "password": OTHER_PASSWORD }),
+    )
+    .await
+    .error(401, "invalid_credentials");
+    let alice = ctx.password_login("alice@example.com", PASSWORD).await;
+    assert_eq!(alice.user_id, owner);
+    ctx.get(&format!("{PREFIX}/users/{fake}"), Some(&alice.access))
+        .await
+        .error(404, "not_found");
+    registered(
+        &ctx.post_json(
+            "/register",
+            &json!({ "email": "bob@example.com", "password": PASSWORD, "username": "bob" }),
+        )
+        .await,
+        true,
+    );
+    ctx.post_json(
+        "/register",
+        &json!({ "email": "carol@example.com", "password": PASSWORD, "username": "bob" }),
+    )
+    .await
+    .error(409, "already_registered");
 }
