@@ -104,6 +104,23 @@ fn targets(
         holds: |r| r <= 1.2,
         unit: "× the time",
     });
+    let classify = |age: &str| {
+        criterion
+            .get(&format!("refresh_classify/{age}_old"))
+            .map(|c| c.mean_ns)
+    };
+    let ages = ["1", "1000", "100000"].map(classify);
+    list.push(Target {
+        what: "core: classifying a refresh token 1, 1 000 and 100 000 generations old, the \
+               slowest within 2× of the fastest (issue 16; criterion, mean)"
+            .to_owned(),
+        measured: match ages {
+            [Some(a), Some(b), Some(c)] => ratio(a.max(b).max(c), a.min(b).min(c)),
+            _ => None,
+        },
+        holds: |r| r <= 2.0,
+        unit: "× the time",
+    });
     for adapter in ADAPTERS {
         for (config, min, text) in [
             ("stateless", 0.95, "stateless"),
