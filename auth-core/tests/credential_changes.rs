@@ -5,10 +5,10 @@
 
 mod common;
 
-use auth_core::api::ChangePasswordRequest;
+use auth_core::api::{ChallengeSent, ChangePasswordRequest};
 use auth_core::testkit::TestKit;
 use auth_core::token::access::Principal;
-use auth_core::{AuthError, Password, Store as _};
+use auth_core::{AuthError, OneTimeCode, Password, Store as _};
 use common::*;
 
 const EMAIL: &str = "nina@example.com";
@@ -49,6 +49,27 @@ async fn change_password(kit: &TestKit, p: &Principal, old: Option<&str>, new: &
         .unwrap();
 }
 
+/// An attempt to set a password with an SMS reset code; its error.
+async fn reset_by_sms(kit: &TestKit, challenge: &ChallengeSent, code: &OneTimeCode) -> AuthError {
+    kit.auth
+        .confirm_password_reset_sms(
+            &challenge.challenge_id.to_string(),
+            code,
+            &"an attackers passphrase here".into(),
+            &client(),
+        )
+        .await
+        .unwrap_err()
+}
+
+/// An attempt to set a password with an emailed reset token; its error.
+async fn reset_by_email(kit: &TestKit, token: &str) -> AuthError {
+    kit.auth
+        .confirm_password_reset_email(token, &"an attackers passphrase".into(), &client())
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_password_change_kills_earlier_reset_codes_login_codes_and_emailed_tokens() {
     let kit = kit_without_cooldowns();
@@ -70,29 +91,20 @@ async fn a_password_change_kills_earlier_reset_codes_login_codes_and_emailed_tok
     kit.clock.advance(secs(1));
     change_password(&kit, &p, Some(PASSWORD), "a changed passphrase entirely").await;
 
-    let e = kit
-        .auth
-        .confirm_password_reset_sms(
-            &reset.challenge_id.to_string(),
-            &reset_code,
-            &"an attackers passphrase here".into(),
-            &client(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::CodeExpired);
+    assert_eq!(
+        reset_by_sms(&kit, &reset, &reset_code).await,
+        AuthError::CodeExpired
+    );
     let e = kit
         .auth
         .verify_sms(&login_id, &login_code, &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::CodeExpired);
-    let e = kit
-        .auth
-        .confirm_password_reset_email(&reset_link, &"an attackers passphrase".into(), &client())
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::CodeExpired);
+    assert_eq!(
+        reset_by_email(&kit, &reset_link).await,
+        AuthError::CodeExpired
+    );
 
     // What is issued after the change works.
     kit.clock.advance(secs(1));
@@ -142,23 +154,14 @@ async fn a_password_reset_kills_the_other_outstanding_reset_and_email_change_tok
         .await
         .unwrap();
 
-    let e = kit
-        .auth
-        .confirm_password_reset_sms(
-            &first.challenge_id.to_string(),
-            &first_code,
-            &"an attackers passphrase here".into(),
-            &client(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::CodeExpired);
-    let e = kit
-        .auth
-        .confirm_password_reset_email(&reset_link, &"an attackers passphrase".into(), &client())
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::CodeExpired);
+    assert_eq!(
+        reset_by_sms(&kit, &first, &first_code).await,
+        AuthError::CodeExpired
+    );
+    assert_eq!(
+        reset_by_email(&kit, &reset_link).await,
+        AuthError::CodeExpired
+    );
     let e = kit
         .auth
         .confirm_email_change(&change_link, &client())
@@ -199,17 +202,10 @@ async fn a_phone_change_kills_codes_sent_to_the_old_number() {
         )
         .await
         .unwrap();
-    let e = kit
-        .auth
-        .confirm_password_reset_sms(
-            &reset.challenge_id.to_string(),
-            &reset_code,
-            &"an attackers passphrase here".into(),
-            &client(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e, AuthError::CodeExpired);
+    assert_eq!(
+        reset_by_sms(&kit, &reset, &reset_code).await,
+        AuthError::CodeExpired
+    );
 }
 
 #[tokio::test]
