@@ -299,16 +299,23 @@ async fn conceal_existing_answers_a_taken_email_like_a_free_one_and_tells_the_ow
     let owner = register_email(&kit, EMAIL).await;
     kit.clock.advance(secs(61));
 
+    let (writes, hashes) = (kit.store.writes(), kit.hashes());
     let free = kit
         .auth
         .register(by_email("free@example.com", PASSWORD), &client())
         .await
         .unwrap();
+    let free_work = (kit.store.writes() - writes, kit.hashes() - hashes);
+    let (writes, hashes) = (kit.store.writes(), kit.hashes());
     let taken = kit
         .auth
         .register(by_email(" Mia@Example.com", OTHER_PASSWORD), &client())
         .await
         .unwrap();
+    let taken_work = (kit.store.writes() - writes, kit.hashes() - hashes);
+    // The same argon2 work and the same number of store writes, so the same time.
+    assert_eq!(taken_work, free_work);
+    assert_eq!(free_work.1, 1);
     // The same body shape and values a free email gets.
     let keys = |r: &RegisterResponse| {
         let v = serde_json::to_value(r).unwrap();

@@ -36,6 +36,8 @@ struct State {
     sessions: HashMap<SessionId, Session>,
     counters: HashMap<String, Counter>,
     failures: HashMap<String, Failures>,
+    /// Writes that changed (or may have changed) the data, for [`MemoryStore::writes`].
+    writes: u64,
 }
 
 impl MemoryStore {
@@ -53,6 +55,13 @@ impl MemoryStore {
     /// How many sessions are stored (any state).
     pub fn session_count(&self) -> usize {
         self.guard().sessions.len()
+    }
+
+    /// How many writes have changed the stored data so far (successful inserts, updates,
+    /// compare-and-sets that won, counter hits, purges): compare it before and after a call to
+    /// prove that two paths do the same store work.
+    pub fn writes(&self) -> u64 {
+        self.guard().writes
     }
 
     /// How many challenges are stored (any state).
@@ -159,6 +168,7 @@ impl Store for MemoryStore {
         s.check_unique(user)?;
         s.reindex(user);
         s.users.insert(user.id, user.clone());
+        s.writes += 1;
         Ok(())
     }
 
@@ -208,6 +218,7 @@ impl Store for MemoryStore {
             ..user.clone()
         };
         s.users.insert(user.id, updated);
+        s.writes += 1;
         Ok(true)
     }
 
@@ -226,6 +237,7 @@ impl Store for MemoryStore {
         u.last_login_ip = u.current_login_ip;
         u.current_login_at = Some(at);
         u.current_login_ip = ip;
+        s.writes += 1;
         Ok(true)
     }
 
@@ -235,6 +247,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Conflict(UniqueField::Id));
         }
         s.challenges.insert(challenge.id, challenge.clone());
+        s.writes += 1;
         Ok(())
     }
 
@@ -247,10 +260,12 @@ impl Store for MemoryStore {
         id: ChallengeId,
         max_attempts: u32,
     ) -> Result<Option<u32>, StoreError> {
-        let mut s = self.lock()?;
+        let mut guard = self.lock()?;
+        let s = &mut *guard;
         match s.challenges.get_mut(&id) {
             Some(c) if c.consumed_at.is_none() && c.attempts < max_attempts => {
                 c.attempts += 1;
+                s.writes += 1;
                 Ok(Some(c.attempts))
             }
             _ => Ok(None),
@@ -266,6 +281,7 @@ impl Store for MemoryStore {
         match s.challenges.get_mut(&id) {
             Some(c) if c.consumed_at.is_none() => {
                 c.consumed_at = Some(at);
+                s.writes += 1;
                 Ok(true)
             }
             _ => Ok(false),
@@ -278,6 +294,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Conflict(UniqueField::Id));
         }
         s.email_tokens.insert(token.hash, token.clone());
+        s.writes += 1;
         Ok(())
     }
 
@@ -294,6 +311,7 @@ impl Store for MemoryStore {
         match s.email_tokens.get_mut(hash) {
             Some(t) if t.consumed_at.is_none() => {
                 t.consumed_at = Some(at);
+                s.writes += 1;
                 Ok(true)
             }
             _ => Ok(false),
@@ -306,6 +324,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Conflict(UniqueField::Id));
         }
         s.sessions.insert(session.id, session.clone());
+        s.writes += 1;
         Ok(())
     }
 
@@ -340,6 +359,7 @@ impl Store for MemoryStore {
             {
                 sess.refresh = *next;
                 sess.last_used_at = now;
+                s.writes += 1;
                 Ok(true)
             }
             _ => Ok(false),
@@ -356,6 +376,7 @@ impl Store for MemoryStore {
         match s.sessions.get_mut(&id) {
             Some(sess) if sess.status == SessionStatus::Active => {
                 sess.status = SessionStatus::Revoked { at, reason };
+                s.writes += 1;
                 Ok(true)
             }
             _ => Ok(false),
@@ -392,6 +413,7 @@ impl Store for MemoryStore {
                 n += 1;
             }
         }
+        s.writes += 1;
         Ok(n)
     }
 
@@ -401,7 +423,8 @@ impl Store for MemoryStore {
         window_ends: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Counter, StoreError> {
-        let mut s = self.lock()?;
+        let mut guard = self.lock()?;
+        let s = &mut *guard;
         let counter = s
             .counters
             .entry(key.to_owned())
@@ -419,6 +442,7 @@ impl Store for MemoryStore {
                 count: 1,
                 resets_at: window_ends,
             });
+        s.writes += 1;
         Ok(*counter)
     }
 
@@ -428,7 +452,8 @@ impl Store for MemoryStore {
         at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Failures, StoreError> {
-        let mut s = self.lock()?;
+        let mut guard = self.lock()?;
+        let s = &mut *guard;
         let f = s.failures.entry(key.to_owned()).or_insert(Failures {
             count: 0,
             last_at: at,
@@ -441,6 +466,7 @@ impl Store for MemoryStore {
         };
         f.last_at = at;
         f.expires_at = expires_at;
+        s.writes += 1;
         Ok(*f)
     }
 
@@ -458,7 +484,9 @@ impl Store for MemoryStore {
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        self.lock()?.failures.remove(key);
+        let mut s = self.lock()?;
+        s.failures.remove(key);
+        s.writes += 1;
         Ok(())
     }
 
@@ -478,6 +506,7 @@ impl Store for MemoryStore {
         s.counters.retain(|_, c| c.resets_at > now);
         s.failures.retain(|_, f| f.expires_at > now);
         let after = count(&s);
+        s.writes += 1;
         Ok((before - after) as u64)
     }
 }
