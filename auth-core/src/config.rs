@@ -256,17 +256,18 @@ pub struct SessionConfig {
     /// this long (two tabs, a retried request). Default 10.
     pub refresh_grace_secs: u64,
     /// Failed refreshes (`invalid_token`: a malformed, unknown or forged token) allowed from
-    /// one client IP (an IPv6 /64) per `refresh_failure_window_secs`. The next failure and
-    /// every refresh from that IP until the window ends get 429 `rate_limited` with
-    /// `Retry-After`. Default 60.
+    /// one client IP (an IPv6 /64) per `refresh_failure_window_secs`. Past it, refreshes from
+    /// that IP with a token that is not genuine get 429 `rate_limited` with `Retry-After`
+    /// until the window ends; a genuine token is never held up. Default 60.
     pub refresh_failures_per_ip: u64,
     /// Failed refreshes allowed per window with tokens naming one session id, from any IP;
-    /// past it, refreshes of that session get 429 until the window ends. Default 20 (a
+    /// past it, tokens naming that session that are not genuine get 429 until the window
+    /// ends (its owner's genuine token still works). Default 20 (a
     /// client retries a failed refresh a few times at most; this bounds what many IPs
     /// aiming at one session can spend).
     pub refresh_failures_per_session: u64,
-    /// The window of both refresh failure limits; 0 turns them off. Default 900
-    /// (15 minutes).
+    /// The window of both refresh failure limits, opened by the first failure; 0 turns them
+    /// off. Default 900 (15 minutes).
     pub refresh_failure_window_secs: u64,
 }
 
@@ -330,11 +331,13 @@ pub struct SmsConfig {
     /// The longest lock. A failure count is forgotten twice this long after its latest
     /// failure. Default 86400 (24 hours).
     pub lockout_max_secs: u64,
-    /// Minimum time between two SMS to one phone. Default 60.
+    /// Minimum time between two SMS to one phone, whatever they are for. Default 60.
     pub resend_cooldown_secs: u64,
-    /// SMS per phone per hour. Default 5.
+    /// SMS per phone per hour, counted apart for login codes, reset codes and phone-change
+    /// codes (so a stranger spending a phone's login allowance leaves its owner the reset).
+    /// Default 5.
     pub per_phone_per_hour: u64,
-    /// SMS per phone per day. Default 10.
+    /// SMS per phone per day, counted apart like `per_phone_per_hour`. Default 10.
     pub per_phone_per_day: u64,
     /// SMS requests per client IP per hour. Default 100 (carrier NAT puts many users on one IP).
     pub per_ip_per_hour: u64,
@@ -432,12 +435,12 @@ pub struct PasswordConfig {
     /// The longest lock. A failure count is forgotten twice this long after its latest
     /// failure. Default 86400 (24 hours).
     pub lockout_max_secs: u64,
-    /// Failed password checks (logins, HTTP Basic, re-authentication) from one client IP
-    /// (IPv4 address or IPv6 /64) before further password checks from it answer
-    /// `rate_limited`, until `failures_per_ip_window_secs` have passed since the latest
-    /// failure. Default 100.
+    /// Failed password checks (logins, re-authentication; not the HTTP Basic guard, which is
+    /// given no client) from one client IP (IPv4 address or IPv6 /64) before further password
+    /// checks from it answer `rate_limited`, until the window of `failures_per_ip_window_secs`
+    /// that the first failure opened ends. Default 100.
     pub failures_per_ip: u32,
-    /// The window of `failures_per_ip`, sliding from the latest failure; 0 turns the cap off.
+    /// The window of `failures_per_ip`, opened by the first failure; 0 turns the cap off.
     /// Default 900 (15 minutes).
     pub failures_per_ip_window_secs: u64,
     /// Password attempts per account per throttle window. Default 10.

@@ -149,26 +149,59 @@ impl Counters<'_> {
     }
 
     /// Counts one SMS send for `phone` from `ip` and refuses it when a limit is exceeded.
-    /// Order: per-IP hourly and daily caps, resend cooldown, per-phone hourly and daily caps; a
-    /// refusal stops the count there.
+    /// Order: per-IP hourly and daily caps; the phone's resend cooldown (one for every SMS it
+    /// receives); the phone's hourly and daily caps of the send's channel (login, reset, phone
+    /// change: see [`sms_failures_key`]). A refusal stops the count there.
+    ///
+    /// The cooldown is read first and started only by a send that passed every cap, so a
+    /// request that a channel's cap refuses never holds up the phone's other channels: a
+    /// stranger who spends a phone's login allowance leaves its owner the SMS reset. (Two
+    /// concurrent sends may both pass the read; the channel caps, counted atomically, still
+    /// bound them.)
     pub(crate) async fn check_sms_send(
         &self,
         cfg: &SmsConfig,
         phone: &Phone,
+        purpose: ChallengePurpose,
         ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
         let c = client_key(ip);
         let p = phone.as_str();
-        let cooldown = Duration::from_secs(cfg.resend_cooldown_secs);
-        let limits = [
+        let ch = sms_channel(purpose);
+        let per_ip = [
             (format!("sms:ip:{c}:hour"), cfg.per_ip_per_hour, HOUR),
             (format!("sms:ip:{c}:day"), cfg.per_ip_per_day, DAY),
-            (format!("sms:phone:{p}:cooldown"), 1, cooldown),
-            (format!("sms:phone:{p}:hour"), cfg.per_phone_per_hour, HOUR),
-            (format!("sms:phone:{p}:day"), cfg.per_phone_per_day, DAY),
         ];
-        self.hit_each(limits, now).await
+        self.hit_each(per_ip, now).await?;
+        let cooldown = self.key(&format!("sms:phone:{p}:cooldown"));
+        if cfg.resend_cooldown_secs > 0
+            && let Some(running) = self.store.failures(&cooldown, now).await?
+        {
+            return Err(AuthError::RateLimited {
+                retry_after: (running.expires_at - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO),
+            });
+        }
+        let per_channel = [
+            (
+                format!("sms:phone:{p}:{ch}:hour"),
+                cfg.per_phone_per_hour,
+                HOUR,
+            ),
+            (
+                format!("sms:phone:{p}:{ch}:day"),
+                cfg.per_phone_per_day,
+                DAY,
+            ),
+        ];
+        self.hit_each(per_channel, now).await?;
+        if cfg.resend_cooldown_secs > 0 {
+            let ends = now + crate::auth::secs(cfg.resend_cooldown_secs);
+            self.store.add_failure(&cooldown, now, ends).await?;
+        }
+        Ok(())
     }
 
     /// Counts one registration attempt from `ip` naming `identifiers` (the normalized phone or
@@ -266,7 +299,8 @@ impl Counters<'_> {
         }
     }
 
-    /// Counts one failure under `raw_key` towards its cap; the window slides to `now`.
+    /// Counts one failure under `raw_key` towards its cap, in the window its first failure
+    /// opened (a new one when there is none).
     pub(crate) async fn count_against_cap(
         &self,
         raw_key: &str,
@@ -276,10 +310,12 @@ impl Counters<'_> {
         if cap.window_secs == 0 {
             return Ok(());
         }
-        let window = crate::auth::secs(cap.window_secs);
-        self.store
-            .add_failure(&self.key(raw_key), now, now + window)
-            .await?;
+        let key = self.key(raw_key);
+        let window_ends = match self.store.failures(&key, now).await? {
+            Some(open) => open.expires_at,
+            None => now + crate::auth::secs(cap.window_secs),
+        };
+        self.store.add_failure(&key, now, window_ends).await?;
         Ok(())
     }
 
@@ -325,8 +361,9 @@ impl Counters<'_> {
     }
 }
 
-/// A cap on failures of one subject (a client IP, a session): at most `max` within
-/// `window_secs` of the latest one, the window sliding with each failure. A zero window is off.
+/// A cap on failures of one subject (a client IP, a session): at most `max` in a window of
+/// `window_secs` that the first failure opens; past it, refused until the window ends. A zero
+/// window is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FailureCap {
     /// Failures allowed; the next request is refused.

@@ -256,3 +256,30 @@ async fn a_first_password_needs_a_recent_login() {
     let user = kit.store.user_by_id(fresh.user_id).await.unwrap().unwrap();
     assert!(user.password_hash.is_some());
 }
+
+#[tokio::test]
+async fn a_logged_out_session_cannot_set_a_first_password_even_stateless() {
+    let kit = kit_with(|c| c.access.stateless = true);
+    register_phone(&kit, PHONE).await;
+    let pair = sms_login(&kit, PHONE).await;
+    let p = principal(&kit, pair.access_token.expose()).await;
+    kit.auth.logout(&p, &client()).await.unwrap();
+    // Stateless: the access token still verifies after the logout…
+    let p = principal(&kit, pair.access_token.expose()).await;
+    // …but its session is no proof of a recent login any more.
+    let e = kit
+        .auth
+        .change_password(
+            &p,
+            ChangePasswordRequest {
+                old_password: None,
+                new_password: PASSWORD.into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::TokenRevoked);
+    let user = kit.store.user_by_id(p.user_id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_none());
+}

@@ -511,6 +511,47 @@ async fn a_password_lockout_leaves_sms_login_and_sms_reset_open_to_the_owner() {
 }
 
 #[tokio::test]
+async fn the_per_ip_password_cap_counts_in_a_window_the_first_failure_opens() {
+    let kit = kit_with(|c| {
+        c.password.failures_per_ip = 3;
+        c.password.failures_per_ip_window_secs = 900;
+    });
+    register_email(&kit, "ivy@example.com").await;
+    let office = client_from(10);
+    let typo = |i: u32| format!("typo{i}@example.com");
+    // Two failures in the first window, a third just after it: a trickle of typos is not a
+    // flood, so the third opens a new window instead of reaching the cap.
+    for (i, wait) in [(0, 0), (1, 800), (2, 101)] {
+        kit.clock.advance(secs(wait));
+        assert_eq!(
+            login_from(&kit, &typo(i), "wrong wrong wrong wrong", &office)
+                .await
+                .unwrap_err(),
+            AuthError::InvalidCredentials
+        );
+    }
+    kit.clock.advance(secs(1));
+    assert!(
+        login_from(&kit, "ivy@example.com", PASSWORD, &office)
+            .await
+            .is_ok()
+    );
+    // Three in one window do reach it, until that window ends.
+    for i in 3..5 {
+        let _ = login_from(&kit, &typo(i), "wrong wrong wrong wrong", &office).await;
+    }
+    let e = login_from(&kit, "ivy@example.com", PASSWORD, &office)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        AuthError::RateLimited {
+            retry_after: secs(899)
+        }
+    );
+}
+
+#[tokio::test]
 async fn failed_passwords_are_capped_per_client_ip_across_accounts() {
     let kit = kit_with(|c| {
         c.password.failures_per_ip = 5;
@@ -542,7 +583,7 @@ async fn failed_passwords_are_capped_per_client_ip_across_accounts() {
             .await
             .is_ok()
     );
-    // The window slides from the latest failure.
+    // The window the first failure opened ends.
     kit.clock.advance(secs(600));
     assert!(
         login_from(&kit, "ivy@example.com", PASSWORD, &attacker)

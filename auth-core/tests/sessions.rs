@@ -896,8 +896,8 @@ async fn failed_refreshes_from_one_ip_get_429_after_the_limit_and_other_ips_are_
         refresh_error(&kit, "garbage", ATTACKER + 1).await,
         AuthError::InvalidToken
     );
-    // The window over (it slides from the latest failure: refusals do not count), the IP may
-    // fail again.
+    // The window the first failure opened over (refusals do not count), the IP may fail
+    // again.
     kit.clock.advance(secs(600));
     assert_eq!(
         refresh_error(&kit, "garbage", ATTACKER).await,

@@ -614,3 +614,43 @@ async fn per_ip_daily_cap() {
         .unwrap_err();
     assert!(e.retry_after_secs().unwrap() > 3600, "the day's cap: {e:?}");
 }
+
+#[tokio::test]
+async fn a_stranger_spending_a_phones_login_sms_leaves_its_owner_the_reset() {
+    // Default limits: 1 SMS per 60 s per phone, 5 per hour and 10 per day per channel.
+    let kit = kit();
+    register_phone(&kit, PHONE).await;
+    let stranger = client_from(99);
+    let mut sent = 0;
+    for _ in 0..20 {
+        kit.clock.advance(secs(61));
+        if kit.auth.start_sms_login(PHONE, &stranger).await.is_ok() {
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 5, "the login channel's hourly cap");
+    let e = kit
+        .auth
+        .start_sms_login(PHONE, &client())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::RateLimited { .. }), "{e:?}");
+    // The reset channel has its own allowance: the owner still gets a reset code.
+    let ch = kit
+        .auth
+        .request_password_reset_sms(PHONE, &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        kit.sms.sent().last().map(|m| m.kind),
+        Some(auth_core::sms::SmsKind::PasswordResetCode)
+    );
+    assert!(!ch.challenge_id.to_string().is_empty());
+    // One cooldown still covers every SMS the phone receives.
+    let e = kit
+        .auth
+        .start_sms_login(PHONE, &stranger)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::RateLimited { .. }), "{e:?}");
+}

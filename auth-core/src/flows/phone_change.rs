@@ -49,6 +49,9 @@ impl Auth {
                     .session(principal.session()?)
                     .await?
                     .ok_or(AuthError::TokenRevoked)?;
+                // The session itself must still be live: in stateless mode a logged-out
+                // session's access tokens still verify.
+                crate::auth::live(&session, self.now(), self.idle_timeout())?;
                 let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);
                 if self.now() - session.created_at > recent {
                     return Err(AuthError::Forbidden);

@@ -61,7 +61,9 @@ impl Auth {
         let now = self.now();
         let phone = issue.phone;
         let counters = self.counters();
-        counters.check_sms_send(cfg, phone, client.ip, now).await?;
+        counters
+            .check_sms_send(cfg, phone, issue.purpose, client.ip, now)
+            .await?;
         counters
             .check_lockout(
                 &limits::sms_failures_key(phone, issue.purpose),
@@ -117,8 +119,7 @@ impl Auth {
         })
     }
 
-    /// Checks the code's form and loads an open challenge of one of `purposes`, refusing one
-    /// that an account's later credential change superseded (`code_expired`). Reads only.
+    /// Checks the code's form and loads an open challenge of one of `purposes`. Reads only.
     pub(crate) async fn open_sms_challenge(
         &self,
         challenge_id: &str,
@@ -142,14 +143,6 @@ impl Auth {
             .filter(|ch| purposes.contains(&ch.purpose))
             .ok_or(AuthError::InvalidCode)?;
         closed_state_error(challenge.state(self.now(), cfg.max_attempts))?;
-        // A code issued before the account's latest credential change (password set, changed
-        // or reset; phone changed) is dead, as if expired.
-        if let Some(user_id) = challenge.user_id
-            && let Some(user) = self.inner.store.user_by_id(user_id).await?
-            && user.superseded(challenge.created_at)
-        {
-            return Err(AuthError::CodeExpired);
-        }
         Ok(challenge)
     }
 
@@ -185,6 +178,15 @@ impl Auth {
         if !challenge.code_matches(&self.inner.code_key, code) || decoy {
             counters.add_failure(&failures_key, lockout, now).await?;
             return Err(AuthError::InvalidCode);
+        }
+        // A right code issued before the account's latest credential change (password set,
+        // changed or reset; phone or email changed) is dead, as if expired. Checked only once
+        // the code matched, so a wrong code costs the same store work for every phone.
+        if let Some(user_id) = challenge.user_id
+            && let Some(user) = store.user_by_id(user_id).await?
+            && user.superseded(challenge.created_at)
+        {
+            return Err(AuthError::CodeExpired);
         }
         if !store.consume_challenge(challenge.id, now).await? {
             return Err(AuthError::ChallengeConsumed);
