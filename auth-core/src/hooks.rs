@@ -31,6 +31,7 @@ use crate::account::{Email, User, Username};
 use crate::api::ClientInfo;
 use crate::ids::{SessionId, UserId};
 use crate::phone::Phone;
+use crate::token::access::Principal;
 
 /// The actions hooks are called for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,5 +213,32 @@ impl crate::Auth {
 
     pub(crate) async fn after(&self, ctx: AfterHook<'_>) {
         self.inner.hooks.after(&ctx).await;
+    }
+}
+
+/// The before-hook context of an action by a signed-in user.
+pub(crate) fn principal_hook<'a>(
+    action: Action,
+    principal: &Principal,
+    client: &'a ClientInfo,
+) -> BeforeHook<'a> {
+    let mut hook = BeforeHook::new(action, client);
+    hook.user_id = Some(principal.user_id);
+    hook.session_id = principal.session_id;
+    hook
+}
+
+/// The after-hook context of an action by a signed-in user that did not load the account.
+pub(crate) fn principal_after<'a>(
+    action: Action,
+    principal: &Principal,
+    client: &'a ClientInfo,
+) -> AfterHook<'a> {
+    AfterHook {
+        action,
+        client,
+        user: None,
+        user_id: Some(principal.user_id),
+        session_id: principal.session_id,
     }
 }

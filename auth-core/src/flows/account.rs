@@ -2,8 +2,8 @@
 
 use crate::api::{ChangePasswordRequest, ClientInfo, MeResponse};
 use crate::flows::password_login::account_key_of;
-use crate::flows::sessions::{principal_after, principal_hook};
 use crate::hooks::{Action, AfterHook};
+use crate::hooks::{principal_after, principal_hook};
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};

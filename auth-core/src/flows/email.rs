@@ -8,8 +8,8 @@ use crate::api::ClientInfo;
 use crate::email_token::{
     EmailToken, EmailTokenPurpose, EmailTokenState, hash_presented, new_token,
 };
-use crate::flows::sessions::{principal_after, principal_hook};
 use crate::hooks::{Action, AfterHook, BeforeHook};
+use crate::hooks::{principal_after, principal_hook};
 use crate::ids::UserId;
 use crate::mail::{MailKind, MailMessage};
 use crate::secret::{BearerToken, Password};

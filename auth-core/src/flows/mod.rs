@@ -8,6 +8,7 @@ mod password_login;
 mod password_reset;
 mod phone_change;
 mod profile;
+mod reauth;
 pub use password_login::LoginIdentifier;
 mod register;
 pub(crate) mod sessions;

@@ -3,64 +3,20 @@
 //! the old number.
 //!
 //! Proof of the account: its current password when it has one, otherwise a recent login
-//! (`accounts.recent_login_secs`).
+//! (`accounts.recent_login_secs`); see `reauth.rs`.
 
 use crate::api::{ChallengeSent, ClientInfo};
 use crate::challenge::ChallengePurpose;
-use crate::flows::password_login::account_key_of;
-use crate::flows::sessions::{principal_after, principal_hook};
 use crate::flows::sms_challenge::Issue;
 use crate::hooks::{Action, AfterHook};
+use crate::hooks::{principal_after, principal_hook};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::store::StoreError;
 use crate::token::access::Principal;
-use crate::{Auth, AuthError, User};
+use crate::{Auth, AuthError};
 
 impl Auth {
-    /// Proves the signed-in user is who they say for a sensitive change: the current password
-    /// (throttled and locked out like a login) when the account has one, else a session
-    /// younger than `accounts.recent_login_secs` (`forbidden` otherwise).
-    pub(crate) async fn reauthenticate(
-        &self,
-        principal: &Principal,
-        user: &User,
-        password: Option<&Password>,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        match (&user.password_hash, password) {
-            (Some(hash), Some(password)) => {
-                let key = account_key_of(user);
-                self.check_password_guard(&key, Some(client)).await?;
-                if !self.inner.hasher.verify(password, hash).await? {
-                    self.password_failed(&key, Some(client)).await?;
-                    return Err(AuthError::InvalidCredentials);
-                }
-                Ok(())
-            }
-            (Some(_), None) => Err(AuthError::invalid_request("password is required")),
-            (None, Some(_)) => Err(AuthError::invalid_request(
-                "this account has no password; omit it",
-            )),
-            (None, None) => {
-                let session = self
-                    .inner
-                    .store
-                    .session(principal.session()?)
-                    .await?
-                    .ok_or(AuthError::TokenRevoked)?;
-                // The session itself must still be live: in stateless mode a logged-out
-                // session's access tokens still verify.
-                crate::auth::live(&session, self.now(), self.idle_timeout())?;
-                let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);
-                if self.now() - session.created_at > recent {
-                    return Err(AuthError::Forbidden);
-                }
-                Ok(())
-            }
-        }
-    }
-
     /// `POST /phone`: sends a confirmation code to the new number.
     pub async fn request_phone_change(
         &self,

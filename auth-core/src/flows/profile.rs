@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::api::{ClientInfo, MeResponse};
-use crate::flows::sessions::{principal_after, principal_hook};
 use crate::hooks::{Action, AfterHook};
+use crate::hooks::{principal_after, principal_hook};
 use crate::ids::UserId;
 use crate::profile;
 use crate::token::access::Principal;

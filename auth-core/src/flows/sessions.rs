@@ -6,7 +6,7 @@ use crate::account::User;
 use crate::account::UserStatus;
 use crate::api::{ClientInfo, RevokedCount, SessionInfo, TokenPair};
 use crate::auth::{live, secs};
-use crate::hooks::{Action, AfterHook, BeforeHook};
+use crate::hooks::{Action, AfterHook, BeforeHook, principal_after, principal_hook};
 use crate::ids::SessionId;
 use crate::limits::{self, FailureCap};
 use crate::session::{RefreshState, RevokeReason, SessionState};
@@ -287,32 +287,5 @@ impl Auth {
             return Err(AuthError::NotFound);
         }
         Ok(())
-    }
-}
-
-/// The before-hook context of an action by a signed-in user.
-pub(crate) fn principal_hook<'a>(
-    action: Action,
-    principal: &Principal,
-    client: &'a ClientInfo,
-) -> BeforeHook<'a> {
-    let mut hook = BeforeHook::new(action, client);
-    hook.user_id = Some(principal.user_id);
-    hook.session_id = principal.session_id;
-    hook
-}
-
-/// The after-hook context of an action by a signed-in user that did not load the account.
-pub(crate) fn principal_after<'a>(
-    action: Action,
-    principal: &Principal,
-    client: &'a ClientInfo,
-) -> AfterHook<'a> {
-    AfterHook {
-        action,
-        client,
-        user: None,
-        user_id: Some(principal.user_id),
-        session_id: principal.session_id,
     }
 }
