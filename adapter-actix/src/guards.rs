@@ -1,7 +1,9 @@
 //! The guards, as actix-web extractors ([`FromRequest`]): [`AuthUser`] (a user is required),
 //! [`MaybeUser`] (a user is optional) and [`RequireRole`] (a user with a role is required).
-//! Each one asks [`Auth::guard`](auth_core::Auth::guard) with the request's token header
-//! (`Authorization` unless configured otherwise); a rejection is an [`AuthRejection`], answered with the contract's JSON error.
+//! Each one hands the request's peer address and headers to
+//! [`Auth::guard`](auth_core::Auth::guard), which reads the token header (`Authorization`
+//! unless configured otherwise) and decides; a rejection is an [`AuthRejection`], answered
+//! with the contract's JSON error.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -10,18 +12,23 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use auth_core::http::Requirement;
-use auth_core::{AuthError, Principal};
+use auth_core::{AuthError, Principal, SessionId, UserId};
 
 use crate::AuthRejection;
-use crate::request::{auth_of, token_header};
+use crate::request::{Headers, auth_of, peer};
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
 /// Runs the core's guard for `requirement` on `req`, in a `'static` future.
 fn guard(req: &HttpRequest, requirement: Requirement<'static>) -> GuardFuture<Option<Principal>> {
-    let auth = auth_of(req);
-    let header = auth.as_ref().ok().and_then(|auth| token_header(req, auth));
-    Box::pin(async move { Ok(auth?.guard(header.as_deref(), requirement).await?) })
+    // The request is a cheap handle (an `Rc`), kept for the headers in the `'static` future.
+    let req = req.clone();
+    Box::pin(async move {
+        let auth = auth_of(&req)?;
+        Ok(auth
+            .guard(peer(&req), &Headers(req.headers()), requirement)
+            .await?)
+    })
 }
 
 /// A signed-in user: the request must carry a valid access token
@@ -45,8 +52,28 @@ fn guard(req: &HttpRequest, requirement: Requirement<'static>) -> GuardFuture<Op
 pub struct AuthUser(pub Principal);
 
 impl AuthUser {
-    /// The authenticated principal (user, session, roles).
-    pub fn into_inner(self) -> Principal {
+    /// The user.
+    pub fn user_id(&self) -> UserId {
+        self.0.user_id
+    }
+
+    /// The session the access token belongs to (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.0.session_id
+    }
+
+    /// The user's roles.
+    pub fn roles(&self) -> &[String] {
+        &self.0.roles
+    }
+
+    /// The principal (user, session, roles).
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    /// The principal, by value.
+    pub fn into_principal(self) -> Principal {
         self.0
     }
 }
@@ -97,8 +124,28 @@ impl FromRequest for AuthUser {
 pub struct MaybeUser(pub Option<Principal>);
 
 impl MaybeUser {
+    /// The user, if a valid access token was sent.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.0.as_ref().map(|p| p.user_id)
+    }
+
+    /// The session of the access token, if one was sent (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.0.as_ref().and_then(|p| p.session_id)
+    }
+
+    /// The user's roles; none without a user.
+    pub fn roles(&self) -> &[String] {
+        self.0.as_ref().map_or(&[], |p| &p.roles)
+    }
+
     /// The principal, if a valid access token was sent.
-    pub fn into_inner(self) -> Option<Principal> {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.as_ref()
+    }
+
+    /// The principal, by value.
+    pub fn into_principal(self) -> Option<Principal> {
         self.0
     }
 }
@@ -113,7 +160,8 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// A role name, for [`RequireRole`]. Implement it on a marker type per role:
+/// A role name, for [`RequireRole`]. Declare one with [`role!`](crate::role), or implement it
+/// on a marker type per role:
 ///
 /// ```
 /// pub struct Admin;
@@ -128,6 +176,28 @@ impl FromRequest for MaybeUser {
 pub trait Role {
     /// The role as written in the access token's roles.
     const NAME: &'static str;
+}
+
+/// Declares unit structs implementing [`Role`]: `role!(pub Admin = "admin");`.
+///
+/// ```
+/// adapter_actix::role!(pub Admin = "admin", Editor = "editor");
+/// use adapter_actix::Role;
+/// assert_eq!(Admin::NAME, "admin");
+/// assert_eq!(Editor::NAME, "editor");
+/// ```
+#[macro_export]
+macro_rules! role {
+    ($($vis:vis $name:ident = $role:literal),+ $(,)?) => {
+        $(
+            #[doc = concat!("The `", $role, "` role.")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            $vis struct $name;
+            impl $crate::Role for $name {
+                const NAME: &'static str = $role;
+            }
+        )+
+    };
 }
 
 /// A signed-in user holding the role `R`: 401 (as [`AuthUser`]) without a valid access token,
@@ -151,8 +221,28 @@ pub struct RequireRole<R: Role> {
 }
 
 impl<R: Role> RequireRole<R> {
-    /// The authenticated principal, who holds the role.
-    pub fn into_inner(self) -> Principal {
+    /// The user.
+    pub fn user_id(&self) -> UserId {
+        self.principal.user_id
+    }
+
+    /// The session the access token belongs to (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.principal.session_id
+    }
+
+    /// The user's roles (`R` among them).
+    pub fn roles(&self) -> &[String] {
+        &self.principal.roles
+    }
+
+    /// The principal (user, session, roles).
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The principal, by value.
+    pub fn into_principal(self) -> Principal {
         self.principal
     }
 }

@@ -14,7 +14,11 @@
 //! * [`AuthUser`]: a signed-in user is required (401 otherwise).
 //! * [`MaybeUser`]: the user is optional; a token that is sent must still be valid (401).
 //!   Use it instead of `Option<AuthUser>`, which would hide a bad token (see [`MaybeUser`]).
-//! * [`RequireRole<R>`](RequireRole): a signed-in user holding the [`Role`] `R` (403 without).
+//! * [`RequireRole<R>`](RequireRole): a signed-in user holding the [`Role`] `R` (403 without;
+//!   declare roles with [`role!`]).
+//!
+//! Each guard has `user_id()`, `session_id()`, `roles()`, `principal()` and
+//! `into_principal()`, as in the other adapters.
 //! * [`AuthRejection`]: the guards' error, answered as the contract's JSON error.
 //!
 //! ## Client IP
@@ -27,25 +31,21 @@
 //! on a dual-stack listener (`[::]`) counts as its IPv4 address.
 //!
 //! By default `X-Forwarded-For` and `Forwarded` are ignored, since any client can write
-//! them. Behind reverse proxies or a load balancer, register a
-//! [`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy) trusting them (addresses or CIDR
-//! ranges) and naming the header they maintain:
-//! `App::app_data(web::Data::new(ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])))`.
+//! them. Behind reverse proxies or a load balancer, trust them (addresses or CIDR ranges) in
+//! the configuration's `client_ip` section
+//! ([`AuthConfig::client_ip`](auth_core::AuthConfig::client_ip)), the same for every adapter:
+//! `config.client_ip = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])`.
 //!
 //! ## Example
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, Responder, web};
-//! use adapter_actix::{AuthUser, MaybeUser, RequireRole, Role};
-//! use auth_core::client_ip::ClientIpPolicy;
+//! use adapter_actix::{AuthUser, MaybeUser, RequireRole, role};
 //! use auth_core::testkit::{FakeSms, MemoryStore};
 //! use auth_core::{Auth, AuthConfig, SigningSecret};
 //!
-//! /// The `admin` role, for `RequireRole<Admin>`.
-//! struct Admin;
-//! impl Role for Admin {
-//!     const NAME: &'static str = "admin";
-//! }
+//! // The `admin` role, for `RequireRole<Admin>`.
+//! role!(Admin = "admin");
 //!
 //! /// Only for signed-in users.
 //! async fn hello(AuthUser(user): AuthUser) -> impl Responder {
@@ -59,26 +59,26 @@
 //!
 //! /// Only for admins.
 //! async fn admin(admin: RequireRole<Admin>) -> impl Responder {
-//!     web::Json(serde_json::json!({ "user_id": admin.user_id }))
+//!     web::Json(serde_json::json!({ "user_id": admin.user_id() }))
 //! }
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
 //!     // Bring your own Store and SmsSender; the test kit's stand in here.
 //!     let secret = SigningSecret::generate();
-//!     let auth = Auth::builder(AuthConfig::new(secret))
+//!     // The default `client_ip` policy: the client IP is the TCP peer, proxy headers are
+//!     // ignored. Behind proxies, set `config.client_ip`.
+//!     let config = AuthConfig::new(secret);
+//!     let auth = Auth::builder(config)
 //!         .store(MemoryStore::new())
 //!         .sms(FakeSms::new())
 //!         .build()
 //!         .map_err(std::io::Error::other)?;
 //!     let auth = web::Data::new(auth);
-//!     // The default policy: the client IP is the TCP peer, proxy headers are ignored.
-//!     let ip_policy = web::Data::new(ClientIpPolicy::default());
 //!
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .app_data(auth.clone())
-//!             .app_data(ip_policy.clone())
 //!             .service(web::scope("/api/auth").configure(adapter_actix::configure))
 //!             .route("/api/hello", web::get().to(hello))
 //!             .route("/api/maybe", web::get().to(maybe))

@@ -1,16 +1,14 @@
-//! What the adapter reads from an actix-web request: the shared [`Auth`], the headers the
-//! core looks at, the client (IP and user agent) and the body, capped at
-//! [`MAX_BODY_BYTES`].
+//! What the adapter reads from an actix-web request: the shared [`Auth`], the TCP peer, the
+//! headers (the core reads the token header and, from trusted proxies, the proxy header
+//! itself) and the body, capped at [`MAX_BODY_BYTES`].
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
-use actix_web::http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, FORWARDED, HeaderMap, HeaderName, USER_AGENT,
-    X_FORWARDED_FOR,
-};
+use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, HeaderName};
 use actix_web::{HttpRequest, web};
-use auth_core::api::{ClientInfo, MAX_BODY_BYTES};
-use auth_core::client_ip::{ClientIpPolicy, ForwardingHeaders, join_lines};
+use auth_core::api::MAX_BODY_BYTES;
+use auth_core::http::RequestHeaders;
 use auth_core::{Auth, AuthError};
 
 /// The [`Auth`] the app registered with `app_data(web::Data::new(auth))`.
@@ -28,68 +26,36 @@ pub(crate) fn auth_of(req: &HttpRequest) -> Result<web::Data<Auth>, AuthError> {
     })
 }
 
-/// A header as text. A value that is not valid UTF-8 is passed on lossily, so the core sees
-/// that something was sent (a garbled `Authorization` header is a bad token, not none).
-pub(crate) fn header(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+/// An actix-web header map as the core reads it. A value that is not valid UTF-8 is passed
+/// on lossily, so the core sees that something was sent (a garbled `Authorization` header is
+/// a bad token, not none; a garbled proxy header reads as garbage, never as no header).
+#[derive(Clone, Copy)]
+pub(crate) struct Headers<'h>(pub(crate) &'h HeaderMap);
+
+impl RequestHeaders for Headers<'_> {
+    fn line(&self, name: &str, index: usize) -> Option<Cow<'_, str>> {
+        self.0.get_all(name).nth(index).map(|v| text(v.as_bytes()))
+    }
+}
+
+/// A header's first line as text, converted lossily when it is not UTF-8.
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
     headers.get(name).map(|v| text(v.as_bytes()))
 }
 
 /// `bytes` as text, checked with the standard library's fast UTF-8 validation first and
 /// converted lossily only when that fails.
-fn text(bytes: &[u8]) -> String {
+fn text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
-/// The header tokens come in: `Authorization`, or the one the app configured
-/// (`transport.header`, see [`Auth::token_header`]).
-pub(crate) fn token_header(req: &HttpRequest, auth: &Auth) -> Option<String> {
-    if auth
-        .token_header()
-        .eq_ignore_ascii_case(AUTHORIZATION.as_str())
-    {
-        return header(req.headers(), &AUTHORIZATION);
-    }
-    let name = HeaderName::from_bytes(auth.token_header().as_bytes()).ok()?;
-    header(req.headers(), &name)
-}
-
-/// The client IP (by the app's [`ClientIpPolicy`], registered as `web::Data`; without one,
-/// the default: the TCP peer, proxy headers ignored) and the user agent.
-pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
-    let peer = req.peer_addr().map(|addr| addr.ip());
-    let default = ClientIpPolicy::default();
-    let policy = req
-        .app_data::<web::Data<ClientIpPolicy>>()
-        .map_or(&default, |policy| policy.get_ref());
-    let forwarded = header_lines(req.headers(), &FORWARDED);
-    let x_forwarded_for = header_lines(req.headers(), &X_FORWARDED_FOR);
-    let ip = policy.client_ip_from(
-        peer,
-        ForwardingHeaders {
-            forwarded: forwarded.as_deref(),
-            x_forwarded_for: x_forwarded_for.as_deref(),
-        },
-    );
-    let user_agent = header(req.headers(), &USER_AGENT);
-    ClientInfo::new(ip, user_agent.as_deref())
-}
-
-/// Every line of a list header, joined with `,`; a line that is not text converted lossily
-/// (the core then reads it as garbage, never as no header).
-fn header_lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
-    join_lines(
-        headers
-            .get_all(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes())),
-    )
-}
-
-/// The content type, as sent.
-pub(crate) fn content_type(req: &HttpRequest) -> Option<String> {
-    header(req.headers(), &CONTENT_TYPE)
+/// The TCP peer's address; `None` where actix-web has none (a Unix socket, a `TestRequest`
+/// without `peer_addr`).
+pub(crate) fn peer(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|addr| addr.ip())
 }
 
 /// The whole body, at most [`MAX_BODY_BYTES`]: `payload_too_large` beyond (decided from

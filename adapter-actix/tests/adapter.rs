@@ -17,7 +17,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::test::TestRequest;
 use actix_web::{App, test, web};
 use auth_core::api::{ClientInfo, MAX_BODY_BYTES, RegisterRequest};
-use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::testkit::TestKit;
 use serde_json::{Value, json};
 
@@ -32,6 +32,13 @@ macro_rules! app {
         )
         .await
     };
+}
+
+/// A test kit whose configuration trusts proxies by `policy`.
+fn kit_trusting(policy: ClientIpPolicy) -> TestKit {
+    let mut config = TestKit::config();
+    config.client_ip = policy;
+    TestKit::with_config(config)
 }
 
 struct Answer {
@@ -479,7 +486,7 @@ async fn bad_requests_get_the_contract_json() {
 
 #[actix_web::test]
 async fn a_missing_auth_is_a_json_503_not_a_panic() {
-    let app = app!(web::Data::new(ClientIpPolicy::default()));
+    let app = app!();
     let res = send(&app, TestRequest::get().uri("/api/auth/me").to_request()).await;
     res.assert_error(503, "store_unavailable");
     let res = send(&app, TestRequest::get().uri("/api/hello").to_request()).await;
@@ -541,15 +548,14 @@ macro_rules! session_ip {
 }
 
 #[actix_web::test]
-async fn forwarded_for_is_ignored_unless_the_app_trusts_the_proxy() {
+async fn forwarded_for_is_ignored_unless_the_config_trusts_the_proxy() {
     let kit = TestKit::new();
     let app = app!(web::Data::new(kit.auth.clone()));
     let ip = session_ip!(app, kit, "+15551230007", "10.0.0.1:4000", "203.0.113.9");
     assert_eq!(ip, "10.0.0.1");
 
-    let kit = TestKit::new();
-    let policy = ClientIpPolicy::trusting(["10.0.0.1".parse().unwrap()]);
-    let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
+    let kit = kit_trusting(ClientIpPolicy::trusting(["10.0.0.1".parse().unwrap()]));
+    let app = app!(web::Data::new(kit.auth.clone()));
     let ip = session_ip!(app, kit, "+15551230008", "10.0.0.1:4000", "203.0.113.9");
     assert_eq!(ip, "203.0.113.9");
     // A peer that is not a trusted proxy cannot choose its IP.
@@ -558,7 +564,7 @@ async fn forwarded_for_is_ignored_unless_the_app_trusts_the_proxy() {
 }
 
 #[actix_web::test]
-async fn forwarded_is_ignored_unless_the_app_trusts_the_proxy_and_reads_it() {
+async fn forwarded_is_ignored_unless_the_config_trusts_the_proxy_and_reads_it() {
     let forwarded = r#"for=6.6.6.6, for="[2001:db8::9]:4711";proto=https"#;
     // No policy, and a policy reading X-Forwarded-For: the peer.
     let kit = TestKit::new();
@@ -572,9 +578,8 @@ async fn forwarded_is_ignored_unless_the_app_trusts_the_proxy_and_reads_it() {
         forwarded
     );
     assert_eq!(ip, "10.0.0.1");
-    let kit = TestKit::new();
-    let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]);
-    let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
+    let kit = kit_trusting(ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]));
+    let app = app!(web::Data::new(kit.auth.clone()));
     let ip = session_ip!(
         app,
         kit,
@@ -586,10 +591,10 @@ async fn forwarded_is_ignored_unless_the_app_trusts_the_proxy_and_reads_it() {
     assert_eq!(ip, "10.0.0.1");
 
     // A trusted range reading Forwarded.
-    let kit = TestKit::new();
-    let policy =
-        ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded);
-    let app = app!(web::Data::new(kit.auth.clone()), web::Data::new(policy));
+    let kit = kit_trusting(
+        ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded),
+    );
+    let app = app!(web::Data::new(kit.auth.clone()));
     let ip = session_ip!(
         app,
         kit,
@@ -630,4 +635,27 @@ async fn ipv4_clients_on_a_dual_stack_listener_are_separate_clients() {
     res.assert_error(429, "rate_limited");
     let res = send(&app, login("+15551230015", "[::ffff:198.51.100.2]:4000")).await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
+}
+
+/// Every route of the core's table is served: requested without a token or a body, each
+/// answers with the route's own error, never the 404 of a path or method the scope does not
+/// know (the contract has no 405). A route added to `auth_core::http::ROUTES` and missing here
+/// fails this test.
+#[actix_web::test]
+async fn every_route_of_the_table_is_served() {
+    let kit = TestKit::new();
+    let app = app!(web::Data::new(kit.auth.clone()));
+    for &(method, path, id) in auth_core::http::ROUTES {
+        let path = path.replace(&format!("{{{}}}", id.param().unwrap_or("")), "x");
+        let req = TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(&format!("/api/auth{path}"))
+            .to_request();
+        let res = send(&app, req).await;
+        assert!(
+            res.status != StatusCode::NOT_FOUND && res.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} ({id:?}) is not served: {}",
+            res.status
+        );
+    }
 }

@@ -8,11 +8,12 @@
 //! * [`routes`]: a [`Router`](axum::Router) with every route of the contract, to
 //!   [`nest`](axum::Router::nest) under your prefix. JSON 404/405/413 included.
 //! * [`AuthState`]: what the routes and guards read from your state (via
-//!   [`FromRef`](axum::extract::FromRef)), with the off-by-default
-//!   [`ClientIpPolicy`](auth_core::client_ip::ClientIpPolicy) for reverse proxies.
-//! * Guards, as extractors: [`AuthUser`] (a signed-in user is required), `Option<AuthUser>`
-//!   (optional: no token is `None`, a bad token is still 401), [`RequireRole<R>`](RequireRole)
-//!   (403 without the role [`R::NAME`](RoleName::NAME); declare roles with [`role!`]).
+//!   [`FromRef`](axum::extract::FromRef)).
+//! * Guards, as extractors: [`AuthUser`] (a signed-in user is required), [`MaybeUser`] or
+//!   `Option<AuthUser>` (optional: no token is `None`, a bad token is still 401),
+//!   [`RequireRole<R>`](RequireRole) (403 without the role [`R::NAME`](Role::NAME); declare
+//!   roles with [`role!`]). Each has `user_id()`, `session_id()`, `roles()`, `principal()`
+//!   and `into_principal()`, as in the other adapters.
 //!   Refusals are the contract's JSON errors ([`AuthRejection`]).
 //!
 //! ```
@@ -74,16 +75,18 @@
 //!
 //! By default the client IP is that TCP peer and the `X-Forwarded-For` and `Forwarded`
 //! headers are ignored, since any client can write them. Behind reverse proxies or a load
-//! balancer, trust them (addresses or CIDR ranges) and name the header they maintain:
+//! balancer, trust them (addresses or CIDR ranges) in the configuration's `client_ip`
+//! section ([`AuthConfig::client_ip`](auth_core::AuthConfig::client_ip)), the same for every
+//! adapter:
 //!
 //! ```
-//! use adapter_axum::AuthState;
-//! use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+//! use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 //!
-//! # fn state(auth: auth_core::Auth) -> Result<AuthState, Box<dyn std::error::Error>> {
-//! let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])
+//! # fn config(mut config: auth_core::AuthConfig) -> Result<auth_core::AuthConfig, Box<dyn std::error::Error>> {
+//! // In a config file: "client_ip": {"trusted_proxies": ["10.0.0.0/8"]}
+//! config.client_ip = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?])
 //!     .reading(ProxyHeader::XForwardedFor); // the default; or ProxyHeader::Forwarded
-//! Ok(AuthState::new(auth).with_client_ip_policy(policy))
+//! # Ok(config)
 //! # }
 //! ```
 
@@ -93,7 +96,7 @@ mod response;
 mod routes;
 mod state;
 
-pub use extract::{AuthUser, RequireRole, RoleName};
+pub use extract::{AuthUser, MaybeUser, RequireRole, Role};
 pub use response::AuthRejection;
 pub use routes::routes;
 pub use state::AuthState;

@@ -1,21 +1,25 @@
-//! The contract's routes as an axum [`Router`] to `nest` under the app's prefix. Every handler
-//! is the same three steps: extract ([`Head`] / [`WithBody`]), call
-//! [`Auth::handle`](auth_core::Auth::handle), convert ([`ContractResponse`]).
+//! The contract's routes as an axum [`Router`] to `nest` under the app's prefix, built from the
+//! core's route table [`ROUTES`]. Every route is served by the same three steps: read the
+//! request ([`serve`]), call [`Auth::handle`](auth_core::Auth::handle), convert
+//! ([`ContractResponse`]).
 
 use auth_core::AuthError;
 use auth_core::api::MAX_BODY_BYTES;
-use auth_core::http::{HttpResponse, Route};
+use auth_core::http::{HttpRequest, HttpResponse, ROUTES, RouteId};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{DefaultBodyLimit, FromRef, RawPathParams, State};
-use axum::routing::{delete, get, post};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, RawPathParams, Request, State};
+use axum::http::Method;
+use axum::http::header::{CONTENT_TYPE, USER_AGENT};
+use axum::routing::{MethodFilter, on};
 
 use crate::AuthState;
-use crate::request::{Head, WithBody};
+use crate::request::{Headers, header_text, peer, read_body};
 use crate::response::ContractResponse;
 
 /// The auth routes of the contract, for [`Router::nest`] under the prefix of your choice
-/// (`/api/auth` in `API.md`).
+/// (`/api/auth` in `API.md`): every route of [`auth_core::http::ROUTES`].
 ///
 /// The router's state `S` is your app's state; the routes read [`AuthState`] from it through
 /// [`FromRef`]. Paths under the prefix that are not routes answer the contract's JSON 404
@@ -56,90 +60,62 @@ where
     AuthState: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/verify_sms", post(verify_sms))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
-        .route(
-            "/logout_all_other_sessions",
-            post(logout_all_other_sessions),
-        )
-        .route("/sessions", get(list_sessions))
-        .route("/sessions/{session_id}", delete(revoke_session))
-        .route("/me", get(me).patch(update_me))
-        .route("/users/{user_id}", get(get_user))
-        .route("/password", post(change_password))
-        .route("/password/reset", post(password_reset))
-        .route("/password/reset/confirm", post(password_reset_confirm))
-        .route("/activate", post(activate))
-        .route("/phone", post(change_phone))
-        .route("/phone/confirm", post(confirm_phone))
-        .route("/email", post(change_email))
-        .route("/email/confirm", post(confirm_email))
+    let mut router = Router::new();
+    for &(method, path, id) in ROUTES {
+        let Some(filter) = method_filter(method) else {
+            // The table is the core's; a method axum cannot route would fail the adapter's
+            // route-table test.
+            continue;
+        };
+        router = router.route(
+            path,
+            on(filter, move |State(state): State<AuthState>, req: Request| {
+                serve(state, id, req)
+            }),
+        );
+    }
+    router
         // After the routes: it applies to the routes added so far.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-async fn serve(state: &AuthState, route: Route<'_>, head: &Head, body: &[u8]) -> ContractResponse {
-    ContractResponse(state.auth().handle(route, &head.with_body(body)).await)
+/// The axum method filter of a method of the route table.
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    let method = Method::from_bytes(method.as_bytes()).ok()?;
+    MethodFilter::try_from(method).ok()
 }
 
-async fn register(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::Register, &req.head, &req.body).await
-}
-
-async fn login(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::Login, &req.head, &req.body).await
-}
-
-async fn verify_sms(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::VerifySms, &req.head, &req.body).await
-}
-
-async fn refresh(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::Refresh, &req.head, &req.body).await
-}
-
-async fn logout(State(state): State<AuthState>, head: Head) -> ContractResponse {
-    serve(&state, Route::Logout, &head, &[]).await
-}
-
-async fn logout_all_other_sessions(State(state): State<AuthState>, head: Head) -> ContractResponse {
-    serve(&state, Route::LogoutAllOtherSessions, &head, &[]).await
-}
-
-async fn list_sessions(State(state): State<AuthState>, head: Head) -> ContractResponse {
-    serve(&state, Route::ListSessions, &head, &[]).await
-}
-
-async fn revoke_session(
-    State(state): State<AuthState>,
-    params: Result<RawPathParams, RawPathParamsRejection>,
-    head: Head,
-) -> ContractResponse {
-    let id = capture(params, "session_id");
-    serve(&state, Route::RevokeSession(&id), &head, &[]).await
-}
-
-async fn me(State(state): State<AuthState>, head: Head) -> ContractResponse {
-    serve(&state, Route::Me, &head, &[]).await
-}
-
-async fn update_me(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::UpdateMe, &req.head, &req.body).await
-}
-
-async fn get_user(
-    State(state): State<AuthState>,
-    params: Result<RawPathParams, RawPathParamsRejection>,
-    head: Head,
-) -> ContractResponse {
-    let id = capture(params, "user_id");
-    serve(&state, Route::GetUser(&id), &head, &[]).await
+/// Serves the route `id`: reads the peer, the path parameter and (for a route that takes
+/// one) the body, lets the core answer.
+async fn serve(state: AuthState, id: RouteId, req: Request) -> ContractResponse {
+    let (mut parts, body) = req.into_parts();
+    let peer = peer(&parts);
+    let param = match id.param() {
+        Some(name) => capture(
+            RawPathParams::from_request_parts(&mut parts, &state).await,
+            name,
+        ),
+        None => String::new(),
+    };
+    let body = if id.takes_body() {
+        match read_body(&mut parts, body, &state).await {
+            Ok(body) => body,
+            Err(res) => return res,
+        }
+    } else {
+        Bytes::new()
+    };
+    let headers = Headers(&parts.headers);
+    let req = HttpRequest {
+        peer,
+        headers: &headers,
+        content_type: header_text(&parts.headers, CONTENT_TYPE),
+        user_agent: header_text(&parts.headers, USER_AGENT),
+        body: &body,
+    };
+    ContractResponse(state.auth().handle(id.route(&param), &req).await)
 }
 
 /// The percent-decoded path capture `name`. A capture that is not UTF-8 once decoded names
@@ -155,38 +131,6 @@ fn capture(params: Result<RawPathParams, RawPathParamsRejection>, name: &str) ->
                 .map(|(_, value)| value.to_owned())
         })
         .unwrap_or_default()
-}
-
-async fn change_password(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::ChangePassword, &req.head, &req.body).await
-}
-
-async fn password_reset(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::PasswordReset, &req.head, &req.body).await
-}
-
-async fn password_reset_confirm(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::PasswordResetConfirm, &req.head, &req.body).await
-}
-
-async fn activate(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::Activate, &req.head, &req.body).await
-}
-
-async fn change_phone(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::ChangePhone, &req.head, &req.body).await
-}
-
-async fn confirm_phone(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::ConfirmPhone, &req.head, &req.body).await
-}
-
-async fn change_email(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::ChangeEmail, &req.head, &req.body).await
-}
-
-async fn confirm_email(State(state): State<AuthState>, req: WithBody) -> ContractResponse {
-    serve(&state, Route::ConfirmEmail, &req.head, &req.body).await
 }
 
 /// Any path under the prefix that is not a route.

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 
 use adapter_axum::{AuthState, AuthUser};
-use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::testkit::TestKit;
 use axum::Router;
 use axum::extract::{FromRef, State};
@@ -31,6 +31,13 @@ impl FromRef<AppState> for AuthState {
     fn from_ref(app: &AppState) -> AuthState {
         app.auth.clone()
     }
+}
+
+/// A test kit whose configuration trusts proxies by `policy`.
+fn kit_trusting(policy: ClientIpPolicy) -> TestKit {
+    let mut config = TestKit::config();
+    config.client_ip = policy;
+    TestKit::with_config(config)
 }
 
 async fn greet(State(app): State<AppState>, user: AuthUser) -> String {
@@ -174,11 +181,10 @@ async fn forwarded_for_is_ignored_by_default() {
 
 #[tokio::test]
 async fn forwarded_for_is_believed_from_a_trusted_proxy() {
-    let kit = TestKit::new();
-    let policy = ClientIpPolicy::trusting(["127.0.0.1".parse().unwrap()]);
+    let kit = kit_trusting(ClientIpPolicy::trusting(["127.0.0.1".parse().unwrap()]));
     let app = Router::new()
         .nest("/auth", adapter_axum::routes())
-        .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
+        .with_state(AuthState::new(kit.auth.clone()));
     let ctx = Ctx::new(kit, serve(app, true).await);
     assert_eq!(
         login_ip(&ctx, "/auth", "198.51.100.1, 203.0.113.7").await,
@@ -199,10 +205,10 @@ async fn proxy_headers_from_an_untrusted_peer_are_ignored() {
         ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]),
         ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded),
     ] {
-        let kit = TestKit::new();
+        let kit = kit_trusting(policy);
         let app = Router::new()
             .nest("/auth", adapter_axum::routes())
-            .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
+            .with_state(AuthState::new(kit.auth.clone()));
         let ctx = Ctx::new(kit, serve(app, true).await);
         assert_eq!(
             login_ip_with(&ctx, "/auth", &spoofed).await,
@@ -215,12 +221,12 @@ async fn proxy_headers_from_an_untrusted_peer_are_ignored() {
 /// `X-Forwarded-For` is not read.
 #[tokio::test]
 async fn forwarded_is_believed_from_a_trusted_range() {
-    let kit = TestKit::new();
-    let policy =
-        ClientIpPolicy::trusting(["127.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded);
+    let kit = kit_trusting(
+        ClientIpPolicy::trusting(["127.0.0.0/8".parse().unwrap()]).reading(ProxyHeader::Forwarded),
+    );
     let app = Router::new()
         .nest("/auth", adapter_axum::routes())
-        .with_state(AuthState::new(kit.auth.clone()).with_client_ip_policy(policy));
+        .with_state(AuthState::new(kit.auth.clone()));
     let ctx = Ctx::new(kit, serve(app, true).await);
     let headers = [
         ("x-forwarded-for", "198.51.100.99"),
@@ -322,5 +328,30 @@ async fn a_token_header_that_is_not_text_is_a_bad_token() {
             .send()
             .await
             .error(401, "invalid_token");
+    }
+}
+
+/// Every route of the core's table is served: requested without a token or a body, each
+/// answers with the route's own error, never the 404 of a path or method the router does not
+/// know (the contract has no 405). A route added to `auth_core::http::ROUTES` and missing here
+/// fails this test.
+#[tokio::test]
+async fn every_route_of_the_table_is_served() {
+    let kit = TestKit::new();
+    let app = Router::new()
+        .nest("/auth", adapter_axum::routes())
+        .with_state(AuthState::new(kit.auth.clone()));
+    let ctx = Ctx::new(kit, serve(app, true).await);
+    for &(method, path, id) in auth_core::http::ROUTES {
+        let path = path.replace(&format!("{{{}}}", id.param().unwrap_or("")), "x");
+        let res = ctx
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), &format!("/auth{path}"))
+            .send()
+            .await;
+        assert!(
+            res.status != 404 && res.status != 405,
+            "{method} {path} ({id:?}) is not served: {}",
+            res.status
+        );
     }
 }

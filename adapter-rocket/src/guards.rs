@@ -1,18 +1,22 @@
 //! Request guards: [`AuthUser`] (a required user), [`MaybeUser`] (an optional user) and
-//! [`RequireRole`] (a user with a role), all deciding through the core's [`Auth::guard`].
+//! [`RequireRole`] (a user with a [`Role`]), all deciding through the core's [`Auth::guard`],
+//! which gets the request's peer address and headers. Each has `user_id()`, `session_id()`,
+//! `roles()`, `principal()` and `into_principal()`, as in the other adapters.
 //!
 //! A guard that fails answers `Outcome::Error((status, AuthError))`. Rocket hands only the
 //! status to its catchers, so the guard also leaves the [`AuthError`] in the request-local
 //! cache, where the [`catchers`](crate::catchers()) find it and write the contract's JSON body
 //! (`missing_token`, `invalid_token`, `token_revoked`, `forbidden`, `store_unavailable`, …).
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::ops::Deref;
 use std::sync::{Mutex, PoisonError};
 
-use auth_core::http::Requirement;
-use auth_core::{Auth, AuthError, Principal};
-use rocket::http::Status;
+use auth_core::http::{RequestHeaders, Requirement};
+use auth_core::{Auth, AuthError, Principal, SessionId, UserId};
+use rocket::http::{HeaderMap, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
@@ -44,7 +48,8 @@ pub struct AuthUser(pub Principal);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaybeUser(pub Option<Principal>);
 
-/// A role, named at the type level so that [`RequireRole`] can be a request guard.
+/// A role, named at the type level so that [`RequireRole`] can be a request guard. Declare
+/// one with [`role!`](crate::role) or by hand:
 ///
 /// ```
 /// use adapter_rocket::Role;
@@ -61,6 +66,28 @@ pub trait Role: 'static {
     const NAME: &'static str;
 }
 
+/// Declares unit structs implementing [`Role`]: `role!(pub Admin = "admin");`.
+///
+/// ```
+/// adapter_rocket::role!(pub Admin = "admin", Editor = "editor");
+/// use adapter_rocket::Role;
+/// assert_eq!(Admin::NAME, "admin");
+/// assert_eq!(Editor::NAME, "editor");
+/// ```
+#[macro_export]
+macro_rules! role {
+    ($($vis:vis $name:ident = $role:literal),+ $(,)?) => {
+        $(
+            #[doc = concat!("The `", $role, "` role.")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            $vis struct $name;
+            impl $crate::Role for $name {
+                const NAME: &'static str = $role;
+            }
+        )+
+    };
+}
+
 /// A request guard for routes that require a user holding the role `R`: 401 as for
 /// [`AuthUser`] without a valid access token, 403 `forbidden` without the role. Derefs to the
 /// [`Principal`].
@@ -70,9 +97,83 @@ pub struct RequireRole<R: Role> {
 }
 
 impl<R: Role> RequireRole<R> {
-    /// The authenticated user.
+    /// The user.
+    pub fn user_id(&self) -> UserId {
+        self.principal.user_id
+    }
+
+    /// The session the access token belongs to (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.principal.session_id
+    }
+
+    /// The user's roles (`R` among them).
+    pub fn roles(&self) -> &[String] {
+        &self.principal.roles
+    }
+
+    /// The principal (user, session, roles).
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The principal, by value.
     pub fn into_principal(self) -> Principal {
         self.principal
+    }
+}
+
+impl AuthUser {
+    /// The user.
+    pub fn user_id(&self) -> UserId {
+        self.0.user_id
+    }
+
+    /// The session the access token belongs to (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.0.session_id
+    }
+
+    /// The user's roles.
+    pub fn roles(&self) -> &[String] {
+        &self.0.roles
+    }
+
+    /// The principal (user, session, roles).
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    /// The principal, by value.
+    pub fn into_principal(self) -> Principal {
+        self.0
+    }
+}
+
+impl MaybeUser {
+    /// The user, if a valid access token was sent.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.0.as_ref().map(|p| p.user_id)
+    }
+
+    /// The session of the access token, if one was sent (`None` for HTTP Basic credentials).
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.0.as_ref().and_then(|p| p.session_id)
+    }
+
+    /// The user's roles; none without a user.
+    pub fn roles(&self) -> &[String] {
+        self.0.as_ref().map_or(&[], |p| &p.roles)
+    }
+
+    /// The principal, if a valid access token was sent.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.as_ref()
+    }
+
+    /// The principal, by value.
+    pub fn into_principal(self) -> Option<Principal> {
+        self.0
     }
 }
 
@@ -193,9 +294,25 @@ async fn guard(
     requirement: Requirement<'_>,
 ) -> Result<Option<Principal>, AuthError> {
     let auth = managed_auth(req)?;
-    // The header is `Authorization` unless the app configured another one.
-    let header = req.headers().get_one(auth.token_header());
-    auth.guard(header, requirement).await
+    auth.guard(peer(req), &Headers(req.headers()), requirement)
+        .await
+}
+
+/// The TCP peer ([`Request::remote`]), not `Request::client_ip()`: that one believes Rocket's
+/// `ip_header` (`X-Real-IP` by default) from anyone. Proxies are trusted only by the core's
+/// client IP policy (`AuthConfig::client_ip`).
+pub(crate) fn peer(req: &Request<'_>) -> Option<IpAddr> {
+    req.remote().map(|addr| addr.ip())
+}
+
+/// Rocket's header map as the core reads it (the token header, the proxy header). Rocket
+/// drops a header whose value is not UTF-8 before any guard runs, so every line is text.
+pub(crate) struct Headers<'h>(pub(crate) &'h HeaderMap<'h>);
+
+impl RequestHeaders for Headers<'_> {
+    fn line(&self, name: &str, index: usize) -> Option<Cow<'_, str>> {
+        self.0.get(name).nth(index).map(Cow::Borrowed)
+    }
 }
 
 /// Fails a guard with `err`, leaving it for the catchers.

@@ -11,7 +11,8 @@
 //!   registered at, so register them at a base that covers the auth prefix *and* the routes
 //!   protected by the guards (`/` covers everything, including requests Rocket cannot parse);
 //! * request guards: [`AuthUser`] (a required user), [`MaybeUser`] (an optional user; not
-//!   `Option<AuthUser>`, see its docs) and [`RequireRole`] (a user with a [`Role`]).
+//!   `Option<AuthUser>`, see its docs) and [`RequireRole`] (a user with a [`Role`]; declare
+//!   roles with [`role!`]).
 //!
 //! Plain functions rather than a fairing: the app keeps the say over where the routes and
 //! the catchers go, as with Rocket's own `routes![]` and `catchers![]`. Every handler and
@@ -19,9 +20,9 @@
 //! only if it is managed (Rocket's sentinels check it at ignition).
 //!
 //! ## Tokens
-//! Handlers and guards read the token from the header the [`Auth`](auth_core::Auth) is
-//! configured with ([`Auth::token_header`](auth_core::Auth::token_header): `Authorization`
-//! by default) and let the core parse it.
+//! Handlers and guards hand the request's headers to the core, which reads the token from
+//! the header it is configured with (`transport.header`: `Authorization` by default) and
+//! parses it.
 //!
 //! ## Client IP
 //! The client IP given to the core (sessions list, per-IP limits) is the TCP peer
@@ -33,10 +34,11 @@
 //! IPv4 address.
 //!
 //! Rocket's `Request::client_ip()` is not used: it believes an `X-Real-IP` header from
-//! anyone. Behind reverse proxies or a load balancer, manage an
-//! [`auth_core::client_ip::ClientIpPolicy`] trusting them (addresses or CIDR ranges) and
-//! naming the header they maintain (`X-Forwarded-For` by default, or RFC 7239 `Forwarded`);
-//! it is then read from them only. Without one, both headers are ignored.
+//! anyone. Behind reverse proxies or a load balancer, trust them (addresses or CIDR ranges)
+//! in the configuration's `client_ip` section
+//! ([`AuthConfig::client_ip`](auth_core::AuthConfig::client_ip)), naming the header they
+//! maintain (`X-Forwarded-For` by default, or RFC 7239 `Forwarded`); it is then read from
+//! them only. By default both headers are ignored.
 //!
 //! ## Bodies
 //! The handlers read the raw body themselves, up to [`auth_core::api::MAX_BODY_BYTES`]
@@ -45,17 +47,12 @@
 //!
 //! ## Example
 //! ```
-//! use adapter_rocket::{AuthUser, MaybeUser, RequireRole, Role};
+//! use adapter_rocket::{AuthUser, MaybeUser, RequireRole, role};
 //! use auth_core::Auth;
-//! use auth_core::client_ip::ClientIpPolicy;
 //! use rocket::{Build, Rocket, get};
 //!
-//! /// The `admin` role.
-//! struct Admin;
-//!
-//! impl Role for Admin {
-//!     const NAME: &'static str = "admin";
-//! }
+//! // The `admin` role.
+//! role!(Admin = "admin");
 //!
 //! /// A valid access token is required (401 otherwise).
 //! #[get("/hello")]
@@ -75,14 +72,12 @@
 //! /// Admins only (401 without a valid token, 403 without the role).
 //! #[get("/admin")]
 //! fn admin(admin: RequireRole<Admin>) -> String {
-//!     format!("hello, administrator {}", admin.user_id)
+//!     format!("hello, administrator {}", admin.user_id())
 //! }
 //!
 //! fn app(auth: Auth) -> Rocket<Build> {
 //!     rocket::build()
 //!         .manage(auth)
-//!         // Optional: believe X-Forwarded-For from these reverse proxies only.
-//!         .manage(ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]))
 //!         .mount("/api/auth", adapter_rocket::routes())
 //!         .mount("/api", rocket::routes![hello, maybe, admin])
 //!         .register("/api", adapter_rocket::catchers())

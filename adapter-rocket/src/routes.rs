@@ -1,4 +1,4 @@
-//! The contract's routes: each handler reads the request (headers, client, raw body), calls
+//! The contract's routes: each handler reads the request (peer, headers, raw body), calls
 //! [`Auth::handle`] and writes the [`AuthResponse`]. The core checks content types, parses
 //! bodies and decides every status; nothing here knows about tokens or codes.
 //!
@@ -6,19 +6,19 @@
 //! a wrong content type or a malformed body with Rocket's own status before the core could
 //! answer the contract's 400 `invalid_request`.
 
-use std::borrow::Cow;
+use std::net::IpAddr;
 
-use auth_core::api::{ClientInfo, MAX_BODY_BYTES};
-use auth_core::client_ip::{ClientIpPolicy, ForwardingHeaders, join_lines};
+use auth_core::api::MAX_BODY_BYTES;
 use auth_core::http::{HttpRequest, Route};
 use auth_core::{Auth, AuthError};
 use rocket::data::{ByteUnit, Data};
+use rocket::http::HeaderMap;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use rocket::{delete, get, patch, post};
 
 use crate::AuthResponse;
-use crate::guards::{auth_missing, fail, managed_auth};
+use crate::guards::{Headers, auth_missing, fail, managed_auth, peer};
 
 #[post("/register", data = "<body>")]
 async fn register(req: Incoming<'_>, body: Data<'_>) -> AuthResponse {
@@ -144,9 +144,8 @@ pub(crate) fn all() -> Vec<rocket::Route> {
 /// The [`Auth`] and what the core needs from a request besides its body.
 struct Incoming<'r> {
     auth: &'r Auth,
-    content_type: Option<&'r str>,
-    authorization: Option<&'r str>,
-    client: ClientInfo,
+    peer: Option<IpAddr>,
+    headers: &'r HeaderMap<'r>,
 }
 
 #[rocket::async_trait]
@@ -158,27 +157,10 @@ impl<'r> FromRequest<'r> for Incoming<'r> {
             Ok(auth) => auth,
             Err(err) => return fail(req, err),
         };
-        let headers = req.headers();
-        // The TCP peer, not `Request::client_ip()`: that one believes Rocket's `ip_header`
-        // (`X-Real-IP` by default) from anyone. Proxies are trusted only through the core's
-        // `ClientIpPolicy`, off unless the app manages one.
-        let peer = req.remote().map(|addr| addr.ip());
-        let forwarded = join_lines(headers.get("Forwarded").map(Cow::Borrowed));
-        let x_forwarded_for = join_lines(headers.get("X-Forwarded-For").map(Cow::Borrowed));
-        let default = ClientIpPolicy::default();
-        let policy = req.rocket().state::<ClientIpPolicy>().unwrap_or(&default);
-        let ip = policy.client_ip_from(
-            peer,
-            ForwardingHeaders {
-                forwarded: forwarded.as_deref(),
-                x_forwarded_for: x_forwarded_for.as_deref(),
-            },
-        );
         Outcome::Success(Self {
             auth,
-            content_type: headers.get_one("Content-Type"),
-            authorization: headers.get_one(auth.token_header()),
-            client: ClientInfo::new(ip, headers.get_one("User-Agent")),
+            peer: peer(req),
+            headers: req.headers(),
         })
     }
 }
@@ -209,10 +191,11 @@ impl Incoming<'_> {
 
     async fn serve(self, route: Route<'_>, body: &[u8]) -> AuthResponse {
         let req = HttpRequest {
-            content_type: self.content_type,
-            authorization: self.authorization,
+            peer: self.peer,
+            headers: &Headers(self.headers),
+            content_type: self.headers.get_one("Content-Type"),
+            user_agent: self.headers.get_one("User-Agent"),
             body,
-            client: self.client,
         };
         AuthResponse(self.auth.handle(route, &req).await)
     }

@@ -28,7 +28,11 @@ fn runtime() -> tokio::runtime::Runtime {
 /// A kit with limits high enough that benchmarks never hit them.
 fn kit(stateless: bool) -> TestKit {
     let mut cfg = TestKit::config();
-    cfg.access.stateless = stateless;
+    cfg.access.mode = if stateless {
+        auth_core::config::AccessMode::Stateless
+    } else {
+        auth_core::config::AccessMode::SessionChecked
+    };
     cfg.sms.resend_cooldown_secs = 0;
     cfg.sms.per_phone_per_hour = u64::MAX / 2;
     cfg.sms.per_phone_per_day = u64::MAX / 2;

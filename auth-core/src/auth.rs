@@ -1,26 +1,26 @@
 //! The [`Auth`] facade: one value holding the configuration, the keys and the plugged-in
 //! [`Store`], [`SmsSender`] and [`Clock`], with one method per flow. The flows themselves live
 //! in `flows/`, one file each; this file holds what they share (building, issuing a token
-//! pair, starting a session, authenticating an access token).
+//! pair, starting a session); authenticating an access token is in `authenticate.rs`.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
-use crate::account::{User, UserStatus};
+use crate::account::User;
 use crate::api::{ClientInfo, TokenPair};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AccessTokenFormat, AuthConfig, ConfigError};
+use crate::config::{AccessMode, AuthConfig, ConfigError};
 use crate::hooks::{Hooks, NoHooks};
-use crate::ids::{SessionId, UserId};
+use crate::ids::SessionId;
 use crate::mail::MailSender;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
-use crate::session::{RefreshState, Session, SessionOwner, SessionState, SessionStatus};
+use crate::session::{RefreshState, Session, SessionState, SessionStatus};
 use crate::sms::SmsSender;
 use crate::store::Store;
-use crate::token::access::{AccessClaims, AccessTokens, Principal};
+use crate::token::access::AccessTokens;
 use crate::token::opaque::OpaqueTokens;
 use crate::token::refresh::{RefreshKeys, RefreshSecret};
 
@@ -140,7 +140,7 @@ impl AuthBuilder {
         let secret = &self.config.secret;
         let inner = Inner {
             access: AccessTokens::new(&self.config),
-            opaque: (self.config.access.format == AccessTokenFormat::Opaque).then(|| {
+            opaque: (self.config.access.mode == AccessMode::Opaque).then(|| {
                 OpaqueTokens::new(
                     secret.derive("auth-core/opaque-access/v1"),
                     self.config.access.ttl_secs,
@@ -209,96 +209,6 @@ impl Auth {
 
     pub(crate) fn idle_timeout(&self) -> chrono::Duration {
         secs(self.inner.config.session.idle_timeout_secs)
-    }
-
-    /// Checks an access token and returns who it speaks for.
-    ///
-    /// Verifies the JWT (signature, `typ`, algorithm, issuer, audience, expiry). Unless
-    /// `access.stateless` is set, it also checks that the session is still live and takes the
-    /// user's current roles, so a logout, a revocation or a revoked role takes effect at once.
-    /// Stateless, the roles are those in the token: a role change reaches it at the next
-    /// refresh. Opaque tokens (`access.format = "opaque"`) are always checked against the
-    /// store.
-    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        // The paths that wait on the store are boxed: unboxed, their futures would make this
-        // one (and every guard's around it) several hundred bytes, moved on every request,
-        // stateless ones included. A store call costs far more than the allocation.
-        if let Some(opaque) = &self.inner.opaque {
-            return Box::pin(self.authenticate_opaque(opaque, access_token)).await;
-        }
-        let claims = self.inner.access.verify(access_token, self.now())?;
-        if self.inner.config.access.stateless {
-            return Ok(Principal {
-                user_id: claims.sub,
-                session_id: Some(claims.sid),
-                roles: claims.roles,
-            });
-        }
-        Box::pin(self.authenticate_session(claims)).await
-    }
-
-    /// Session checking: the session must be live and belong to the token's subject, and the
-    /// roles are the user's current ones, so a revoked role stops working at once.
-    async fn authenticate_session(&self, claims: AccessClaims) -> Result<Principal, AuthError> {
-        let (session, owner) = self.live_session(claims.sid, Some(claims.sub)).await?;
-        if session.user_id != claims.sub {
-            return Err(AuthError::TokenRevoked);
-        }
-        Ok(Principal {
-            user_id: claims.sub,
-            session_id: Some(claims.sid),
-            roles: owner.roles,
-        })
-    }
-
-    /// Opaque tokens: MAC, then the session and its user from the store.
-    async fn authenticate_opaque(
-        &self,
-        opaque: &OpaqueTokens,
-        token: &str,
-    ) -> Result<Principal, AuthError> {
-        let sid = opaque.verify(token, self.now())?;
-        let (session, owner) = self.live_session(sid, None).await?;
-        Ok(Principal {
-            user_id: session.user_id,
-            session_id: Some(sid),
-            roles: owner.roles,
-        })
-    }
-
-    /// The session `sid` and its owner, in one store call, when the session is live and its
-    /// user exists and is not disabled; `token_revoked` / `token_expired` otherwise.
-    /// `claimed_user`: the user the token names, if it names one (a hint for the store).
-    async fn live_session(
-        &self,
-        sid: SessionId,
-        claimed_user: Option<UserId>,
-    ) -> Result<(Session, SessionOwner), AuthError> {
-        let (session, owner) = self
-            .inner
-            .store
-            .session_with_owner(sid, claimed_user)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
-        live(&session, self.now(), self.idle_timeout())?;
-        match owner {
-            Some(owner)
-                if owner.user_id == session.user_id && owner.status != UserStatus::Disabled =>
-            {
-                Ok((session, owner))
-            }
-            _ => Err(AuthError::TokenRevoked),
-        }
-    }
-
-    /// [`Auth::authenticate`], then `forbidden` unless the principal holds `role`.
-    pub async fn authorize(&self, access_token: &str, role: &str) -> Result<Principal, AuthError> {
-        let principal = self.authenticate(access_token).await?;
-        if principal.has_role(role) {
-            Ok(principal)
-        } else {
-            Err(AuthError::Forbidden)
-        }
     }
 
     /// Creates a session for `user` and returns its first token pair. Counts the login.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::http::client_ip::ClientIpPolicy;
 use crate::secret::SigningSecret;
 
 /// A configuration that cannot work.
@@ -55,6 +56,11 @@ pub struct AuthConfig {
     /// How clients send tokens.
     #[serde(default)]
     pub transport: TransportConfig,
+    /// How the client IP of a request is determined: the TCP peer, or behind trusted reverse
+    /// proxies the address they forward. One policy for every adapter; by default no proxy is
+    /// trusted and no proxy header is read.
+    #[serde(default)]
+    pub client_ip: ClientIpPolicy,
 }
 
 /// How clients send access (and refresh) tokens in headers.
@@ -102,6 +108,7 @@ impl AuthConfig {
             password: PasswordConfig::default(),
             accounts: AccountConfig::default(),
             transport: TransportConfig::default(),
+            client_ip: ClientIpPolicy::default(),
         }
     }
 
@@ -175,6 +182,17 @@ impl AuthConfig {
         if self.password.min_strength > 4 {
             return bad("password.min_strength is a zxcvbn score, 0 to 4");
         }
+        if self
+            .client_ip
+            .trusted_proxies
+            .iter()
+            .any(|range| range.net().prefix_len() == 0)
+        {
+            return bad(
+                "client_ip.trusted_proxies must not trust every address (a /0 range): any \
+                 client could then choose its own IP",
+            );
+        }
         if self.accounts.conceal_existing && !self.accounts.require_email_activation {
             return bad(
                 "accounts.conceal_existing needs accounts.require_email_activation (without \
@@ -193,24 +211,25 @@ pub struct AccessTokenConfig {
     pub ttl_secs: u64,
     /// Clock skew tolerated on `exp` and `nbf`. Default 5.
     pub leeway_secs: u64,
-    /// When `false` (the default), `authenticate` also checks that the session is still live,
-    /// so logout and revocation take effect at once. `true` makes it purely stateless: a
-    /// revoked session's access tokens then work until they expire.
-    pub stateless: bool,
-    /// `jwt` (the default) or `opaque`: random-looking handles with no claims in them, checked
-    /// against the store on every request (session and user), so revocation and role changes
-    /// are instant. `stateless` does not apply to opaque tokens.
-    pub format: AccessTokenFormat,
+    /// How access tokens are checked. Default [`AccessMode::SessionChecked`].
+    pub mode: AccessMode,
 }
 
-/// The kind of access token issued.
+/// What an access token is and how a request's token is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AccessTokenFormat {
-    /// A signed JWT (`typ: at+jwt`).
+pub enum AccessMode {
+    /// A signed JWT (`typ: at+jwt`), checked without the store: a revoked session's access
+    /// tokens work until they expire, and role changes reach them at the next refresh.
+    /// `"stateless"` in a config file.
+    Stateless,
+    /// A signed JWT, and `authenticate` also checks that its session is still live and takes
+    /// the user's current roles, so logout, revocation and role changes take effect at once.
+    /// `"session_checked"`; the default.
     #[default]
-    Jwt,
-    /// An opaque handle checked against the store.
+    SessionChecked,
+    /// A random-looking handle with no claims in it, checked against the store on every
+    /// request (session and user), so revocation and role changes are instant. `"opaque"`.
     Opaque,
 }
 
@@ -219,8 +238,7 @@ impl Default for AccessTokenConfig {
         Self {
             ttl_secs: 600,
             leeway_secs: 5,
-            stateless: false,
-            format: AccessTokenFormat::Jwt,
+            mode: AccessMode::SessionChecked,
         }
     }
 }
@@ -237,7 +255,7 @@ impl AccessTokenConfig {
 /// A session ends [`absolute_lifetime_secs`](Self::absolute_lifetime_secs) after the login
 /// that started it (refreshing does not extend it), or
 /// [`idle_timeout_secs`](Self::idle_timeout_secs) after its last login or refresh, whichever
-/// comes first; the user then signs in again. Unless `access.stateless` is set, its access
+/// comes first; the user then signs in again. Unless `access.mode` is `stateless`, its access
 /// tokens stop working at the same moment.
 ///
 /// The defaults, 60 days overall and 14 days idle, are made for apps that keep a device
@@ -435,8 +453,8 @@ pub struct PasswordConfig {
     /// The longest lock. A failure count is forgotten twice this long after its latest
     /// failure. Default 86400 (24 hours).
     pub lockout_max_secs: u64,
-    /// Failed password checks (logins, re-authentication; not the HTTP Basic guard, which is
-    /// given no client) from one client IP (IPv4 address or IPv6 /64) before further password
+    /// Failed password checks (logins, re-authentication, the HTTP Basic guard) from one
+    /// client IP (IPv4 address or IPv6 /64) before further password
     /// checks from it answer `rate_limited`, until the window of `failures_per_ip_window_secs`
     /// that the first failure opened ends. Default 100.
     pub failures_per_ip: u32,
@@ -600,6 +618,35 @@ mod tests {
         cfg.accounts.conceal_existing = true;
         assert!(cfg.validate().is_ok());
         cfg.accounts.require_email_activation = false;
+        assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn the_access_mode_and_client_ip_policy_load_from_config() {
+        let load = |json: &str| serde_json::from_str::<AuthConfig>(json);
+        let secret = r#""secret": "0123456789abcdef0123456789abcdef""#;
+        let cfg = load(&format!("{{{secret}}}")).unwrap();
+        assert_eq!(cfg.access.mode, AccessMode::SessionChecked);
+        assert!(cfg.client_ip.trusted_proxies.is_empty());
+        for (text, mode) in [
+            ("stateless", AccessMode::Stateless),
+            ("session_checked", AccessMode::SessionChecked),
+            ("opaque", AccessMode::Opaque),
+        ] {
+            let cfg = load(&format!(r#"{{{secret}, "access": {{"mode": "{text}"}}}}"#)).unwrap();
+            assert_eq!(cfg.access.mode, mode);
+        }
+        assert!(load(&format!(r#"{{{secret}, "access": {{"stateless": true}}}}"#)).is_err());
+        let cfg = load(&format!(
+            r#"{{{secret}, "client_ip": {{"trusted_proxies": ["10.0.0.0/8"], "header": "forwarded"}}}}"#
+        ))
+        .unwrap();
+        assert!(cfg.client_ip.is_trusted("10.1.2.3".parse().unwrap()));
+        assert!(cfg.validate().is_ok());
+        let cfg = load(&format!(
+            r#"{{{secret}, "client_ip": {{"trusted_proxies": ["0.0.0.0/0"]}}}}"#
+        ))
+        .unwrap();
         assert!(cfg.validate().is_err());
     }
 }

@@ -41,8 +41,8 @@
 pub mod account;
 pub mod api;
 mod auth;
+mod authenticate;
 pub mod challenge;
-pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod email_token;
@@ -50,6 +50,8 @@ pub mod error;
 mod flows;
 pub mod hooks;
 pub mod http;
+// The client-IP policy lives in `http::client_ip`; this alias keeps crate paths short.
+pub(crate) use http::client_ip;
 pub mod ids;
 mod limits;
 pub mod mail;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use auth_core::api::ClientInfo;
-use auth_core::http::ClientIpPolicy;
+use auth_core::http::client_ip::ClientIpPolicy;
 use auth_core::testkit::TestKit;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};

@@ -256,7 +256,7 @@ async fn a_first_password_needs_a_recent_login() {
 
 #[tokio::test]
 async fn a_logged_out_session_cannot_set_a_first_password_even_stateless() {
-    let kit = kit_with(|c| c.access.stateless = true);
+    let kit = kit_with(|c| c.access.mode = auth_core::config::AccessMode::Stateless);
     register_phone(&kit, PHONE).await;
     let pair = sms_login(&kit, PHONE).await;
     let p = principal(&kit, pair.access_token.expose()).await;

@@ -189,7 +189,8 @@ async fn header_keys_are_ignored_and_forged_tokens_never_reach_the_store() {
         assert_eq!(
             kit.auth
                 .guard(
-                    Some(&format!("Bearer {token}")),
+                    None,
+                    &[("authorization", format!("Bearer {token}").as_str())],
                     auth_core::http::Requirement::User
                 )
                 .await,

@@ -267,7 +267,7 @@ async fn logout_revokes_refresh_and_access_tokens_at_once() {
 
 #[tokio::test]
 async fn stateless_mode_skips_the_session_check() {
-    let kit = kit_with(|c| c.access.stateless = true);
+    let kit = kit_with(|c| c.access.mode = auth_core::config::AccessMode::Stateless);
     register_phone(&kit, PHONE).await;
     let pair = sms_login(&kit, PHONE).await;
     let p = kit
@@ -577,7 +577,7 @@ async fn a_disabled_account_is_refused_even_if_its_sessions_were_not_revoked() {
 
 #[tokio::test]
 async fn stateless_role_changes_arrive_with_the_next_refresh() {
-    let kit = kit_with(|c| c.access.stateless = true);
+    let kit = kit_with(|c| c.access.mode = auth_core::config::AccessMode::Stateless);
     let user = register_phone(&kit, PHONE).await;
     kit.auth
         .set_roles(user, vec!["admin".into()])
@@ -608,7 +608,7 @@ async fn stateless_role_changes_arrive_with_the_next_refresh() {
 
 #[tokio::test]
 async fn opaque_access_tokens_work_with_the_same_api_and_revoke_at_once() {
-    let kit = kit_with(|c| c.access.format = auth_core::config::AccessTokenFormat::Opaque);
+    let kit = kit_with(|c| c.access.mode = auth_core::config::AccessMode::Opaque);
     let user = register_phone(&kit, PHONE).await;
     let pair = sms_login(&kit, PHONE).await;
     assert!(pair.access_token.expose().starts_with("oat."));

@@ -6,7 +6,7 @@
 //!   auth routes under `/api/auth` and three variants of one trivial route — `/bench/plain`
 //!   (unguarded), `/bench/raw` (a hand-written `jsonwebtoken::decode` in the handler, the
 //!   floor) and `/bench/guarded` (the adapter's `AuthUser`) — on the store of `--store`, with
-//!   `access.stateless` from `--stateless`. Before it listens it seeds users and sessions and
+//!   `access.mode = "stateless"` from `--stateless`. Before it listens it seeds users and sessions and
 //!   writes the fixture the wrk scripts read (`bench/wrk/*.lua`).
 //! * `in-process`: the same three route variants of each adapter called in process (no
 //!   socket), interleaved round by round, so the guard's own cost shows apart from the

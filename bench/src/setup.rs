@@ -135,7 +135,11 @@ pub(crate) fn phones(n: usize) -> Vec<String> {
 /// 19 MiB, 2 passes, at most one hash per CPU at a time).
 pub(crate) fn bench_config(stateless: bool, test_phones: &[String]) -> AuthConfig {
     let mut config = AuthConfig::new(SigningSecret::generate());
-    config.access.stateless = stateless;
+    config.access.mode = if stateless {
+        auth_core::config::AccessMode::Stateless
+    } else {
+        auth_core::config::AccessMode::SessionChecked
+    };
     config.access.ttl_secs = 24 * 3600;
     config.sms.resend_cooldown_secs = 0;
     config.sms.per_phone_per_hour = u64::MAX / 2;

@@ -2,15 +2,10 @@
 //! as the contract suite expects them.
 
 use actix_web::{Responder, web};
-use adapter_actix::{AuthUser, MaybeUser, RequireRole, Role};
+use adapter_actix::{AuthUser, MaybeUser, RequireRole, role};
 use serde_json::json;
 
-/// The `admin` role.
-pub(crate) struct Admin;
-
-impl Role for Admin {
-    const NAME: &'static str = "admin";
-}
+role!(pub(crate) Admin = "admin");
 
 async fn hello(AuthUser(user): AuthUser) -> impl Responder {
     web::Json(json!({ "user_id": user.user_id }))
@@ -24,7 +19,7 @@ async fn admin(admin: RequireRole<Admin>) -> impl Responder {
     web::Json(json!({ "user_id": admin.user_id }))
 }
 
-/// Mounts the routes; the app registers `web::Data<Auth>` (and any `ClientIpPolicy`).
+/// Mounts the routes; the app registers `web::Data<Auth>`.
 pub(crate) fn mount(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/api/auth").configure(adapter_actix::configure))
         .route("/api/hello", web::get().to(hello))

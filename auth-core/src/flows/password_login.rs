@@ -99,12 +99,14 @@ impl Auth {
 
     /// The HTTP Basic guard (`transport.basic_auth`, off by default), for scripts: the
     /// principal of an email (or username) and password, checked with every rule of a password
-    /// login (throttle, lockout, same error for unknown accounts, activation, disabled) but
+    /// login (per-IP failure cap, throttle, lockout, same error for unknown accounts,
+    /// activation, disabled) but
     /// without a session: routes that need one answer `missing_token`.
     pub(crate) async fn authenticate_basic(
         &self,
         identifier: &str,
         password: &Password,
+        client: &ClientInfo,
     ) -> Result<Principal, AuthError> {
         let identifier = if identifier.contains('@') {
             LoginIdentifier::Email(
@@ -117,7 +119,7 @@ impl Auth {
         };
         let user = self.user_by_identifier(&identifier).await?;
         let (user, _) = self
-            .check_password(user, &identifier, password, None)
+            .check_password(user, &identifier, password, Some(client))
             .await?;
         Ok(Principal {
             user_id: user.id,
@@ -175,8 +177,7 @@ impl Auth {
     }
 
     /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
-    /// per-IP cap applies when the `client` is known (every route; not the HTTP Basic guard,
-    /// which is given no client and is bounded by the account's throttle and lockout).
+    /// per-IP cap applies when the `client` is known (every route and the HTTP Basic guard).
     pub(crate) async fn check_password_guard(
         &self,
         account_key: &str,

@@ -1,6 +1,8 @@
 //! The client IP: which address a request counts as coming from, for the per-IP limits and
-//! the sessions list. Adapters hand the TCP peer address and the proxy headers' values to
-//! [`ClientIpPolicy::client_ip_from`]; every rule about them lives here.
+//! the sessions list. Adapters put the TCP peer address and the request's headers into an
+//! [`HttpRequest`](super::HttpRequest); the core applies the policy of
+//! [`AuthConfig::client_ip`](crate::AuthConfig::client_ip) to them
+//! ([`ClientIpPolicy::client_ip_from`]). Every rule about them lives here.
 //!
 //! * **IPv4 on a dual-stack listener.** A socket bound to `[::]` reports an IPv4 client as
 //!   the IPv4-mapped IPv6 address `::ffff:a.b.c.d`. Every address is brought to its
@@ -9,7 +11,7 @@
 //! * **Reverse proxies.** By default the client is the TCP peer and no header is read: any
 //!   client can write `X-Forwarded-For` or `Forwarded`. List the proxies (addresses or CIDR
 //!   ranges) in [`ClientIpPolicy::trusted_proxies`] and name the header they maintain in
-//!   [`ClientIpPolicy::header`]; the header is then read, right to left, only on requests whose
+//!   [`ClientIpPolicy::header`] (the `client_ip` section of the configuration); the header is then read, right to left, only on requests whose
 //!   peer is one of them (see [`ClientIpPolicy::client_ip_from`]).
 //! * **Unknown client IP.** Without a peer address (axum served without `ConnectInfo`, a Unix
 //!   socket) the client IP is `None`. Per-IP limits then count the request in one shared
@@ -23,7 +25,7 @@
 //!   settled.
 //!
 //! ```
-//! use auth_core::client_ip::{ClientIpPolicy, ForwardingHeaders, ProxyHeader};
+//! use auth_core::http::client_ip::{ClientIpPolicy, ForwardingHeaders, ProxyHeader};
 //!
 //! // In a config file: {"trusted_proxies": ["10.0.0.0/8", "2001:db8:ffff::/48"], "header": "forwarded"}
 //! let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?, "2001:db8:ffff::/48".parse()?])
@@ -49,6 +51,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use ipnet::{IpNet, Ipv4Net};
 
+use super::RequestHeaders;
+
 /// `ip` in the form every per-IP decision uses: an IPv4-mapped IPv6 address
 /// (`::ffff:a.b.c.d`, what a dual-stack listener reports for an IPv4 client) becomes the
 /// IPv4 address `a.b.c.d`; every other address is returned as is.
@@ -57,7 +61,7 @@ use ipnet::{IpNet, Ipv4Net};
 /// stack reports a client that way, and mapping them would turn `::1` into `0.0.0.1`.
 ///
 /// ```
-/// use auth_core::client_ip::canonical;
+/// use auth_core::http::client_ip::canonical;
 /// let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
 /// assert_eq!(canonical(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
 /// assert_eq!(canonical(ip("::192.0.2.7")), ip("::192.0.2.7"));
@@ -163,6 +167,16 @@ pub enum ProxyHeader {
     Forwarded,
 }
 
+impl ProxyHeader {
+    /// The header's name, in lower case.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+}
+
 /// The values of the proxy headers of one request, as the adapter found them: several lines
 /// of one header joined with `,` (both headers are comma-separated lists). Only the one the
 /// policy's [`header`](ClientIpPolicy::header) names is read, and only when the peer is
@@ -175,19 +189,11 @@ pub struct ForwardingHeaders<'a> {
     pub x_forwarded_for: Option<&'a str>,
 }
 
-/// The lines of one list header (`Forwarded`, `X-Forwarded-For`) as the one value
-/// [`ForwardingHeaders`] takes, joined with `,` as RFC 9110 allows for list headers;
-/// borrowed when there is a single line, `None` when there is none. Adapters pass a line
-/// that is not text lossily converted, so it reads as garbage and ends the chain.
-///
-/// ```
-/// use std::borrow::Cow;
-/// use auth_core::client_ip::join_lines;
-/// assert_eq!(join_lines(["1.2.3.4"].map(Cow::Borrowed)).as_deref(), Some("1.2.3.4"));
-/// assert_eq!(join_lines(["a", "b"].map(Cow::Borrowed)).as_deref(), Some("a,b"));
-/// assert_eq!(join_lines(Vec::<Cow<str>>::new()), None);
-/// ```
-pub fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<Cow<'a, str>> {
+/// The lines of one list header (`Forwarded`, `X-Forwarded-For`) as one value, joined with
+/// `,` as RFC 9110 allows for list headers; borrowed when there is a single line, `None` when
+/// there is none. A line that is not text reaches here lossily converted, so it reads as
+/// garbage and ends the chain.
+pub(crate) fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<Cow<'a, str>> {
     let mut lines = lines.into_iter();
     let first = lines.next()?;
     let mut lines = lines.peekable();
@@ -202,7 +208,8 @@ pub fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<C
     Some(Cow::Owned(all))
 }
 
-/// How adapters determine the client IP.
+/// How the core determines the client IP of a request: the `client_ip` section of
+/// [`AuthConfig`](crate::AuthConfig), one policy for every adapter.
 ///
 /// By default the client IP is the TCP peer address and no proxy header is read (a client
 /// could forge it). Behind reverse proxies or a load balancer, list them in
@@ -213,7 +220,7 @@ pub fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<C
 /// Deserializable from a config file:
 ///
 /// ```
-/// use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+/// use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 /// let policy: ClientIpPolicy = serde_json::from_str(
 ///     r#"{"trusted_proxies": ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"], "header": "forwarded"}"#,
 /// )?;
@@ -287,6 +294,35 @@ impl ClientIpPolicy {
         peer: Option<IpAddr>,
         headers: ForwardingHeaders<'_>,
     ) -> Option<IpAddr> {
+        self.resolve(peer, |header| {
+            match header {
+                ProxyHeader::XForwardedFor => headers.x_forwarded_for,
+                ProxyHeader::Forwarded => headers.forwarded,
+            }
+            .map(Cow::Borrowed)
+        })
+    }
+
+    /// The client IP of a request from `peer` with `headers`: as
+    /// [`client_ip_from`](Self::client_ip_from), reading the configured proxy header (every
+    /// line of it) only when the peer is a trusted proxy.
+    pub(crate) fn client_ip_of(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &dyn RequestHeaders,
+    ) -> Option<IpAddr> {
+        self.resolve(peer, |header| {
+            join_lines((0..).map_while(|index| headers.line(header.name(), index)))
+        })
+    }
+
+    /// The rules of [`client_ip_from`](Self::client_ip_from); `value_of` reads a proxy
+    /// header, called only for a trusted peer.
+    fn resolve<'h>(
+        &self,
+        peer: Option<IpAddr>,
+        value_of: impl FnOnce(ProxyHeader) -> Option<Cow<'h, str>>,
+    ) -> Option<IpAddr> {
         let Some(peer) = peer else {
             note_unknown_client_ip();
             return None;
@@ -301,11 +337,7 @@ impl ClientIpPolicy {
         if !self.is_trusted(peer) {
             return Some(peer);
         }
-        let value = match self.header {
-            ProxyHeader::XForwardedFor => headers.x_forwarded_for,
-            ProxyHeader::Forwarded => headers.forwarded,
-        };
-        let Some(value) = value else {
+        let Some(value) = value_of(self.header) else {
             return Some(peer);
         };
         let hops = value
@@ -458,7 +490,8 @@ fn warn_same_private_peer(peer: IpAddr) {
         "every request so far came from one private address and no trusted proxy is \
          configured: behind a load balancer or reverse proxy all clients look like this one \
          IP and share its per-IP limits. List the proxies' addresses or CIDR ranges in \
-         `ClientIpPolicy.trusted_proxies` (and the header they set in `ClientIpPolicy.header`). \
+         `client_ip.trusted_proxies` of the configuration (and the header they set in \
+         `client_ip.header`). \
          Logged once per process."
     );
 }
@@ -476,7 +509,7 @@ pub(crate) fn note_unknown_client_ip() {
          shared \"unknown\" bucket. Give the adapter the peer address: with axum, serve the \
          app with `into_make_service_with_connect_info::<SocketAddr>()`; actix-web and Rocket \
          pass the TCP peer by default (not over a Unix socket); when calling auth-core \
-         directly, set `ClientInfo.ip`. Logged once per process."
+         directly, set `HttpRequest.peer` or `ClientInfo.ip`. Logged once per process."
     );
 }
 
@@ -512,6 +545,31 @@ mod tests {
                 x_forwarded_for: Some("6.6.6.6"),
             },
         )
+    }
+
+    #[test]
+    fn list_header_lines_are_joined_with_commas() {
+        assert_eq!(
+            join_lines(["1.2.3.4"].map(Cow::Borrowed)).as_deref(),
+            Some("1.2.3.4")
+        );
+        assert_eq!(join_lines(["a", "b"].map(Cow::Borrowed)).as_deref(), Some("a,b"));
+        assert_eq!(join_lines(Vec::<Cow<'_, str>>::new()), None);
+    }
+
+    #[test]
+    fn the_core_reads_every_line_of_the_configured_header_of_a_trusted_peer() {
+        let on = ClientIpPolicy::trusting([range("10.0.0.0/8")]);
+        let headers: &[(&str, &str)] = &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=7.7.7.7"),
+            ("X-Forwarded-For", "1.2.3.4, 10.0.0.3"),
+        ];
+        assert_eq!(on.client_ip_of(Some(ip("10.0.0.1")), headers), Some(ip("1.2.3.4")));
+        assert_eq!(on.client_ip_of(Some(ip("9.9.9.9")), headers), Some(ip("9.9.9.9")));
+        let on = on.reading(ProxyHeader::Forwarded);
+        assert_eq!(on.client_ip_of(Some(ip("10.0.0.1")), headers), Some(ip("7.7.7.7")));
+        assert_eq!(on.client_ip_of(None, headers), None);
     }
 
     #[test]

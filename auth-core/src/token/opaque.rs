@@ -1,4 +1,4 @@
-//! Opaque access tokens, the alternative to JWTs (`access.format = "opaque"`).
+//! Opaque access tokens, the alternative to JWTs (`access.mode = "opaque"`).
 //!
 //! A token reads `oat.<session id>.<expiry>.<nonce>.<mac>`: a random 128-bit nonce and an
 //! HMAC-SHA-256 (under a key derived from the signing secret) over the session id, the expiry

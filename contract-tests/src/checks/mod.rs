@@ -37,7 +37,7 @@ macro_rules! check {
 /// The test kit's configuration with opaque access tokens instead of JWTs.
 pub fn opaque_tokens() -> auth_core::AuthConfig {
     let mut config = TestKit::config();
-    config.access.format = auth_core::config::AccessTokenFormat::Opaque;
+    config.access.mode = auth_core::config::AccessMode::Opaque;
     config
 }
 

@@ -12,29 +12,25 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{self, Next};
 use actix_web::{App, HttpServer, Responder, web};
-use adapter_actix::{AuthUser, MaybeUser, RequireRole, Role};
+use adapter_actix::{AuthUser, MaybeUser, RequireRole, role};
 use example_support::{ExampleApp, responses};
 
-/// The `admin` role, for `RequireRole<Admin>`.
-struct Admin;
-
-impl Role for Admin {
-    const NAME: &'static str = "admin";
-}
+// The `admin` role, for `RequireRole<Admin>`.
+role!(Admin = "admin");
 
 /// A signed-in user is required (401 otherwise).
-async fn hello(AuthUser(user): AuthUser) -> impl Responder {
-    web::Json(responses::hello(user.user_id))
+async fn hello(user: AuthUser) -> impl Responder {
+    web::Json(responses::hello(user.user_id()))
 }
 
 /// The user is optional: no token is `None`; a bad token is still 401.
-async fn maybe(MaybeUser(user): MaybeUser) -> impl Responder {
-    web::Json(responses::maybe(user.map(|u| u.user_id)))
+async fn maybe(user: MaybeUser) -> impl Responder {
+    web::Json(responses::maybe(user.user_id()))
 }
 
 /// The `admin` role is required (401 without a token, 403 without the role).
 async fn admin(admin: RequireRole<Admin>) -> impl Responder {
-    web::Json(responses::admin(admin.user_id))
+    web::Json(responses::admin(admin.user_id()))
 }
 
 /// One log line per request: method, path, status, latency.

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use adapter_axum::{AuthState, AuthUser, RequireRole, role};
+use adapter_axum::{AuthState, AuthUser, MaybeUser, RequireRole, role};
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -21,17 +21,17 @@ role!(Admin = "admin");
 
 /// A signed-in user is required (401 otherwise).
 async fn hello(user: AuthUser) -> impl IntoResponse {
-    Json(responses::hello(user.user_id))
+    Json(responses::hello(user.user_id()))
 }
 
 /// The user is optional: no token is `None`; a bad token is still 401.
-async fn maybe(user: Option<AuthUser>) -> impl IntoResponse {
-    Json(responses::maybe(user.map(|u| u.user_id)))
+async fn maybe(user: MaybeUser) -> impl IntoResponse {
+    Json(responses::maybe(user.user_id()))
 }
 
 /// The `admin` role is required (401 without a token, 403 without the role).
 async fn admin(admin: RequireRole<Admin>) -> impl IntoResponse {
-    Json(responses::admin(admin.user_id))
+    Json(responses::admin(admin.user_id()))
 }
 
 /// One log line per request: method, path, status, latency.

@@ -1,27 +1,31 @@
-//! The README's client IP snippet: a `ClientIpPolicy` trusting proxy ranges.
+//! The README's client IP snippet: the `client_ip` section of the configuration, trusting
+//! proxy ranges.
 
-/// The README's snippet, returning the policy it builds.
-pub fn policy() -> Result<auth_core::client_ip::ClientIpPolicy, auth_core::client_ip::IpRangeError>
-{
-    use auth_core::client_ip::{ClientIpPolicy, ProxyHeader};
+/// The README's snippet, returning the configuration it builds.
+pub fn config(
+    mut config: auth_core::AuthConfig,
+) -> Result<auth_core::AuthConfig, auth_core::http::client_ip::IpRangeError> {
+    use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 
-    let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?, "2001:db8:1::/48".parse()?])
-        .reading(ProxyHeader::Forwarded);
-    // axum: AuthState::new(auth).with_client_ip_policy(policy)
-    // actix-web: App::new().app_data(web::Data::new(policy))
-    // Rocket: rocket::build().manage(policy)
-    Ok(policy)
+    config.client_ip =
+        ClientIpPolicy::trusting(["10.0.0.0/8".parse()?, "2001:db8:1::/48".parse()?])
+            .reading(ProxyHeader::Forwarded);
+    // One policy for every adapter: axum, actix-web and Rocket take it from the `Auth`.
+    Ok(config)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use auth_core::client_ip::ForwardingHeaders;
+    use auth_core::http::client_ip::ForwardingHeaders;
 
     #[test]
     fn the_policy_reads_forwarded_from_the_trusted_ranges() {
-        let policy = super::policy().unwrap();
+        let secret = auth_core::SigningSecret::generate();
+        let config = super::config(auth_core::AuthConfig::new(secret)).unwrap();
+        assert!(config.validate().is_ok());
+        let policy = config.client_ip;
         let headers = ForwardingHeaders {
             forwarded: Some("for=203.0.113.7"),
             x_forwarded_for: Some("198.51.100.1"),

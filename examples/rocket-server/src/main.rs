@@ -8,36 +8,32 @@
 
 use std::time::Instant;
 
-use adapter_rocket::{AuthUser, MaybeUser, RequireRole, Role};
+use adapter_rocket::{AuthUser, MaybeUser, RequireRole, role};
 use example_support::{ExampleApp, responses};
 use rocket::data::Data;
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::response::content::RawJson;
 use rocket::{Request, Response, get, routes};
 
-/// The `admin` role, for `RequireRole<Admin>`.
-struct Admin;
-
-impl Role for Admin {
-    const NAME: &'static str = "admin";
-}
+// The `admin` role, for `RequireRole<Admin>`.
+role!(Admin = "admin");
 
 /// A signed-in user is required (401 otherwise).
 #[get("/hello")]
 fn hello(user: AuthUser) -> RawJson<String> {
-    RawJson(responses::hello(user.user_id).to_string())
+    RawJson(responses::hello(user.user_id()).to_string())
 }
 
 /// The user is optional: no token is `None`; a bad token is still 401.
 #[get("/maybe")]
 fn maybe(user: MaybeUser) -> RawJson<String> {
-    RawJson(responses::maybe(user.0.map(|u| u.user_id)).to_string())
+    RawJson(responses::maybe(user.user_id()).to_string())
 }
 
 /// The `admin` role is required (401 without a token, 403 without the role).
 #[get("/admin")]
 fn admin(admin: RequireRole<Admin>) -> RawJson<String> {
-    RawJson(responses::admin(admin.user_id).to_string())
+    RawJson(responses::admin(admin.user_id()).to_string())
 }
 
 /// One log line per request: method, path, status, latency.
