@@ -560,7 +560,7 @@ mod tests {
     #[test]
     fn the_core_reads_every_line_of_the_configured_header_of_a_trusted_peer() {
         let on = ClientIpPolicy::trusting([range("10.0.0.0/8")]);
-        let headers: &[(&str, &str)] = &[
+        let headers = &[
             ("x-forwarded-for", "6.6.6.6"),
             ("forwarded", "for=7.7.7.7"),
             ("X-Forwarded-For", "1.2.3.4, 10.0.0.3"),

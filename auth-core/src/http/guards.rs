@@ -145,7 +145,7 @@ mod tests {
     use crate::http::Route;
     use crate::testkit::TestKit;
 
-    const NO_HEADERS: &[(&str, &str)] = &[];
+    const NO_HEADERS: &[(&str, &str); 0] = &[];
 
     fn post(body: &[u8]) -> HttpRequest<'_> {
         HttpRequest {
@@ -337,7 +337,7 @@ mod tests {
         let kit = TestKit::with_config(cfg);
         let reg = br#"{"email":"ann@example.com","password":"velvet quarry lantern mosaic"}"#;
         assert_eq!(kit.auth.handle(Route::Register, &post(reg)).await.status, 201);
-        let proxy = Some("10.0.0.1".parse().unwrap());
+        let proxy: Option<std::net::IpAddr> = Some("10.0.0.1".parse().unwrap());
         let wrong = basic("ann@example.com:wrong wrong wrong");
         let right = basic("ann@example.com:velvet quarry lantern mosaic");
         let from = |client: &'static str, header: &str| {

@@ -93,7 +93,7 @@ pub struct HttpRequest<'a> {
 }
 
 /// No headers at all.
-const NO_HEADERS: &[(&str, &str)] = &[];
+const NO_HEADERS: &[(&str, &str); 0] = &[];
 
 impl Default for HttpRequest<'_> {
     fn default() -> Self {
