@@ -10,8 +10,8 @@ use auth_core::AuthError;
 use auth_core::api::MAX_BODY_BYTES;
 use auth_core::http::{HttpResponse, RequestHeaders};
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::connect_info::MockConnectInfo;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_LENGTH;
@@ -65,10 +65,8 @@ pub(crate) async fn read_body<S: Send + Sync>(
     state: &S,
 ) -> Result<Bytes, ContractResponse> {
     // Refuse an announced oversize body at once instead of reading up to the limit.
-    let announced =
-        header_text(&parts.headers, CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|len| usize::try_from(len).map_or(true, |len| len > MAX_BODY_BYTES))
-    {
+    let announced = header_text(&parts.headers, CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| usize::try_from(len).map_or(true, |len| len > MAX_BODY_BYTES)) {
         return Err(ContractResponse(HttpResponse::error(
             &AuthError::PayloadTooLarge,
         )));

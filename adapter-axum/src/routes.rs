@@ -69,9 +69,10 @@ where
         };
         router = router.route(
             path,
-            on(filter, move |State(state): State<AuthState>, req: Request| {
-                serve(state, id, req)
-            }),
+            on(
+                filter,
+                move |State(state): State<AuthState>, req: Request| serve(state, id, req),
+            ),
         );
     }
     router

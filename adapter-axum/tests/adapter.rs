@@ -345,7 +345,10 @@ async fn every_route_of_the_table_is_served() {
     for &(method, path, id) in auth_core::http::ROUTES {
         let path = path.replace(&format!("{{{}}}", id.param().unwrap_or("")), "x");
         let res = ctx
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), &format!("/auth{path}"))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &format!("/auth{path}"),
+            )
             .send()
             .await;
         assert!(

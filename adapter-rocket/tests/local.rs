@@ -10,8 +10,8 @@
 
 use adapter_rocket::{AuthUser, MaybeUser, RequireRole, Role};
 use auth_core::api::MAX_BODY_BYTES;
-use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::http::ROUTES;
+use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 use auth_core::testkit::TestKit;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};

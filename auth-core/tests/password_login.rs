@@ -369,7 +369,13 @@ async fn http_basic_spends_the_same_hashing_work_for_unknown_and_wrong() {
         let before = kit.hashes();
         let header = basic(&credentials);
         assert_eq!(
-            kit.auth.guard(None, &[("authorization", header.as_str())], Requirement::User).await,
+            kit.auth
+                .guard(
+                    None,
+                    &[("authorization", header.as_str())],
+                    Requirement::User
+                )
+                .await,
             Err(AuthError::InvalidCredentials),
             "{credentials}"
         );
@@ -379,7 +385,11 @@ async fn http_basic_spends_the_same_hashing_work_for_unknown_and_wrong() {
     let header = basic(&format!("dan@example.com:{PASSWORD}"));
     assert!(
         kit.auth
-            .guard(None, &[("authorization", header.as_str())], Requirement::User)
+            .guard(
+                None,
+                &[("authorization", header.as_str())],
+                Requirement::User
+            )
             .await
             .is_ok()
     );

@@ -193,7 +193,9 @@ pub struct ForwardingHeaders<'a> {
 /// `,` as RFC 9110 allows for list headers; borrowed when there is a single line, `None` when
 /// there is none. A line that is not text reaches here lossily converted, so it reads as
 /// garbage and ends the chain.
-pub(crate) fn join_lines<'a>(lines: impl IntoIterator<Item = Cow<'a, str>>) -> Option<Cow<'a, str>> {
+pub(crate) fn join_lines<'a>(
+    lines: impl IntoIterator<Item = Cow<'a, str>>,
+) -> Option<Cow<'a, str>> {
     let mut lines = lines.into_iter();
     let first = lines.next()?;
     let mut lines = lines.peekable();
@@ -553,7 +555,10 @@ mod tests {
             join_lines(["1.2.3.4"].map(Cow::Borrowed)).as_deref(),
             Some("1.2.3.4")
         );
-        assert_eq!(join_lines(["a", "b"].map(Cow::Borrowed)).as_deref(), Some("a,b"));
+        assert_eq!(
+            join_lines(["a", "b"].map(Cow::Borrowed)).as_deref(),
+            Some("a,b")
+        );
         assert_eq!(join_lines(Vec::<Cow<'_, str>>::new()), None);
     }
 
@@ -565,10 +570,19 @@ mod tests {
             ("forwarded", "for=7.7.7.7"),
             ("X-Forwarded-For", "1.2.3.4, 10.0.0.3"),
         ];
-        assert_eq!(on.client_ip_of(Some(ip("10.0.0.1")), headers), Some(ip("1.2.3.4")));
-        assert_eq!(on.client_ip_of(Some(ip("9.9.9.9")), headers), Some(ip("9.9.9.9")));
+        assert_eq!(
+            on.client_ip_of(Some(ip("10.0.0.1")), headers),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            on.client_ip_of(Some(ip("9.9.9.9")), headers),
+            Some(ip("9.9.9.9"))
+        );
         let on = on.reading(ProxyHeader::Forwarded);
-        assert_eq!(on.client_ip_of(Some(ip("10.0.0.1")), headers), Some(ip("7.7.7.7")));
+        assert_eq!(
+            on.client_ip_of(Some(ip("10.0.0.1")), headers),
+            Some(ip("7.7.7.7"))
+        );
         assert_eq!(on.client_ip_of(None, headers), None);
     }
 

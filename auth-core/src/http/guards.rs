@@ -163,7 +163,9 @@ mod tests {
     #[test]
     fn the_guard_and_authenticate_futures_stay_small() {
         let kit = TestKit::new();
-        let guard = kit.auth.guard(None, &[("authorization", "Bearer x")], Requirement::User);
+        let guard = kit
+            .auth
+            .guard(None, &[("authorization", "Bearer x")], Requirement::User);
         let authenticate = kit.auth.authenticate("x");
         assert!(
             std::mem::size_of_val(&guard) <= 320,
@@ -185,7 +187,8 @@ mod tests {
         let kit = TestKit::with_config(cfg);
         let a = &kit.auth;
         assert_eq!(
-            a.token_header_value(&[("Authentication-Token", "t")]).as_deref(),
+            a.token_header_value(&[("Authentication-Token", "t")])
+                .as_deref(),
             Some("t")
         );
         assert_eq!(a.token_from_header(" tok "), Ok("tok"));
@@ -199,9 +202,7 @@ mod tests {
         let code = kit.sms.last_code_for("+15551234567").unwrap();
         let body = serde_json::json!({"challenge_id": v["challenge_id"], "code": code.expose()})
             .to_string();
-        let r = a
-            .handle(Route::VerifySms, &post(body.as_bytes()))
-            .await;
+        let r = a.handle(Route::VerifySms, &post(body.as_bytes())).await;
         let pair: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         let raw = pair["access_token"].as_str().unwrap();
         let r = a
@@ -242,7 +243,13 @@ mod tests {
         let kit = TestKit::new();
         let header = basic("ann@example.com:velvet quarry lantern mosaic");
         assert_eq!(
-            kit.auth.guard(None, &[("authorization", header.as_str())], Requirement::User).await,
+            kit.auth
+                .guard(
+                    None,
+                    &[("authorization", header.as_str())],
+                    Requirement::User
+                )
+                .await,
             Err(AuthError::MissingToken)
         );
 
@@ -252,15 +259,16 @@ mod tests {
         let kit = TestKit::with_config(cfg);
         let reg = br#"{"email":"ann@example.com","password":"velvet quarry lantern mosaic"}"#;
         assert_eq!(
-            kit.auth
-                .handle(Route::Register, &post(reg))
-                .await
-                .status,
+            kit.auth.handle(Route::Register, &post(reg)).await.status,
             201
         );
         let p = kit
             .auth
-            .guard(None, &[("authorization", header.as_str())], Requirement::User)
+            .guard(
+                None,
+                &[("authorization", header.as_str())],
+                Requirement::User,
+            )
             .await
             .unwrap()
             .unwrap();
@@ -273,14 +281,24 @@ mod tests {
             "Basic !!!".to_owned(),
         ] {
             assert_eq!(
-                kit.auth.guard(None, &[("authorization", wrong.as_str())], Requirement::User).await,
+                kit.auth
+                    .guard(
+                        None,
+                        &[("authorization", wrong.as_str())],
+                        Requirement::User
+                    )
+                    .await,
                 Err(AuthError::InvalidCredentials),
                 "{wrong}"
             );
         }
         assert_eq!(
             kit.auth
-                .guard(None, &[("authorization", header.as_str())], Requirement::Role("admin"))
+                .guard(
+                    None,
+                    &[("authorization", header.as_str())],
+                    Requirement::Role("admin")
+                )
                 .await,
             Err(AuthError::Forbidden)
         );
@@ -302,17 +320,30 @@ mod tests {
     async fn guards() {
         let kit = TestKit::new();
         let a = &kit.auth;
-        assert_eq!(a.guard(None, NO_HEADERS, Requirement::OptionalUser).await, Ok(None));
+        assert_eq!(
+            a.guard(None, NO_HEADERS, Requirement::OptionalUser).await,
+            Ok(None)
+        );
         assert_eq!(
             a.guard(None, NO_HEADERS, Requirement::User).await,
             Err(AuthError::MissingToken)
         );
         assert_eq!(
-            a.guard(None, &[("authorization", "Bearer x")], Requirement::OptionalUser).await,
+            a.guard(
+                None,
+                &[("authorization", "Bearer x")],
+                Requirement::OptionalUser
+            )
+            .await,
             Err(AuthError::InvalidToken)
         );
         assert_eq!(
-            a.guard(None, &[("authorization", "Basic x")], Requirement::Role("admin")).await,
+            a.guard(
+                None,
+                &[("authorization", "Basic x")],
+                Requirement::Role("admin")
+            )
+            .await,
             Err(AuthError::MissingToken)
         );
     }
@@ -331,12 +362,14 @@ mod tests {
         cfg.accounts.require_email_activation = false;
         cfg.password.failures_per_ip = 2;
         // The client IP is the one the trusted proxy forwards.
-        cfg.client_ip = crate::http::client_ip::ClientIpPolicy::trusting(["10.0.0.0/8"
-            .parse()
-            .unwrap()]);
+        cfg.client_ip =
+            crate::http::client_ip::ClientIpPolicy::trusting(["10.0.0.0/8".parse().unwrap()]);
         let kit = TestKit::with_config(cfg);
         let reg = br#"{"email":"ann@example.com","password":"velvet quarry lantern mosaic"}"#;
-        assert_eq!(kit.auth.handle(Route::Register, &post(reg)).await.status, 201);
+        assert_eq!(
+            kit.auth.handle(Route::Register, &post(reg)).await.status,
+            201
+        );
         let proxy: Option<std::net::IpAddr> = Some("10.0.0.1".parse().unwrap());
         let wrong = basic("ann@example.com:wrong wrong wrong");
         let right = basic("ann@example.com:velvet quarry lantern mosaic");

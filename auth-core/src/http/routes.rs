@@ -202,15 +202,9 @@ impl Auth {
         match route {
             Route::Register => {
                 let body: RegisterRequest = json_body(req)?;
-                Ok(HttpResponse::json(
-                    201,
-                    &self.register(body, client).await?,
-                ))
+                Ok(HttpResponse::json(201, &self.register(body, client).await?))
             }
-            Route::Login => match self
-                .login(json_body::<LoginRequest>(req)?, client)
-                .await?
-            {
+            Route::Login => match self.login(json_body::<LoginRequest>(req)?, client).await? {
                 LoginOutcome::ChallengeSent(sent) => Ok(HttpResponse::json(202, &sent)),
                 LoginOutcome::LoggedIn(pair) => Ok(HttpResponse::json(200, &pair)),
             },
@@ -278,8 +272,7 @@ impl Auth {
                 let body: PasswordResetRequest = json_body(req)?;
                 match (body.email, body.phone) {
                     (Some(email), None) => {
-                        self.request_password_reset_email(&email, client)
-                            .await?;
+                        self.request_password_reset_email(&email, client).await?;
                         Ok(HttpResponse::json(202, &serde_json::json!({})))
                     }
                     (None, Some(phone)) => {
@@ -303,13 +296,8 @@ impl Auth {
                         .await?;
                     }
                     (None, Some(id), Some(code)) => {
-                        self.confirm_password_reset_sms(
-                            &id,
-                            &code,
-                            &body.new_password,
-                            client,
-                        )
-                        .await?;
+                        self.confirm_password_reset_sms(&id, &code, &body.new_password, client)
+                            .await?;
                     }
                     _ => {
                         return Err(AuthError::invalid_request(
@@ -375,7 +363,6 @@ fn json_body<T: serde::de::DeserializeOwned>(req: &HttpRequest<'_>) -> Result<T,
     api::parse_json(req.body)
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -407,9 +394,7 @@ mod tests {
         let code = kit.sms.last_code_for("+15551234567").unwrap();
         let body = serde_json::json!({"challenge_id": v["challenge_id"], "code": code.expose()})
             .to_string();
-        let r = a
-            .handle(Route::VerifySms, &post(body.as_bytes()))
-            .await;
+        let r = a.handle(Route::VerifySms, &post(body.as_bytes())).await;
         assert_eq!(r.status, 200);
         assert!(
             r.headers
