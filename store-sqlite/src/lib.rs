@@ -283,6 +283,21 @@ impl SqliteStore {
             .await
     }
 
+    /// Deletes the records of one group of `purge.rs` that expired at `now`. Not counted as a
+    /// write toward the opportunistic cleanup (it is a cleanup itself), so the purges of a
+    /// whole `Store`, run one after another, each delete and report their own records.
+    async fn purge(
+        &self,
+        now: DateTime<Utc>,
+        deletes: &'static [&'static str],
+    ) -> Result<u64, StoreError> {
+        self.saw(now);
+        self.inner
+            .pool
+            .write(move |conn| purge::purge(conn, now, deletes))
+            .await
+    }
+
     /// Runs a lookup on a reader connection.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where

@@ -98,9 +98,7 @@ impl ChallengeStore for SqliteStore {
     }
 
     async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.saw(now);
-        self.write(move |c| purge::purge(c, now, purge::CHALLENGES))
-            .await
+        self.purge(now, purge::CHALLENGES).await
     }
 }
 
@@ -128,9 +126,7 @@ impl OneTimeTokenStore for SqliteStore {
     }
 
     async fn purge_expired_email_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.saw(now);
-        self.write(move |c| purge::purge(c, now, purge::EMAIL_TOKENS))
-            .await
+        self.purge(now, purge::EMAIL_TOKENS).await
     }
 }
 
@@ -202,9 +198,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.saw(now);
-        self.write(move |c| purge::purge(c, now, purge::SESSIONS))
-            .await
+        self.purge(now, purge::SESSIONS).await
     }
 }
 
@@ -249,8 +243,6 @@ impl CounterStore for SqliteStore {
     }
 
     async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.saw(now);
-        self.write(move |c| purge::purge(c, now, purge::COUNTERS))
-            .await
+        self.purge(now, purge::COUNTERS).await
     }
 }

@@ -13,7 +13,7 @@ use crate::Settings;
 
 /// The opened store, as the two handles `Auth::builder` takes: the [`Store`] and, the same
 /// store again, the emailed-token store (`AuthBuilder::one_time_tokens_arc`).
-pub type OpenedStore = (Arc<dyn Store>, Arc<dyn OneTimeTokenStore>);
+pub(crate) type OpenedStore = (Arc<dyn Store>, Arc<dyn OneTimeTokenStore>);
 
 /// Both handles to one store of every record.
 fn opened<S: Store + OneTimeTokenStore>(store: S) -> OpenedStore {
