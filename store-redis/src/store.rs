@@ -415,7 +415,8 @@ impl ChallengeStore for RedisStore {
         Ok(consumed == 1)
     }
 
-    /// See [`RedisStore::purge`].
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// challenge keys and deletes those past their expiry at `now` (not Redis' clock).
     async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge(&[Expiring::Challenge], now).await
     }
@@ -461,7 +462,8 @@ impl OneTimeTokenStore for RedisStore {
         Ok(consumed == 1)
     }
 
-    /// See [`RedisStore::purge`].
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// emailed token keys and deletes those past their expiry at `now` (not Redis' clock).
     async fn purge_expired_email_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge(&[Expiring::EmailToken], now).await
     }
@@ -624,7 +626,8 @@ impl SessionStore for RedisStore {
         self.eval("revoke_user_sessions", &invocation).await
     }
 
-    /// See [`RedisStore::purge`].
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// session keys and deletes those past their expiry at `now` (not Redis' clock).
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge(&[Expiring::Session], now).await
     }
@@ -718,7 +721,8 @@ impl CounterStore for RedisStore {
         Ok(())
     }
 
-    /// See [`RedisStore::purge`].
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// counter and failure count keys and deletes those past their expiry at `now` (not Redis' clock).
     async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge(&[Expiring::Counter, Expiring::Failures], now)
             .await

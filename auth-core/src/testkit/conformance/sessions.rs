@@ -1,4 +1,4 @@
-//! Conformance of a [`SessionStore`] (with the [`UserStore`](crate::store::UserStore) it
+//! Conformance of a [`SessionStore`] (with the [`UserStore`] it
 //! extends): round trips, the owner read with a session, the refresh and revocation
 //! compare-and-sets (also under concurrency), listing a user's sessions and the purge of
 //! expired sessions.
