@@ -46,8 +46,9 @@
 //!
 //! # What the suite assumes of the store it is given
 //! * It may be shared and already hold data (a persistent database, other test runs at the
-//!   same time): every check uses fresh random ids, phones (`+1555` and 7 random digits, picked
-//!   among those no user has), emails, usernames and counter keys, and never counts records.
+//!   same time): every check uses fresh random ids, phones (`+1555` and 7 random digits; for
+//!   users, picked among those no user has), emails, usernames and counter keys, and never
+//!   counts records.
 //! * Timestamps are close to the real current time (within a day), so backends that derive
 //!   TTLs from them keep the records long enough, and are whole milliseconds: a store must
 //!   give back every timestamp it was given with at least millisecond precision.
