@@ -19,7 +19,7 @@ use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::secret::{BearerToken, MacKey};
 use crate::session::{RefreshState, Session, SessionState, SessionStatus};
 use crate::sms::SmsSender;
-use crate::store::Store;
+use crate::store::{OneTimeTokenStore, Store};
 use crate::token::access::AccessTokens;
 use crate::token::opaque::OpaqueTokens;
 use crate::token::refresh::{RefreshKeys, RefreshSecret};
@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     /// Hashes the keys of rate-limit and failure counters (see `limits.rs`).
     pub(crate) counter_key: MacKey,
     pub(crate) mail: Option<Arc<dyn MailSender>>,
+    /// The emailed-token store; always there when `mail` is (see [`AuthBuilder::build`]).
+    pub(crate) one_time_tokens: Option<Arc<dyn OneTimeTokenStore>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
     pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
@@ -67,6 +69,7 @@ pub struct AuthBuilder {
     store: Option<Arc<dyn Store>>,
     sms: Option<Arc<dyn SmsSender>>,
     mail: Option<Arc<dyn MailSender>>,
+    one_time_tokens: Option<Arc<dyn OneTimeTokenStore>>,
     clock: Arc<dyn Clock>,
     breached: Option<Arc<dyn BreachedPasswordCheck>>,
     hooks: Arc<dyn Hooks>,
@@ -78,7 +81,7 @@ impl AuthBuilder {
         self.hooks = Arc::new(hooks);
         self
     }
-    /// The store (users, challenges, sessions, counters).
+    /// The store (users, sessions, SMS challenges, counters).
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -99,7 +102,8 @@ impl AuthBuilder {
         self
     }
     /// The mail sender, for email accounts (activation, reset and change of address by
-    /// emailed token). Without one, those flows answer `invalid_request`.
+    /// emailed token). Without one, those flows answer `invalid_request`. Needs a store for
+    /// the emailed tokens too ([`AuthBuilder::one_time_tokens`]).
     pub fn mail(mut self, mail: impl MailSender) -> Self {
         self.mail = Some(Arc::new(mail));
         self
@@ -107,6 +111,17 @@ impl AuthBuilder {
     /// The mail sender, already shared.
     pub fn mail_arc(mut self, mail: Arc<dyn MailSender>) -> Self {
         self.mail = Some(mail);
+        self
+    }
+    /// The store of emailed one-time tokens, required with a mail sender. A store that keeps
+    /// every record is passed twice: `.store(store.clone()).one_time_tokens(store)`.
+    pub fn one_time_tokens(mut self, tokens: impl OneTimeTokenStore) -> Self {
+        self.one_time_tokens = Some(Arc::new(tokens));
+        self
+    }
+    /// The store of emailed one-time tokens, already shared.
+    pub fn one_time_tokens_arc(mut self, tokens: Arc<dyn OneTimeTokenStore>) -> Self {
+        self.one_time_tokens = Some(tokens);
         self
     }
     /// The clock (default: [`SystemClock`]).
@@ -137,6 +152,13 @@ impl AuthBuilder {
         let sms = self
             .sms
             .ok_or_else(|| ConfigError::Invalid("an SMS sender is required".to_owned()))?;
+        if self.mail.is_some() && self.one_time_tokens.is_none() {
+            return Err(ConfigError::Invalid(
+                "a mail sender needs a store for the emailed tokens: call \
+                 AuthBuilder::one_time_tokens"
+                    .to_owned(),
+            ));
+        }
         let secret = &self.config.secret;
         let inner = Inner {
             access: AccessTokens::new(&self.config),
@@ -155,6 +177,7 @@ impl AuthBuilder {
             email_key: secret.derive("auth-core/email-token/v1"),
             counter_key: secret.derive("auth-core/counter-key/v1"),
             mail: self.mail,
+            one_time_tokens: self.one_time_tokens,
             hasher: PasswordHasher::new(&self.config.password)?,
             policy: PasswordPolicy::from_config(&self.config.password),
             breached: self.breached,
@@ -179,6 +202,7 @@ impl Auth {
             store: None,
             sms: None,
             mail: None,
+            one_time_tokens: None,
             clock: Arc::new(SystemClock),
             breached: None,
             hooks: Arc::new(NoHooks),
@@ -193,6 +217,18 @@ impl Auth {
     /// The store, for an app's own queries.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// Deletes every record that can no longer be used (see [`Store::purge_expired`]), the
+    /// emailed tokens included when there is a store for them; call it e.g. hourly. Returns
+    /// how many records were removed.
+    pub async fn purge_expired(&self) -> Result<u64, AuthError> {
+        let now = self.now();
+        let mut removed = self.inner.store.purge_expired(now).await?;
+        if let Some(tokens) = &self.inner.one_time_tokens {
+            removed = removed.saturating_add(tokens.purge_expired_email_tokens(now).await?);
+        }
+        Ok(removed)
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -141,6 +141,21 @@ impl Session {
     }
 }
 
+/// The live sessions of `user` at `now`, newest first, out of what
+/// [`SessionStore::sessions_of_user`](crate::store::SessionStore::sessions_of_user) gives (its
+/// sessions that are not revoked, in any order, expired ones included): what the flows that
+/// list sessions show.
+pub(crate) fn live_newest_first(
+    user: UserId,
+    mut sessions: Vec<Session>,
+    now: DateTime<Utc>,
+    idle_timeout: chrono::Duration,
+) -> Vec<Session> {
+    sessions.retain(|s| s.user_id == user && s.state(now, idle_timeout) == SessionState::Live);
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+    sessions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +211,7 @@ mod tests {
 }
 
 /// What a request needs to know about a session's user, read with the session on every
-/// authenticated request ([`crate::Store::session_with_owner`]): whether the account may still
+/// authenticated request ([`SessionStore::session_with_owner`](crate::store::SessionStore::session_with_owner)): whether the account may still
 /// act, and its current roles (so a revoked role stops working at once, whatever the access
 /// token says).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use auth_core::AuthError;
 use auth_core::api::ClientInfo;
-use auth_core::store::Store;
+use auth_core::store::UserStore;
 use common::*;
 
 fn ip(s: &str) -> IpAddr {

@@ -6,9 +6,10 @@
 mod common;
 
 use auth_core::api::{ChallengeSent, ChangePasswordRequest};
+use auth_core::store::UserStore as _;
 use auth_core::testkit::TestKit;
 use auth_core::token::access::Principal;
-use auth_core::{AuthError, OneTimeCode, Password, Store as _};
+use auth_core::{AuthError, OneTimeCode, Password};
 use common::*;
 
 const EMAIL: &str = "nina@example.com";

@@ -5,7 +5,8 @@ mod common;
 
 use auth_core::api::{LoginOutcome, LoginRequest, RegisterRequest};
 use auth_core::mail::MailKind;
-use auth_core::{AuthError, Password, Store as _, UserStatus};
+use auth_core::store::UserStore as _;
+use auth_core::{AuthError, Password, UserStatus};
 use common::*;
 
 const EMAIL: &str = "mia@example.com";

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use auth_core::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
 use auth_core::hooks::{Action, AfterHook, BeforeHook, Hooks, Veto};
+use auth_core::store::{ChallengeStore as _, SessionStore as _};
 use auth_core::testkit::{FakeSms, ManualClock, MemoryStore, TestKit};
-use auth_core::{Auth, AuthError, Store as _};
+use auth_core::{Auth, AuthError};
 use common::*;
 
 type Seen<T> = Arc<Mutex<Vec<T>>>;

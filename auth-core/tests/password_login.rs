@@ -5,7 +5,8 @@
 mod common;
 
 use auth_core::api::{ChangePasswordRequest, LoginOutcome, LoginRequest, RegisterRequest};
-use auth_core::{AuthError, LoginIdentifier, Password, Store as _};
+use auth_core::store::UserStore as _;
+use auth_core::{AuthError, LoginIdentifier, Password};
 use common::*;
 
 fn email_login(email: &str, password: &str) -> LoginRequest {

@@ -3,9 +3,10 @@
 
 mod common;
 
+use auth_core::AuthError;
 use auth_core::api::RegisterRequest;
 use auth_core::profile::{FieldKind, ProfileField};
-use auth_core::{AuthError, Store as _};
+use auth_core::store::UserStore as _;
 use common::*;
 use serde_json::json;
 

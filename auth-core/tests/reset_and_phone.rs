@@ -87,7 +87,7 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
     let name = auth_core::Username::parse("resetuser").unwrap();
     let mut u2 = u.clone();
     u2.username = Some(name.clone());
-    auth_core::Store::update_user(&kit.store, &u2)
+    auth_core::store::UserStore::update_user(&kit.store, &u2)
         .await
         .unwrap();
     let login = |pw: &str| LoginRequest {

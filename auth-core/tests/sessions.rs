@@ -5,6 +5,7 @@
 mod common;
 
 use auth_core::session::SessionStatus;
+use auth_core::store::{SessionStore as _, UserStore as _};
 use auth_core::{AuthError, Store as _};
 use common::*;
 

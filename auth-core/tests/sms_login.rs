@@ -509,7 +509,7 @@ async fn the_store_never_holds_the_code() {
     register_phone(&kit, PHONE).await;
     let ch = kit.auth.start_sms_login(PHONE, &client()).await.unwrap();
     let code = kit.sms.last_code_for(PHONE).unwrap();
-    use auth_core::Store as _;
+    use auth_core::store::ChallengeStore as _;
     let stored = kit.store.challenge(ch.challenge_id).await.unwrap().unwrap();
     let dump = format!("{stored:?}");
     assert!(!dump.contains(code.expose()), "{dump}");

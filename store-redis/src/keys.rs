@@ -11,7 +11,7 @@ pub(crate) struct Keys {
     prefix: String,
 }
 
-/// The kinds of record that expire, with the key segment SCAN looks for in `purge_expired`.
+/// The kinds of record that expire, with the key segment SCAN looks for when purging them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expiring {
     Challenge,
@@ -22,14 +22,6 @@ pub(crate) enum Expiring {
 }
 
 impl Expiring {
-    pub(crate) const ALL: [Expiring; 5] = [
-        Self::Challenge,
-        Self::EmailToken,
-        Self::Session,
-        Self::Counter,
-        Self::Failures,
-    ];
-
     /// The segment after the prefix, and the kind name the purge script expects.
     pub(crate) fn name(self) -> &'static str {
         match self {

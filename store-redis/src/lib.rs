@@ -1,7 +1,8 @@
 //! # store-redis
 //!
-//! A [`Store`](auth_core::Store) for `auth-core` on Redis 6 or later: users, SMS challenges,
-//! sessions, rate-limit counters and lockout counts, shared by every app instance that points at
+//! A store for `auth-core` on Redis 6 or later (a [`Store`](auth_core::Store) and a
+//! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore)): users, SMS challenges, emailed
+//! tokens, sessions, rate-limit counters and lockout counts, shared by every app instance that points at
 //! the same Redis and key prefix.
 //!
 //! ```no_run
@@ -70,7 +71,8 @@
 //! Versions before failure counts expired kept each as a plain string without a TTL. The
 //! core now counts under other keys, so those strings are never read again; a string at a key
 //! still in use reads as no count and the next failure replaces it, and
-//! [`purge_expired`](auth_core::Store::purge_expired) deletes them (run it once after
+//! [`purge_expired_counters`](auth_core::store::CounterStore::purge_expired_counters) (run by
+//! [`Auth::purge_expired`](auth_core::Auth::purge_expired)) deletes them (run it once after
 //! upgrading to reclaim them).
 //!
 //! Timestamps are stored as `<unix seconds>.<nanoseconds>` (e.g. `1893456000.123456789`), so
@@ -84,8 +86,9 @@
 //! already passed on Redis' clock), so a late replay still gets a precise answer. The store
 //! never decides validity from Redis' clock: it compares with the `now` the core passes in
 //! (a counter whose window ended at the caller's `now` restarts even if its key still
-//! exists, and a failure count past its `expires_at` reads as none). [`Store::purge_expired`](auth_core::Store::purge_expired) is therefore optional;
-//! it SCANs the prefix for records expired at a given `now`.
+//! exists, and a failure count past its `expires_at` reads as none). The purges
+//! ([`Auth::purge_expired`](auth_core::Auth::purge_expired), or each store trait's own) are
+//! therefore optional; each SCANs the prefix for its records expired at a given `now`.
 //!
 //! **Atomicity.** Every operation that checks before it writes is a single Lua script
 //! (`src/lua/`), run with `EVALSHA` and loaded again automatically after a Redis restart:

@@ -1,4 +1,5 @@
-//! [`RedisStore`]: the [`Store`] implementation. Single-key reads are plain commands; every
+//! [`RedisStore`]: the implementation of every store trait of `auth-core` (so it is a `Store`
+//! and a `OneTimeTokenStore`). Single-key reads are plain commands; every
 //! write that checks something first is one Lua script (see `scripts.rs`), so it is atomic
 //! across all app instances sharing the Redis.
 
@@ -15,7 +16,10 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use auth_core::store::{Counter, Failures, Store, StoreError, UniqueField};
+use auth_core::store::{
+    ChallengeStore, Counter, CounterStore, Failures, OneTimeTokenStore, SessionStore, StoreError,
+    UniqueField, UserStore,
+};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, ScriptInvocation};
@@ -29,7 +33,8 @@ use crate::scripts;
 /// How many keys one SCAN step asks for, and so the most one purge script call handles.
 const SCAN_BATCH: usize = 500;
 
-/// A [`Store`] on Redis, for many app instances sharing one server. Cheap to clone: clones
+/// A store of every record ([`Store`](auth_core::Store) and [`OneTimeTokenStore`]) on Redis,
+/// for many app instances sharing one server. Cheap to clone: clones
 /// share the connections (one self-reconnecting connection per thread that calls the store,
 /// see `connections.rs`).
 ///
@@ -290,7 +295,7 @@ impl RedisStore {
 }
 
 #[async_trait::async_trait]
-impl Store for RedisStore {
+impl UserStore for RedisStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let mut invocation = self.user_write(&scripts::CREATE_USER, user);
         for (field, value) in codec::user_pairs(user)? {
@@ -360,7 +365,10 @@ impl Store for RedisStore {
         let found: i64 = self.eval("record_login", &invocation).await?;
         Ok(found == 1)
     }
+}
 
+#[async_trait::async_trait]
+impl ChallengeStore for RedisStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
         let mut invocation = scripts::INSERT_RECORD.prepare_invoke();
         let _ = invocation
@@ -407,6 +415,15 @@ impl Store for RedisStore {
         Ok(consumed == 1)
     }
 
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// challenge keys and deletes those past their expiry at `now` (not Redis' clock).
+    async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(&[Expiring::Challenge], now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl OneTimeTokenStore for RedisStore {
     async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
         let mut invocation = scripts::INSERT_RECORD.prepare_invoke();
         let _ = invocation
@@ -445,6 +462,15 @@ impl Store for RedisStore {
         Ok(consumed == 1)
     }
 
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// emailed token keys and deletes those past their expiry at `now` (not Redis' clock).
+    async fn purge_expired_email_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(&[Expiring::EmailToken], now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let active = matches!(session.status, SessionStatus::Active);
         let mut invocation = scripts::INSERT_SESSION.prepare_invoke();
@@ -579,7 +605,6 @@ impl Store for RedisStore {
                 sessions.push(session);
             }
         }
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(sessions)
     }
 
@@ -601,6 +626,15 @@ impl Store for RedisStore {
         self.eval("revoke_user_sessions", &invocation).await
     }
 
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// session keys and deletes those past their expiry at `now` (not Redis' clock).
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(&[Expiring::Session], now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CounterStore for RedisStore {
     async fn hit_counter(
         &self,
         key: &str,
@@ -687,16 +721,25 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
+    /// counter and failure count keys and deletes those past their expiry at `now` (not Redis' clock).
+    async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(&[Expiring::Counter, Expiring::Failures], now)
+            .await
+    }
+}
+
+impl RedisStore {
+    /// The purge of each store trait (`purge_expired_sessions`, …), with its kinds of record.
     /// Redis TTLs already reclaim everything that expires (at its expiry plus the TTL margin),
-    /// so apps need not call this. It exists for a logical `now` that differs from Redis'
-    /// clock: it SCANs the prefix's challenge, emailed token, session, counter and failure
-    /// count keys (cost grows with the size of the whole database, without blocking Redis) and
-    /// deletes, batch by batch in a script, those past their expiry at `now` (and failure
+    /// so apps need not call these. They exist for a logical `now` that differs from Redis'
+    /// clock: this SCANs the prefix's keys of the given kinds (cost grows with the size of the
+    /// whole database, without blocking Redis) and deletes, batch by batch in a script, those past their expiry at `now` (and failure
     /// counts left as plain strings by versions whose counts did not expire).
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn purge(&self, kinds: &[Expiring], now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = codec::ts(now);
         let mut deleted = 0;
-        for kind in Expiring::ALL {
+        for &kind in kinds {
             let pattern = self.keys().scan_pattern(kind);
             let mut cursor = 0;
             loop {

@@ -11,7 +11,7 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, Session, SessionStatus};
-use auth_core::store::{Store, StoreError};
+use auth_core::store::{ChallengeStore, CounterStore, SessionStore, StoreError, UserStore};
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands as _;
 

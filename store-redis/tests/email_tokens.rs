@@ -1,5 +1,6 @@
 //! Emailed one-time tokens (activation, password reset, email change): round trip, unique
-//! hash, single use under concurrency, TTL-independent expiry through `purge_expired`.
+//! hash, single use under concurrency, TTL-independent expiry through
+//! `purge_expired_email_tokens`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,7 +9,7 @@ use auth_core::Email;
 use auth_core::email_token::{EmailToken, EmailTokenPurpose};
 use auth_core::ids::UserId;
 use auth_core::secret::SecretHash;
-use auth_core::store::{Store, StoreError, UniqueField};
+use auth_core::store::{OneTimeTokenStore, StoreError, UniqueField};
 use chrono::{Duration, SubsecRound as _, Utc};
 
 fn token(purpose: EmailTokenPurpose, minutes: i64) -> EmailToken {
@@ -79,13 +80,13 @@ async fn email_tokens_are_single_use_and_expire() {
         let stored = store.email_token(&t.hash).await.unwrap().unwrap();
         assert_eq!(stored.consumed_at, Some(winners[0]));
 
-        // purge_expired honours the given `now`, not Redis' clock.
+        // purge_expired_email_tokens honours the given `now`, not Redis' clock.
         let short = token(EmailTokenPurpose::Activation, 1);
         let long = token(EmailTokenPurpose::Activation, 60);
         store.insert_email_token(&short).await.unwrap();
         store.insert_email_token(&long).await.unwrap();
         let purged = store
-            .purge_expired(short.created_at + Duration::minutes(2))
+            .purge_expired_email_tokens(short.created_at + Duration::minutes(2))
             .await
             .unwrap();
         assert!(purged >= 1, "{purged}");

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration as StdDuration;
 
-use auth_core::store::Store;
+use auth_core::store::{CounterStore, Store};
 use chrono::{DateTime, Duration, Utc};
 use redis::AsyncCommands as _;
 use store_redis::{RedisStore, RedisStoreConfig};

@@ -13,7 +13,7 @@ use auth_core::password::PasswordHash;
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, Session, SessionStatus};
-use auth_core::store::Store;
+use auth_core::store::{SessionStore, UserStore};
 use chrono::{Duration, SubsecRound as _, Utc};
 
 const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \

@@ -15,7 +15,9 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
-use auth_core::store::{Store, StoreError, UniqueField};
+use auth_core::store::{
+    ChallengeStore, CounterStore, SessionStore, StoreError, UniqueField, UserStore,
+};
 use auth_core::testkit::{FakeSms, TestKit};
 use auth_core::{Auth, SystemClock};
 use chrono::{Duration, Utc};

@@ -15,7 +15,7 @@ use auth_core::ids::{SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::RefreshState;
-use auth_core::store::{Failures, Store, StoreError};
+use auth_core::store::{CounterStore, Failures, SessionStore, Store, StoreError, UserStore};
 use auth_core::testkit::{FakeSms, ManualClock, TestKit};
 use auth_core::{Auth, AuthError};
 use chrono::Utc;

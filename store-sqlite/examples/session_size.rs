@@ -5,17 +5,17 @@
 //! ```
 //!
 //! Inserts SESSIONS sessions (default 10 000) shaped like real ones (IPv4 address, a 100-byte
-//! browser user agent, 30-day expiry, 10 sessions per user) through the `Store` trait, then
+//! browser user agent, 30-day expiry, 10 sessions per user) through the `SessionStore` trait, then
 //! checkpoints the WAL and reports bytes per session from the file size and, per b-tree, from
 //! SQLite's `dbstat` table.
 
 use std::error::Error;
 use std::net::{IpAddr, Ipv4Addr};
 
-use auth_core::Store;
 use auth_core::ids::{SessionId, UserId};
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, Session, SessionStatus};
+use auth_core::store::SessionStore;
 use chrono::{Duration, Utc};
 use rusqlite::Connection;
 use store_sqlite::{Durability, SqliteOptions, SqliteStore};

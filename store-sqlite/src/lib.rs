@@ -1,6 +1,7 @@
 //! # store-sqlite
 //!
-//! The embedded default [`Store`] for `auth-core`: one SQLite file (SQLite is compiled in via
+//! The embedded default store for `auth-core` (a [`Store`] and a
+//! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore): every record): one SQLite file (SQLite is compiled in via
 //! rusqlite's `bundled` feature, nothing to install), in WAL mode, with a schema the crate
 //! creates and migrates itself.
 //!
@@ -51,8 +52,8 @@
 //! Times are stored as Unix nanoseconds (exact round trip; range 1677–2262), ids and hashes
 //! as blobs. Secrets are never stored: only keyed hashes of SMS codes and refresh tokens, and
 //! argon2id hashes of passwords. Expired challenges, emailed tokens, sessions, counters and
-//! failure counts are deleted by [`purge_expired`](Store::purge_expired) (call it e.g.
-//! hourly) and, a few hundred at a time, by the store itself every
+//! failure counts are deleted by [`Auth::purge_expired`](auth_core::Auth::purge_expired)
+//! (call it e.g. hourly; it runs the purge of each store trait) and, a few hundred at a time, by the store itself every
 //! [`SqliteOptions::cleanup_every`] writes. A user's `credentials_changed_at` is a column of
 //! `users` like the other times. Schema version 4 added it and gave `failures` its `last_at`
 //! and `expires_at`; counts carried over from an older file (which this version's core, now
@@ -77,7 +78,9 @@
 //!
 //! ## Concurrency
 //! Calls never wait on the async runtime: each runs on tokio's blocking pool, except the
-//! per-request session check ([`Store::session_with_owner`]), a primary-key lookup of a few
+//! per-request session check
+//! ([`SessionStore::session_with_owner`](auth_core::store::SessionStore::session_with_owner)),
+//! a primary-key lookup of a few
 //! microseconds that runs on the calling thread on a "quick reader" connection whose
 //! `busy_timeout` is zero; if that connection is taken or SQLite would have to wait for a lock,
 //! the lookup goes to the blocking pool instead. Measured under HTTP load, the trip to the
@@ -93,7 +96,7 @@
 //! means they wait without holding a blocking thread and without polling the file lock,
 //! where several writer connections would only contend for that lock through
 //! `busy_timeout`'s sleep-and-retry. A dedicated writer thread fed by a channel would work as
-//! well; the blocking pool needs no thread of ours to start, stop or watch. Every compare-and-set of the [`Store`]
+//! well; the blocking pool needs no thread of ours to start, stop or watch. Every compare-and-set of the store
 //! contract is one conditional `UPDATE` (checked through its change count) or one
 //! `BEGIN IMMEDIATE` transaction, never a read followed by a write, so it holds between tasks,
 //! between two `SqliteStore`s on one file and between processes; `busy_timeout` makes a
@@ -138,7 +141,8 @@ use crate::error::{DbError, DbResult};
 use crate::pool::{FileIdentity, Pool};
 use crate::purge::Cleanup;
 
-/// A [`Store`] on a SQLite file (or in memory). Cheap to clone: clones share the connections.
+/// A store of every record ([`Store`] and
+/// [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore)) on a SQLite file (or in memory). Cheap to clone: clones share the connections.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -276,6 +280,21 @@ impl SqliteStore {
                 }
                 Ok(out)
             })
+            .await
+    }
+
+    /// Deletes the records of one group of `purge.rs` that expired at `now`. Not counted as a
+    /// write toward the opportunistic cleanup (it is a cleanup itself), so the purges of a
+    /// whole `Store`, run one after another, each delete and report their own records.
+    async fn purge(
+        &self,
+        now: DateTime<Utc>,
+        deletes: &'static [&'static str],
+    ) -> Result<u64, StoreError> {
+        self.saw(now);
+        self.inner
+            .pool
+            .write(move |conn| purge::purge(conn, now, deletes))
             .await
     }
 

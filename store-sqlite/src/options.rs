@@ -49,7 +49,7 @@ pub struct SqliteOptions {
     /// 1024 (about 300 bytes each).
     pub session_cache: usize,
     /// Run an opportunistic purge of expired records after every this many writes (`0`:
-    /// never; call [`purge_expired`](auth_core::Store::purge_expired) yourself). Default: 1000.
+    /// never; call [`Auth::purge_expired`](auth_core::Auth::purge_expired) yourself). Default: 1000.
     pub cleanup_every: u64,
     /// Commit durability. Default: [`Durability::Full`].
     pub durability: Durability,

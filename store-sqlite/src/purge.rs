@@ -1,5 +1,6 @@
-//! Deleting what can no longer be used: [`purge`] for `Store::purge_expired`, and the small
-//! bounded [`Cleanup`] the store runs by itself every so many writes.
+//! Deleting what can no longer be used: [`purge`] for the purge method of each store trait
+//! (`purge_expired_sessions`, …), and the small bounded [`Cleanup`] the store runs by itself
+//! every so many writes.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -9,11 +10,17 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::codec;
 use crate::error::DbResult;
 
-/// Each statement deletes `expiry_column <= now` from its table (indexed columns).
-const DELETES: [&str; 5] = [
-    "DELETE FROM challenges WHERE expires_at <= ?1",
-    "DELETE FROM email_tokens WHERE expires_at <= ?1",
-    "DELETE FROM sessions WHERE expires_at <= ?1",
+// Each statement deletes `expiry_column <= now` from its table (indexed columns), grouped
+// by the store trait whose purge runs them.
+
+/// The purge of `ChallengeStore`.
+pub(crate) const CHALLENGES: &[&str] = &["DELETE FROM challenges WHERE expires_at <= ?1"];
+/// The purge of `OneTimeTokenStore`.
+pub(crate) const EMAIL_TOKENS: &[&str] = &["DELETE FROM email_tokens WHERE expires_at <= ?1"];
+/// The purge of `SessionStore`.
+pub(crate) const SESSIONS: &[&str] = &["DELETE FROM sessions WHERE expires_at <= ?1"];
+/// The purge of `CounterStore`: counters and failure counts.
+pub(crate) const COUNTERS: &[&str] = &[
     "DELETE FROM counters WHERE resets_at <= ?1",
     "DELETE FROM failures WHERE expires_at <= ?1",
 ];
@@ -35,13 +42,13 @@ const BOUNDED_DELETES: [&str; 5] = [
 /// Rows the opportunistic cleanup deletes per table at most, so no write waits long for it.
 const CLEANUP_BATCH: i64 = 500;
 
-/// Deletes every challenge, emailed token, session, counter and failure count past its expiry,
-/// in one immediate transaction. Returns how many rows went.
-pub(crate) fn purge(conn: &mut Connection, now: DateTime<Utc>) -> DbResult<u64> {
+/// Runs `deletes` (one of the groups above) for the records past their expiry at `now`, in
+/// one immediate transaction. Returns how many rows went.
+pub(crate) fn purge(conn: &mut Connection, now: DateTime<Utc>, deletes: &[&str]) -> DbResult<u64> {
     let now = codec::time(now)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut removed = 0u64;
-    for sql in DELETES {
+    for sql in deletes {
         removed += tx.prepare_cached(sql)?.execute([now])? as u64;
     }
     tx.commit()?;

@@ -91,12 +91,10 @@ pub(crate) const WITH_OWNER: &str = "SELECT s.id, s.user_id, s.created_at, s.las
      (SELECT roles FROM users INDEXED BY users_owner WHERE id = s.user_id) \
      FROM sessions AS s WHERE s.id = ?1";
 
-/// The user's active sessions, newest first (index `sessions_user_id`).
+/// The user's sessions that are not revoked, in no particular order (index
+/// `sessions_user_id`).
 pub(crate) fn of_user(conn: &Connection, user: UserId) -> DbResult<Vec<Session>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL \
-         ORDER BY created_at DESC, id DESC"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([user.as_uuid().as_bytes()], Raw::read)?;
     rows.map(|raw| raw.map_err(Into::into).and_then(Raw::into_session))

@@ -1,4 +1,5 @@
-//! `impl Store for SqliteStore`: each method moves its arguments into one closure that runs on
+//! The store traits of `auth-core` for [`SqliteStore`] (all of them, so it is a `Store` and a
+//! `OneTimeTokenStore`): each method moves its arguments into one closure that runs on
 //! a connection (see `pool.rs`) and calls the SQL of its table's module.
 
 use std::net::IpAddr;
@@ -10,7 +11,10 @@ use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::phone::Phone;
 use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionOwner};
-use auth_core::store::{Counter, Failures, Store, StoreError};
+use auth_core::store::{
+    ChallengeStore, Counter, CounterStore, Failures, OneTimeTokenStore, SessionStore, StoreError,
+    UserStore,
+};
 use chrono::{DateTime, Utc};
 
 use crate::SqliteStore;
@@ -18,7 +22,7 @@ use crate::users::Lookup;
 use crate::{challenges, counters, email_tokens, purge, sessions, users};
 
 #[async_trait::async_trait]
-impl Store for SqliteStore {
+impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let user = user.clone();
         self.write(move |c| users::create(c, &user)).await
@@ -62,7 +66,10 @@ impl Store for SqliteStore {
         self.write(move |c| users::record_login(c, id, at, ip))
             .await
     }
+}
 
+#[async_trait::async_trait]
+impl ChallengeStore for SqliteStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
         let challenge = challenge.clone();
         self.write(move |c| challenges::insert(c, &challenge)).await
@@ -90,6 +97,13 @@ impl Store for SqliteStore {
         self.write(move |c| challenges::consume(c, id, at)).await
     }
 
+    async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(now, purge::CHALLENGES).await
+    }
+}
+
+#[async_trait::async_trait]
+impl OneTimeTokenStore for SqliteStore {
     async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
         let token = token.clone();
         self.write(move |c| email_tokens::insert(c, &token)).await
@@ -111,6 +125,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn purge_expired_email_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(now, purge::EMAIL_TOKENS).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let session = session.clone();
         self.write(move |c| sessions::insert(c, &session)).await
@@ -176,6 +197,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(now, purge::SESSIONS).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CounterStore for SqliteStore {
     async fn hit_counter(
         &self,
         key: &str,
@@ -214,8 +242,7 @@ impl Store for SqliteStore {
         self.write(move |c| counters::clear_failures(c, &key)).await
     }
 
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.saw(now);
-        self.write(move |c| purge::purge(c, now)).await
+    async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge(now, purge::COUNTERS).await
     }
 }

@@ -11,9 +11,9 @@ mod common;
 
 use std::sync::Arc;
 
+use auth_core::StoreError;
 use auth_core::ids::UserId;
-use auth_core::store::UniqueField;
-use auth_core::{Store, StoreError};
+use auth_core::store::{SessionStore, UniqueField, UserStore};
 use store_sqlite::SqliteStore;
 
 use common::{next_refresh, now, session, user_with_phone};

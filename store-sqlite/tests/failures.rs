@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::api::{ClientInfo, RegisterRequest};
 use auth_core::ids::UserId;
-use auth_core::store::Failures;
+use auth_core::store::{ChallengeStore, CounterStore, Failures, SessionStore, UserStore};
 use auth_core::testkit::{FakeSms, ManualClock, TestKit};
 use auth_core::{Auth, AuthError, Store, StoreError};
 use rusqlite::Connection;

@@ -12,6 +12,7 @@ mod common;
 use auth_core::Store;
 use auth_core::ids::UserId;
 use auth_core::session::RevokeReason;
+use auth_core::store::{ChallengeStore, CounterStore, SessionStore, UserStore};
 use chrono::{Duration, SubsecRound as _, Utc};
 use rusqlite::Connection;
 use store_sqlite::{SqliteOptions, SqliteStore, StoreError};

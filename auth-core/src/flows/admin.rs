@@ -68,9 +68,8 @@ impl Auth {
     /// The user's live sessions.
     pub async fn user_sessions(&self, id: UserId) -> Result<Vec<Session>, AuthError> {
         let (now, idle) = (self.now(), self.idle_timeout());
-        let mut sessions = self.inner.store.sessions_of_user(id).await?;
-        sessions.retain(|s| crate::auth::live(s, now, idle).is_ok());
-        Ok(sessions)
+        let sessions = self.inner.store.sessions_of_user(id).await?;
+        Ok(crate::session::live_newest_first(id, sessions, now, idle))
     }
 
     /// Revokes one session of any user. `false` when it was not active.

@@ -13,7 +13,7 @@ use crate::hooks::{principal_after, principal_hook};
 use crate::ids::UserId;
 use crate::mail::{MailKind, MailMessage};
 use crate::secret::{BearerToken, Password};
-use crate::store::StoreError;
+use crate::store::{OneTimeTokenStore, StoreError};
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
 
@@ -61,6 +61,15 @@ impl Auth {
             .ok_or_else(|| AuthError::invalid_request("email is not enabled on this server"))
     }
 
+    /// The emailed-token store. There is one whenever there is a mail sender (the builder
+    /// checks); without one no token was ever issued, so every presented token is unknown.
+    fn one_time_tokens(&self) -> Result<&dyn OneTimeTokenStore, AuthError> {
+        self.inner
+            .one_time_tokens
+            .as_deref()
+            .ok_or(AuthError::InvalidToken)
+    }
+
     /// Issues a token of `purpose` for `user` to `to`, stores its hash and mails it.
     pub(crate) async fn mail_token(
         &self,
@@ -77,8 +86,7 @@ impl Auth {
         };
         let now = self.now();
         let (token, hash) = new_token(&self.inner.email_key);
-        self.inner
-            .store
+        self.one_time_tokens()?
             .insert_email_token(&EmailToken {
                 hash,
                 purpose,
@@ -163,7 +171,8 @@ impl Auth {
     ) -> Result<EmailToken, AuthError> {
         let hash = hash_presented(&self.inner.email_key, token).ok_or(AuthError::InvalidToken)?;
         let store = self.inner.store.as_ref();
-        let stored = store
+        let tokens = self.one_time_tokens()?;
+        let stored = tokens
             .email_token(&hash)
             .await?
             .filter(|t| t.purpose == purpose)
@@ -180,7 +189,7 @@ impl Auth {
         {
             return Err(AuthError::CodeExpired);
         }
-        if !store.consume_email_token(&hash, now).await? {
+        if !tokens.consume_email_token(&hash, now).await? {
             return Err(AuthError::ChallengeConsumed);
         }
         Ok(stored)
@@ -300,7 +309,8 @@ impl Auth {
         // Check the policy first so a weak password does not spend the token.
         let hash = hash_presented(&self.inner.email_key, token).ok_or(AuthError::InvalidToken)?;
         let store = self.inner.store.as_ref();
-        let pending = store
+        let pending = self
+            .one_time_tokens()?
             .email_token(&hash)
             .await?
             .filter(|t| t.purpose == EmailTokenPurpose::PasswordReset)

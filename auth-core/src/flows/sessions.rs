@@ -9,7 +9,7 @@ use crate::auth::{live, secs};
 use crate::hooks::{Action, AfterHook, BeforeHook, principal_after, principal_hook};
 use crate::ids::SessionId;
 use crate::limits::{self, FailureCap};
-use crate::session::{RefreshState, RevokeReason, SessionState};
+use crate::session::{RefreshState, RevokeReason, SessionState, live_newest_first};
 use crate::token::access::Principal;
 use crate::token::refresh::{Authentic, Presented, RefreshToken};
 use crate::{Auth, AuthError};
@@ -241,9 +241,8 @@ impl Auth {
     ) -> Result<Vec<SessionInfo>, AuthError> {
         let now = self.now();
         let idle = self.idle_timeout();
-        let mut sessions = self.inner.store.sessions_of_user(principal.user_id).await?;
-        sessions.retain(|s| s.user_id == principal.user_id && live(s, now, idle).is_ok());
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        let sessions = self.inner.store.sessions_of_user(principal.user_id).await?;
+        let sessions = live_newest_first(principal.user_id, sessions, now, idle);
         Ok(sessions
             .into_iter()
             .map(|s| SessionInfo {

@@ -1,5 +1,5 @@
-//! A real, concurrent in-memory [`Store`]: one mutex over plain maps, so every method is
-//! trivially atomic. Good for tests and single-process demos; nothing survives a restart.
+//! A real, concurrent in-memory store of every record (all the traits of [`crate::store`]):
+//! one mutex over plain maps, so every method is trivially atomic. Good for tests and single-process demos; nothing survives a restart.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,7 +15,10 @@ use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
 use crate::secret::SecretHash;
 use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionStatus};
-use crate::store::{Counter, Failures, Store, StoreError, UniqueField};
+use crate::store::{
+    ChallengeStore, Counter, CounterStore, Failures, OneTimeTokenStore, SessionStore, StoreError,
+    UniqueField, UserStore,
+};
 
 /// In-memory store. Clones share the same data. [`MemoryStore::set_unavailable`] simulates an
 /// outage.
@@ -159,7 +162,7 @@ impl State {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl UserStore for MemoryStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.users.contains_key(&user.id) {
@@ -240,7 +243,10 @@ impl Store for MemoryStore {
         s.writes += 1;
         Ok(true)
     }
+}
 
+#[async_trait]
+impl ChallengeStore for MemoryStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.challenges.contains_key(&challenge.id) {
@@ -288,6 +294,18 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.challenges.len();
+        s.challenges.retain(|_, c| c.expires_at > now);
+        let removed = before - s.challenges.len();
+        s.writes += 1;
+        Ok(removed as u64)
+    }
+}
+
+#[async_trait]
+impl OneTimeTokenStore for MemoryStore {
     async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.email_tokens.contains_key(&token.hash) {
@@ -318,6 +336,18 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn purge_expired_email_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.email_tokens.len();
+        s.email_tokens.retain(|_, t| t.expires_at > now);
+        let removed = before - s.email_tokens.len();
+        s.writes += 1;
+        Ok(removed as u64)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.sessions.contains_key(&session.id) {
@@ -385,14 +415,11 @@ impl Store for MemoryStore {
 
     async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
         let s = self.lock()?;
-        let mut out: Vec<Session> = s
-            .sessions
+        Ok(s.sessions
             .values()
             .filter(|x| x.user_id == user && x.status == SessionStatus::Active)
             .cloned()
-            .collect();
-        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
-        Ok(out)
+            .collect())
     }
 
     async fn revoke_user_sessions(
@@ -417,6 +444,18 @@ impl Store for MemoryStore {
         Ok(n)
     }
 
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.sessions.len();
+        s.sessions.retain(|_, x| x.expires_at > now);
+        let removed = before - s.sessions.len();
+        s.writes += 1;
+        Ok(removed as u64)
+    }
+}
+
+#[async_trait]
+impl CounterStore for MemoryStore {
     async fn hit_counter(
         &self,
         key: &str,
@@ -490,23 +529,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut s = self.lock()?;
-        let count = |s: &State| {
-            s.challenges.len()
-                + s.sessions.len()
-                + s.counters.len()
-                + s.email_tokens.len()
-                + s.failures.len()
-        };
-        let before = count(&s);
-        s.challenges.retain(|_, c| c.expires_at > now);
-        s.email_tokens.retain(|_, t| t.expires_at > now);
-        s.sessions.retain(|_, x| x.expires_at > now);
+        let before = s.counters.len() + s.failures.len();
         s.counters.retain(|_, c| c.resets_at > now);
         s.failures.retain(|_, f| f.expires_at > now);
-        let after = count(&s);
+        let removed = before - (s.counters.len() + s.failures.len());
         s.writes += 1;
-        Ok((before - after) as u64)
+        Ok(removed as u64)
     }
 }

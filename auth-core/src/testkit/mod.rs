@@ -1,12 +1,12 @@
 //! The test kit (feature `testkit`): everything needed to unit-test login flows without HTTP,
-//! and to check a [`crate::Store`] implementation.
+//! and to check a store implementation (the traits of [`crate::store`]).
 //!
 //! * [`MemoryStore`]: a real, concurrent in-memory store.
 //! * [`FakeSms`]: an SMS sender that records what it sent, so a test can read the code.
 //! * [`FakeMail`]: the same for mail, so a test can read activation and reset tokens.
 //! * [`ManualClock`]: a clock that only moves when the test advances it.
 //! * [`TestKit`]: the three wired into an [`crate::Auth`] with fast argon2 parameters.
-//! * [`conformance`]: the store conformance suite.
+//! * [`conformance`]: the store conformance suite, one part per store trait.
 
 pub mod conformance;
 mod fake_mail;
@@ -72,6 +72,7 @@ impl TestKit {
         let clock = ManualClock::new();
         let auth = Auth::builder(config)
             .store(store.clone())
+            .one_time_tokens(store.clone())
             .sms(sms.clone())
             .mail(mail.clone())
             .clock(clock.clone())

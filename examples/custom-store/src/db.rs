@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use auth_core::challenge::Challenge;
-use auth_core::email_token::EmailToken;
-use auth_core::secret::SecretHash;
 use auth_core::session::Session;
 use auth_core::store::{Counter, Failures};
 use auth_core::{ChallengeId, SessionId};
@@ -64,7 +62,6 @@ pub(crate) struct Tables {
     pub(crate) users: Vec<AccountRow>,
     // The tables added for auth.
     pub(crate) challenges: HashMap<ChallengeId, Challenge>,
-    pub(crate) email_tokens: HashMap<SecretHash, EmailToken>,
     pub(crate) sessions: HashMap<SessionId, Session>,
     pub(crate) counters: HashMap<String, Counter>,
     pub(crate) failures: HashMap<String, Failures>,

@@ -1,21 +1,26 @@
-//! [`AppStore`]: the [`Store`] implementation over [`AppDatabase`]. Each method takes the
-//! database lock once and does all its checking and writing under it, so each is atomic.
+//! [`AppStore`]: the store traits an SMS-only app needs ([`UserStore`], [`SessionStore`],
+//! [`ChallengeStore`], [`CounterStore`], which make it a [`Store`](auth_core::Store)) over
+//! [`AppDatabase`]. The app sends no mail, so it has no emailed tokens to keep and does not
+//! implement `OneTimeTokenStore`. Each method takes the database lock once and does all its
+//! checking and writing under it, so each is atomic.
 
 use std::net::IpAddr;
 
 use async_trait::async_trait;
 use auth_core::challenge::Challenge;
-use auth_core::email_token::EmailToken;
-use auth_core::secret::SecretHash;
 use auth_core::session::{RefreshState, RevokeReason, Session, SessionStatus};
-use auth_core::store::{Counter, Failures, UniqueField};
-use auth_core::{ChallengeId, Email, Phone, SessionId, Store, StoreError, User, UserId, Username};
+use auth_core::store::{
+    ChallengeStore, Counter, CounterStore, Failures, SessionStore, UniqueField, UserStore,
+};
+use auth_core::{ChallengeId, Email, Phone, SessionId, StoreError, User, UserId, Username};
 use chrono::{DateTime, Utc};
 
 use crate::db::Tables;
 use crate::{AccountRow, AppDatabase, row};
 
-/// The app's [`Store`]: users in its existing `users` table, the rest in tables of their own.
+/// The app's store: users in its existing `users` table, sessions, SMS challenges and
+/// counters in tables of their own. A [`Store`](auth_core::Store), since it implements the
+/// four traits that make one.
 #[derive(Debug, Clone)]
 pub struct AppStore {
     db: AppDatabase,
@@ -58,7 +63,7 @@ impl Tables {
 }
 
 #[async_trait]
-impl Store for AppStore {
+impl UserStore for AppStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let mut t = self.db.lock();
         if t.users.iter().any(|r| r.id == user.id.as_uuid()) {
@@ -125,7 +130,10 @@ impl Store for AppStore {
         existing.current_login_ip = ip.map(|ip| ip.to_string());
         Ok(true)
     }
+}
 
+#[async_trait]
+impl ChallengeStore for AppStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
         let mut t = self.db.lock();
         if t.challenges.contains_key(&challenge.id) {
@@ -169,34 +177,16 @@ impl Store for AppStore {
         })
     }
 
-    async fn insert_email_token(&self, token: &EmailToken) -> Result<(), StoreError> {
+    async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut t = self.db.lock();
-        if t.email_tokens.contains_key(&token.hash) {
-            return Err(StoreError::Conflict(UniqueField::Id));
-        }
-        t.email_tokens.insert(token.hash, token.clone());
-        Ok(())
+        let before = t.challenges.len();
+        t.challenges.retain(|_, c| c.expires_at > now);
+        Ok(u64::try_from(before - t.challenges.len()).unwrap_or(u64::MAX))
     }
+}
 
-    async fn email_token(&self, hash: &SecretHash) -> Result<Option<EmailToken>, StoreError> {
-        Ok(self.db.lock().email_tokens.get(hash).cloned())
-    }
-
-    async fn consume_email_token(
-        &self,
-        hash: &SecretHash,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut t = self.db.lock();
-        Ok(match t.email_tokens.get_mut(hash) {
-            Some(token) if token.consumed_at.is_none() => {
-                token.consumed_at = Some(at);
-                true
-            }
-            _ => false,
-        })
-    }
-
+#[async_trait]
+impl SessionStore for AppStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let mut t = self.db.lock();
         if t.sessions.contains_key(&session.id) {
@@ -252,15 +242,13 @@ impl Store for AppStore {
     }
 
     async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
+        // In any order: the core sorts (and drops the expired ones) itself.
         let t = self.db.lock();
-        let mut sessions: Vec<Session> = t
-            .sessions
+        Ok(t.sessions
             .values()
             .filter(|s| s.user_id == user && s.status == SessionStatus::Active)
             .cloned()
-            .collect();
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
-        Ok(sessions)
+            .collect())
     }
 
     async fn revoke_user_sessions(
@@ -281,6 +269,16 @@ impl Store for AppStore {
         Ok(revoked)
     }
 
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut t = self.db.lock();
+        let before = t.sessions.len();
+        t.sessions.retain(|_, s| s.expires_at > now);
+        Ok(u64::try_from(before - t.sessions.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[async_trait]
+impl CounterStore for AppStore {
     async fn hit_counter(
         &self,
         key: &str,
@@ -342,21 +340,11 @@ impl Store for AppStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut t = self.db.lock();
-        let records = |t: &Tables| {
-            t.challenges.len()
-                + t.email_tokens.len()
-                + t.sessions.len()
-                + t.counters.len()
-                + t.failures.len()
-        };
-        let before = records(&t);
-        t.challenges.retain(|_, c| c.expires_at > now);
-        t.email_tokens.retain(|_, e| e.expires_at > now);
-        t.sessions.retain(|_, s| s.expires_at > now);
+        let before = t.counters.len() + t.failures.len();
         t.counters.retain(|_, c| c.resets_at > now);
         t.failures.retain(|_, f| f.expires_at > now);
-        Ok(u64::try_from(before - records(&t)).unwrap_or(u64::MAX))
+        Ok(u64::try_from(before - (t.counters.len() + t.failures.len())).unwrap_or(u64::MAX))
     }
 }

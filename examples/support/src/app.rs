@@ -34,7 +34,7 @@ impl ExampleApp {
     /// and mail senders, and the hook granting `admin` to the accounts in `AUTH_ADMINS`
     /// (those that already exist get it now).
     pub async fn with_settings(settings: Settings) -> Result<Self> {
-        let store = crate::open_store(&settings).await?;
+        let (store, one_time_tokens) = crate::open_store(&settings).await?;
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone(),
             None => load_or_create_secret(&settings.db_path)?,
@@ -42,6 +42,7 @@ impl ExampleApp {
         let admins = AdminGrants::new(settings.admins.clone());
         let auth = Auth::builder(AuthConfig::new(secret))
             .store_arc(store)
+            .one_time_tokens_arc(one_time_tokens)
             .sms(DevSms::new(settings.sms_outbox.clone()))
             .mail(DevMail::new(settings.email_outbox.clone()))
             .hooks(admins.clone())

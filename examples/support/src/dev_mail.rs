@@ -59,8 +59,10 @@ mod tests {
     async fn appends_the_activation_mail_with_its_token() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mail.jsonl");
+        let store = MemoryStore::new();
         let auth = Auth::builder(TestKit::config())
-            .store(MemoryStore::new())
+            .store(store.clone())
+            .one_time_tokens(store)
             .sms(FakeSms::new())
             .mail(DevMail::new(Some(path.clone())))
             .build()
