@@ -323,7 +323,10 @@ impl Auth {
                 ))
             }
             Route::Login => match self
-                .login(json_body::<LoginRequest>(req)?, &req.client)
+                .login(
+                    json_body::<LoginRequest>(req)?.parse(&self.inner.config)?,
+                    &req.client,
+                )
                 .await?
             {
                 LoginOutcome::ChallengeSent(sent) => Ok(HttpResponse::json(202, &sent)),
@@ -332,7 +335,7 @@ impl Auth {
             Route::VerifySms => {
                 let body: VerifySmsRequest = json_body(req)?;
                 let pair = self
-                    .verify_sms(&body.challenge_id, &body.code, &req.client)
+                    .verify_sms(body.challenge_id.parse()?, &body.code, &req.client)
                     .await?;
                 Ok(HttpResponse::json(200, &pair))
             }
@@ -366,11 +369,15 @@ impl Auth {
             }
             Route::ListSessions => {
                 let p = self.principal(req).await?;
-                Ok(HttpResponse::json(200, &self.list_sessions(&p).await?))
+                Ok(HttpResponse::json(
+                    200,
+                    &self.list_sessions(&p, &req.client).await?,
+                ))
             }
             Route::RevokeSession(id) => {
                 let p = self.principal(req).await?;
-                self.revoke_own_session(&p, id).await?;
+                let id = id.parse().map_err(|_| AuthError::NotFound)?;
+                self.revoke_own_session(&p, id, &req.client).await?;
                 Ok(HttpResponse::no_content())
             }
             Route::Me => {
@@ -387,17 +394,28 @@ impl Auth {
             }
             Route::GetUser(id) => {
                 self.principal(req).await?;
-                Ok(HttpResponse::json(200, &self.public_profile(id).await?))
+                let id = id.parse().map_err(|_| AuthError::NotFound)?;
+                Ok(HttpResponse::json(
+                    200,
+                    &self.public_profile(id, &req.client).await?,
+                ))
             }
             Route::PasswordReset => {
                 let body: PasswordResetRequest = json_body(req)?;
                 match (body.email, body.phone) {
                     (Some(email), None) => {
-                        self.request_password_reset_email(&email, &req.client)
-                            .await?;
+                        self.request_password_reset_email(
+                            &crate::Email::parse(&email)?,
+                            &req.client,
+                        )
+                        .await?;
                         Ok(HttpResponse::json(202, &serde_json::json!({})))
                     }
                     (None, Some(phone)) => {
+                        let phone = crate::Phone::parse(
+                            &phone,
+                            self.inner.config.sms.strict_phone_validation,
+                        )?;
                         let sent = self.request_password_reset_sms(&phone, &req.client).await?;
                         Ok(HttpResponse::json(202, &sent))
                     }
@@ -419,7 +437,7 @@ impl Auth {
                     }
                     (None, Some(id), Some(code)) => {
                         self.confirm_password_reset_sms(
-                            &id,
+                            id.parse()?,
                             &code,
                             &body.new_password,
                             &req.client,
@@ -442,22 +460,27 @@ impl Auth {
             Route::ChangePhone => {
                 let p = self.principal(req).await?;
                 let body: PhoneChangeRequest = json_body(req)?;
+                let phone = crate::Phone::parse(
+                    &body.phone,
+                    self.inner.config.sms.strict_phone_validation,
+                )?;
                 let sent = self
-                    .request_phone_change(&p, &body.phone, body.password.as_ref(), &req.client)
+                    .request_phone_change(&p, &phone, body.password.as_ref(), &req.client)
                     .await?;
                 Ok(HttpResponse::json(202, &sent))
             }
             Route::ConfirmPhone => {
                 let p = self.principal(req).await?;
                 let body: VerifySmsRequest = json_body(req)?;
-                self.confirm_phone_change(&p, &body.challenge_id, &body.code, &req.client)
+                self.confirm_phone_change(&p, body.challenge_id.parse()?, &body.code, &req.client)
                     .await?;
                 Ok(HttpResponse::no_content())
             }
             Route::ChangeEmail => {
                 let p = self.principal(req).await?;
                 let body: EmailChangeRequest = json_body(req)?;
-                self.request_email_change(&p, &body.email, body.password.as_ref(), &req.client)
+                let email = crate::Email::parse(&body.email)?;
+                self.request_email_change(&p, &email, body.password.as_ref(), &req.client)
                     .await?;
                 Ok(HttpResponse::json(202, &serde_json::json!({})))
             }

@@ -55,6 +55,7 @@ mod limits;
 pub mod mail;
 pub mod password;
 pub mod phone;
+mod pipeline;
 pub mod profile;
 pub mod secret;
 pub mod session;

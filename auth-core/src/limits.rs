@@ -440,6 +440,100 @@ pub(crate) fn password_failures_key(account_key: &str) -> String {
     format!("pwfail:{account_key}")
 }
 
+/// The account key of an existing user, under which its password throttle and lockout
+/// count.
+pub(crate) fn account_key_of(user: &crate::User) -> String {
+    format!("user:{}", user.id)
+}
+
+/// The rules a flow applies through these counters: the password guard and failure count,
+/// and clearing an account's lockouts.
+impl crate::pipeline::Ctx<'_> {
+    /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
+    /// per-IP cap applies when `per_ip` (every route; not the HTTP Basic guard, which has no
+    /// client and is bounded by the account's throttle and lockout).
+    pub(crate) async fn check_password_guard(
+        &self,
+        account_key: &str,
+        per_ip: bool,
+    ) -> Result<(), AuthError> {
+        let cfg = &self.inner.config.password;
+        let counters = self.counters();
+        let now = self.now;
+        if per_ip {
+            counters
+                .check_cap(
+                    &password_ip_key(self.client.ip),
+                    FailureCap::passwords_per_ip(cfg),
+                    now,
+                )
+                .await?;
+        }
+        counters
+            .check_password_attempt(cfg, account_key, now)
+            .await?;
+        counters
+            .check_lockout(
+                &password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await
+    }
+
+    /// Counts a wrong password: towards the account's lockout and (when `per_ip`) the client
+    /// IP's cap.
+    pub(crate) async fn password_failed(
+        &self,
+        account_key: &str,
+        per_ip: bool,
+    ) -> Result<(), AuthError> {
+        let cfg = &self.inner.config.password;
+        let counters = self.counters();
+        let now = self.now;
+        counters
+            .add_failure(
+                &password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await?;
+        if per_ip {
+            counters
+                .count_against_cap(
+                    &password_ip_key(self.client.ip),
+                    FailureCap::passwords_per_ip(cfg),
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the account's lockout counters (passwords, and every SMS-code channel of its
+    /// phone) after it proved itself one way or another.
+    pub(crate) async fn clear_lockouts(&self, user: &crate::User) -> Result<(), AuthError> {
+        self.counters()
+            .clear_failures(&password_failures_key(&account_key_of(user)))
+            .await?;
+        if let Some(phone) = &user.phone {
+            self.clear_phone_lockouts(phone).await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the SMS-code lockouts of every channel of `phone`.
+    pub(crate) async fn clear_phone_lockouts(&self, phone: &Phone) -> Result<(), AuthError> {
+        let counters = self.counters();
+        for channel in SMS_CHANNELS {
+            counters
+                .clear_failures(&sms_failures_key(phone, channel))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

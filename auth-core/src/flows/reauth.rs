@@ -1,13 +1,13 @@
 //! Re-authentication for sensitive changes (phone, email, a first password): the rule every
 //! such flow shares.
 
-use crate::api::ClientInfo;
-use crate::flows::password_login::account_key_of;
+use crate::limits::account_key_of;
+use crate::pipeline::Ctx;
 use crate::secret::Password;
 use crate::token::access::Principal;
-use crate::{Auth, AuthError, User};
+use crate::{AuthError, User};
 
-impl Auth {
+impl Ctx<'_> {
     /// Proves the signed-in user is who they say for a sensitive change: the current password
     /// (throttled and locked out like a login) when the account has one, else a session
     /// younger than `accounts.recent_login_secs` (`forbidden` otherwise).
@@ -16,14 +16,13 @@ impl Auth {
         principal: &Principal,
         user: &User,
         password: Option<&Password>,
-        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
                 let key = account_key_of(user);
-                self.check_password_guard(&key, Some(client)).await?;
+                self.check_password_guard(&key, true).await?;
                 if !self.inner.hasher.verify(password, hash).await? {
-                    self.password_failed(&key, Some(client)).await?;
+                    self.password_failed(&key, true).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
                 Ok(())
@@ -34,16 +33,15 @@ impl Auth {
             )),
             (None, None) => {
                 let session = self
-                    .inner
-                    .store
+                    .store()
                     .session(principal.session()?)
                     .await?
                     .ok_or(AuthError::TokenRevoked)?;
                 // The session itself must still be live: in stateless mode a logged-out
                 // session's access tokens still verify.
-                crate::auth::live(&session, self.now(), self.idle_timeout())?;
+                crate::auth::live(&session, self.now, self.idle_timeout())?;
                 let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);
-                if self.now() - session.created_at > recent {
+                if self.now - session.created_at > recent {
                     return Err(AuthError::Forbidden);
                 }
                 Ok(())

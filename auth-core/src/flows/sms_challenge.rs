@@ -5,14 +5,15 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::api::{ChallengeSent, ClientInfo};
+use crate::AuthError;
+use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
 use crate::ids::{ChallengeId, UserId};
 use crate::limits::{self, Lockout};
 use crate::phone::Phone;
+use crate::pipeline::Ctx;
 use crate::secret::{OneTimeCode, random_numeric_code};
 use crate::sms::{SmsKind, SmsMessage};
-use crate::{Auth, AuthError};
 
 /// After a failed send, how long every SMS start answers `sms_unavailable` unless a send
 /// succeeds (sends are still tried for phones that get one).
@@ -30,11 +31,10 @@ pub(crate) struct Issue<'a> {
     pub(crate) template: &'a str,
 }
 
-impl Auth {
-    /// Parses a phone for SMS and applies the country allow/deny lists.
-    pub(crate) fn sms_phone(&self, phone: &str) -> Result<Phone, AuthError> {
+impl Ctx<'_> {
+    /// Applies the country allow/deny lists to a phone an SMS would go to.
+    pub(crate) fn sms_phone_allowed(&self, phone: &Phone) -> Result<(), AuthError> {
         let cfg = &self.inner.config.sms;
-        let phone = Phone::parse(phone, cfg.strict_phone_validation)?;
         let cc = phone.country_code();
         let allowed = cfg
             .allowed_country_codes
@@ -45,7 +45,7 @@ impl Auth {
                 "SMS to country code +{cc} is not supported"
             )));
         }
-        Ok(phone)
+        Ok(())
     }
 
     /// Counts the send against the limits, refuses a locked phone, stores the challenge (only a
@@ -54,15 +54,14 @@ impl Auth {
     pub(crate) async fn issue_sms_challenge(
         &self,
         issue: Issue<'_>,
-        client: &ClientInfo,
     ) -> Result<ChallengeSent, AuthError> {
         let cfg = &self.inner.config.sms;
         let store = self.inner.store.as_ref();
-        let now = self.now();
+        let now = self.now;
         let phone = issue.phone;
         let counters = self.counters();
         counters
-            .check_sms_send(cfg, phone, issue.purpose, client.ip, now)
+            .check_sms_send(cfg, phone, issue.purpose, self.client.ip, now)
             .await?;
         counters
             .check_lockout(
@@ -122,12 +121,11 @@ impl Auth {
     /// Checks the code's form and loads an open challenge of one of `purposes`. Reads only.
     pub(crate) async fn open_sms_challenge(
         &self,
-        challenge_id: &str,
+        id: ChallengeId,
         code: &OneTimeCode,
         purposes: &[ChallengePurpose],
     ) -> Result<Challenge, AuthError> {
         let cfg = &self.inner.config.sms;
-        let id: ChallengeId = challenge_id.parse()?;
         let c = code.expose();
         if c.len() != usize::from(cfg.code_length) || !c.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AuthError::invalid_request(format!(
@@ -142,7 +140,7 @@ impl Auth {
             .await?
             .filter(|ch| purposes.contains(&ch.purpose))
             .ok_or(AuthError::InvalidCode)?;
-        closed_state_error(challenge.state(self.now(), cfg.max_attempts))?;
+        closed_state_error(challenge.state(self.now, cfg.max_attempts))?;
         Ok(challenge)
     }
 
@@ -157,7 +155,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let cfg = &self.inner.config.sms;
         let store = self.inner.store.as_ref();
-        let now = self.now();
+        let now = self.now;
         let counters = self.counters();
         let lockout = Lockout::sms_codes(cfg);
         let failures_key = limits::sms_failures_key(&challenge.phone, challenge.purpose);

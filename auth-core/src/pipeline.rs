@@ -1,0 +1,209 @@
+//! The request pipeline: the one path every action of [`Auth`] takes.
+//!
+//! [`Auth::run`] reads the clock once, builds the action's [`Ctx`], runs the flow's
+//! [`Flow::prepare`] (parsing and look-ups; nothing written, counted or sent), the app's before
+//! hook with what preparation found (a veto ends the action there: `Vetoed`, nothing done),
+//! then [`Flow::execute`], then the after hook with the result. Flows never call the hooks
+//! and never read the clock: they use [`Ctx::now`].
+
+use chrono::{DateTime, Utc};
+
+use crate::account::{Email, User, Username};
+use crate::api::ClientInfo;
+use crate::auth::Inner;
+use crate::hooks::{Action, AfterHook, BeforeHook};
+use crate::ids::{SessionId, UserId};
+use crate::phone::Phone;
+use crate::token::access::Principal;
+use crate::{Auth, AuthError};
+
+/// What one run of an action works with: the moment it runs at, the client, and the service's
+/// parts (configuration, keys, store and senders).
+pub(crate) struct Ctx<'a> {
+    /// The time of the request, read once from the clock.
+    pub(crate) now: DateTime<Utc>,
+    /// The client, as the adapter saw it (an empty one for admin operations).
+    pub(crate) client: &'a ClientInfo,
+    /// The service's configuration, keys and plugged-in parts.
+    pub(crate) inner: &'a Inner,
+}
+
+impl Ctx<'_> {
+    /// The store.
+    pub(crate) fn store(&self) -> &dyn crate::store::Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The store's rate-limit and failure counters, under hashed keys.
+    pub(crate) fn counters(&self) -> crate::limits::Counters<'_> {
+        crate::limits::Counters {
+            store: self.inner.store.as_ref(),
+            key: &self.inner.counter_key,
+        }
+    }
+
+    /// How long a session may sit unused.
+    pub(crate) fn idle_timeout(&self) -> chrono::Duration {
+        crate::auth::secs(self.inner.config.session.idle_timeout_secs)
+    }
+}
+
+/// What the before hook is told an action is about (see [`BeforeHook`]'s fields).
+#[derive(Default)]
+pub(crate) struct Subject<'a> {
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) session_id: Option<SessionId>,
+    pub(crate) phone: Option<&'a Phone>,
+    pub(crate) email: Option<&'a Email>,
+    pub(crate) username: Option<&'a Username>,
+    pub(crate) profile: Option<&'a serde_json::Value>,
+}
+
+impl Subject<'_> {
+    /// The subject of an action by a signed-in user.
+    pub(crate) fn principal(principal: &Principal) -> Self {
+        Self {
+            user_id: Some(principal.user_id),
+            session_id: principal.session_id,
+            ..Self::default()
+        }
+    }
+}
+
+/// What the after hook is told about a finished action (see [`AfterHook`]'s fields).
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(crate) user: Option<User>,
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) session_id: Option<SessionId>,
+    /// The after hook is not run (a concealed registration of a taken email).
+    pub(crate) unseen: bool,
+}
+
+impl Outcome {
+    /// An outcome the after hook is not told of.
+    pub(crate) fn unseen() -> Self {
+        Self {
+            unseen: true,
+            ..Self::default()
+        }
+    }
+
+    /// An action about `user`, as it stands after the action.
+    pub(crate) fn user(user: User) -> Self {
+        Self {
+            user_id: Some(user.id),
+            user: Some(user),
+            ..Self::default()
+        }
+    }
+
+    /// An action about `user` that created, refreshed or ended `session_id`.
+    pub(crate) fn session(user: User, session_id: SessionId) -> Self {
+        Self {
+            session_id: Some(session_id),
+            ..Self::user(user)
+        }
+    }
+
+    /// An action by a signed-in user that did not load the account.
+    pub(crate) fn principal(principal: &Principal) -> Self {
+        Self {
+            user_id: Some(principal.user_id),
+            session_id: principal.session_id,
+            ..Self::default()
+        }
+    }
+
+    /// An action by a signed-in user, with the account as it stands after the action.
+    pub(crate) fn principal_user(principal: &Principal, user: User) -> Self {
+        Self {
+            user: Some(user),
+            ..Self::principal(principal)
+        }
+    }
+}
+
+/// One action: what it prepares (reads only), what the before hook sees of that, and what it
+/// then does.
+pub(crate) trait Flow {
+    /// The action hooks see.
+    const ACTION: Action;
+    /// The typed input.
+    type Input;
+    /// What preparation found, handed to execution.
+    type Prepared;
+    /// The action's answer.
+    type Output;
+
+    /// Parsing and look-ups: nothing written, counted or sent.
+    async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError>;
+
+    /// What the before hook is told, from what preparation found.
+    fn subject(prepared: &Self::Prepared) -> Subject<'_>;
+
+    /// The action itself, once the before hook let it through; its answer and what the after
+    /// hook is told.
+    async fn execute(
+        ctx: &Ctx<'_>,
+        prepared: Self::Prepared,
+    ) -> Result<(Self::Output, Outcome), AuthError>;
+}
+
+/// The client of actions that come from no client (admin operations).
+pub(crate) static NO_CLIENT: ClientInfo = ClientInfo {
+    ip: None,
+    user_agent: None,
+};
+
+impl Auth {
+    /// The context of one action at `now`.
+    pub(crate) fn ctx<'a>(&'a self, client: &'a ClientInfo) -> Ctx<'a> {
+        Ctx {
+            now: self.inner.clock.now(),
+            client,
+            inner: &self.inner,
+        }
+    }
+
+    /// Runs the action `F`: see the module docs.
+    pub(crate) async fn run<F: Flow>(
+        &self,
+        input: F::Input,
+        client: &ClientInfo,
+    ) -> Result<F::Output, AuthError> {
+        let ctx = self.ctx(client);
+        let prepared = F::prepare(&ctx, input).await?;
+        {
+            let s = F::subject(&prepared);
+            let hook = BeforeHook {
+                action: F::ACTION,
+                client,
+                user_id: s.user_id,
+                session_id: s.session_id,
+                phone: s.phone,
+                email: s.email,
+                username: s.username,
+                profile: s.profile,
+            };
+            self.inner
+                .hooks
+                .before(&hook)
+                .await
+                .map_err(AuthError::Vetoed)?;
+        }
+        let (output, outcome) = F::execute(&ctx, prepared).await?;
+        if outcome.unseen {
+            return Ok(output);
+        }
+        let hook = AfterHook {
+            action: F::ACTION,
+            client,
+            user: outcome.user.as_ref(),
+            user_id: outcome.user_id,
+            session_id: outcome.session_id,
+        };
+        self.inner.hooks.after(&hook).await;
+        Ok(output)
+    }
+}
