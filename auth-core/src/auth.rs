@@ -42,7 +42,8 @@ use crate::phone::Phone;
 use crate::pipeline::NO_CLIENT;
 use crate::secret::MacKey;
 use crate::secret::{OneTimeCode, Password};
-use crate::session::{Session, SessionOwner, SessionState};
+use crate::session::live;
+use crate::session::{Session, SessionOwner};
 use crate::sms::SmsSender;
 use crate::store::Store;
 use crate::token::access::{AccessClaims, AccessTokens, Principal};
@@ -225,7 +226,7 @@ impl Auth {
     }
 
     pub(crate) fn idle_timeout(&self) -> chrono::Duration {
-        secs(self.inner.config.session.idle_timeout_secs)
+        crate::clock::secs(self.inner.config.session.idle_timeout_secs)
     }
 
     /// Checks an access token and returns who it speaks for.
@@ -677,24 +678,4 @@ impl Auth {
     pub async fn set_roles(&self, id: UserId, roles: Vec<String>) -> Result<(), AuthError> {
         self.run::<AdminSetRoles>((id, roles), &NO_CLIENT).await
     }
-}
-
-/// `Ok` when the session is live at `now`, else the error a client gets for it.
-pub(crate) fn live(
-    session: &Session,
-    now: DateTime<Utc>,
-    idle: chrono::Duration,
-) -> Result<(), AuthError> {
-    match session.state(now, idle) {
-        SessionState::Live => Ok(()),
-        SessionState::Revoked(_) => Err(AuthError::TokenRevoked),
-        SessionState::Expired => Err(AuthError::TokenExpired),
-    }
-}
-
-/// Whole seconds as a chrono duration, capped at 100 years so that adding it to a date can
-/// never overflow (chrono panics on overflow).
-pub(crate) fn secs(s: u64) -> chrono::Duration {
-    const CAP: u64 = 100 * 365 * 24 * 3600;
-    chrono::Duration::seconds(i64::try_from(s.min(CAP)).unwrap_or(0))
 }

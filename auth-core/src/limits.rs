@@ -101,7 +101,7 @@ impl Lockout {
 
     /// How long a count outlives its latest failure.
     fn memory(&self) -> chrono::Duration {
-        crate::auth::secs(self.max.as_secs().saturating_mul(2))
+        crate::clock::secs(self.max.as_secs().saturating_mul(2))
     }
 }
 
@@ -135,7 +135,7 @@ impl Counters<'_> {
             if window.is_zero() {
                 continue;
             }
-            let window_ends = now + crate::auth::secs(window.as_secs());
+            let window_ends = now + crate::clock::secs(window.as_secs());
             let counter = self
                 .store
                 .hit_counter(&self.key(&raw), window_ends, now)
@@ -198,7 +198,7 @@ impl Counters<'_> {
         ];
         self.hit_each(per_channel, now).await?;
         if cfg.resend_cooldown_secs > 0 {
-            let ends = now + crate::auth::secs(cfg.resend_cooldown_secs);
+            let ends = now + crate::clock::secs(cfg.resend_cooldown_secs);
             self.store.add_failure(&cooldown, now, ends).await?;
         }
         Ok(())
@@ -313,7 +313,7 @@ impl Counters<'_> {
         let key = self.key(raw_key);
         let window_ends = match self.store.failures(&key, now).await? {
             Some(open) => open.expires_at,
-            None => now + crate::auth::secs(cap.window_secs),
+            None => now + crate::clock::secs(cap.window_secs),
         };
         self.store.add_failure(&key, now, window_ends).await?;
         Ok(())
@@ -332,7 +332,7 @@ impl Counters<'_> {
         let Some(lock) = lockout.lock_for(failures.count) else {
             return Ok(());
         };
-        let until = failures.last_at + crate::auth::secs(lock.as_secs());
+        let until = failures.last_at + crate::clock::secs(lock.as_secs());
         if now < until {
             let retry_after = (until - now).to_std().unwrap_or(Duration::ZERO);
             return Err(AuthError::TooManyAttempts {

@@ -44,7 +44,7 @@ impl Ctx<'_> {
 
     /// How long a session may sit unused.
     pub(crate) fn idle_timeout(&self) -> chrono::Duration {
-        crate::auth::secs(self.inner.config.session.idle_timeout_secs)
+        crate::clock::secs(self.inner.config.session.idle_timeout_secs)
     }
 }
 
@@ -166,19 +166,34 @@ impl Auth {
         }
     }
 
-    /// Runs the action `F`: see the module docs.
+    /// Runs the action `F`: see the module docs. Every refusal is logged here, once, with
+    /// the action it ended (a veto at `info`, the rest at `debug`; what is logged where it is
+    /// made, such as an unreachable store or an internal error, is at `error` there).
     pub(crate) async fn run<F: Flow>(
         &self,
         input: F::Input,
         client: &ClientInfo,
     ) -> Result<F::Output, AuthError> {
         let ctx = self.ctx(client);
-        let prepared = F::prepare(&ctx, input).await?;
+        let result = self.steps::<F>(&ctx, input).await;
+        match &result {
+            Ok(_) => {}
+            Err(AuthError::Vetoed(veto)) => {
+                tracing::info!(action = ?F::ACTION, code = veto.code(), "vetoed by an app hook");
+            }
+            Err(e) => tracing::debug!(action = ?F::ACTION, code = e.code(), "action refused"),
+        }
+        result
+    }
+
+    /// Prepare, before hook, execute, after hook.
+    async fn steps<F: Flow>(&self, ctx: &Ctx<'_>, input: F::Input) -> Result<F::Output, AuthError> {
+        let prepared = F::prepare(ctx, input).await?;
         {
             let s = F::subject(&prepared);
             let hook = BeforeHook {
                 action: F::ACTION,
-                client,
+                client: ctx.client,
                 user_id: s.user_id,
                 session_id: s.session_id,
                 phone: s.phone,
@@ -192,13 +207,13 @@ impl Auth {
                 .await
                 .map_err(AuthError::Vetoed)?;
         }
-        let (output, outcome) = F::execute(&ctx, prepared).await?;
+        let (output, outcome) = F::execute(ctx, prepared).await?;
         if outcome.unseen {
             return Ok(output);
         }
         let hook = AfterHook {
             action: F::ACTION,
-            client,
+            client: ctx.client,
             user: outcome.user.as_ref(),
             user_id: outcome.user_id,
             session_id: outcome.session_id,

@@ -206,7 +206,7 @@ impl Flow for AdminListSessions {
     async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<(Vec<Session>, Outcome), AuthError> {
         let (now, idle) = (ctx.now, ctx.idle_timeout());
         let mut sessions = ctx.store().sessions_of_user(id).await?;
-        sessions.retain(|s| crate::auth::live(s, now, idle).is_ok());
+        sessions.retain(|s| crate::session::live(s, now, idle).is_ok());
         let outcome = Outcome {
             user_id: Some(id),
             ..Outcome::default()

@@ -23,7 +23,7 @@ impl Ctx<'_> {
             user_id: user.id,
             created_at: now,
             last_used_at: now,
-            expires_at: now + crate::auth::secs(self.inner.config.session.absolute_lifetime_secs),
+            expires_at: now + crate::clock::secs(self.inner.config.session.absolute_lifetime_secs),
             ip,
             user_agent: self.client.user_agent.clone(),
             refresh: RefreshState {

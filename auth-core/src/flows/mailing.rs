@@ -80,7 +80,7 @@ impl Ctx<'_> {
                 user_id,
                 email: to.clone(),
                 created_at: now,
-                expires_at: now + crate::auth::secs(ttl),
+                expires_at: now + crate::clock::secs(ttl),
                 consumed_at: None,
             })
             .await?;

@@ -1,6 +1,7 @@
 //! The flows of [`crate::Auth`], one file per flow or family of flows, each a
 //! [`Flow`](crate::pipeline::Flow) run by the pipeline; and beside them the machinery several
-//! flows share (`sms_challenge`, `mailing`, `issuing`, `credentials`, `reauth`). Flows take
+//! flows share (`sms_challenge`, `mailing`, `issuing`, `credentials`, `password_check`,
+//! `reauth`). Flows take
 //! the time from their context (read once per action) and talk to the world only through the
 //! injected traits.
 
@@ -10,6 +11,7 @@ mod credentials;
 pub(crate) mod email;
 mod issuing;
 mod mailing;
+mod password_check;
 pub(crate) mod password_login;
 pub(crate) mod password_reset;
 pub(crate) mod phone_change;

@@ -39,8 +39,8 @@ impl Ctx<'_> {
                     .ok_or(AuthError::TokenRevoked)?;
                 // The session itself must still be live: in stateless mode a logged-out
                 // session's access tokens still verify.
-                crate::auth::live(&session, self.now, self.idle_timeout())?;
-                let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);
+                crate::session::live(&session, self.now, self.idle_timeout())?;
+                let recent = crate::clock::secs(self.inner.config.accounts.recent_login_secs);
                 if self.now - session.created_at > recent {
                     return Err(AuthError::Forbidden);
                 }

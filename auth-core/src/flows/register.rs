@@ -251,12 +251,12 @@ async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, A
     // durable writes (the account, the activation token) are matched by a counter hit and
     // an activation token that names no account and whose secret nobody holds.
     let now = ctx.now;
-    let ttl = crate::auth::secs(ctx.inner.config.accounts.activation_ttl_secs);
+    let ttl = crate::clock::secs(ctx.inner.config.accounts.activation_ttl_secs);
     let store = ctx.store();
     store
         .hit_counter(
             &ctx.counters().key(&format!("registerpad:{user_id}")),
-            now + crate::auth::secs(1),
+            now + crate::clock::secs(1),
             now,
         )
         .await?;

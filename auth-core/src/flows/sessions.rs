@@ -3,11 +3,12 @@
 use crate::AuthError;
 use crate::account::{User, UserStatus};
 use crate::api::{RevokedCount, SessionInfo, TokenPair};
-use crate::auth::{live, secs};
+use crate::clock::secs;
 use crate::hooks::Action;
 use crate::ids::SessionId;
 use crate::limits::{self, FailureCap};
 use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::session::live;
 use crate::session::{RefreshState, RevokeReason, Session, SessionState};
 use crate::token::access::Principal;
 use crate::token::refresh::{Authentic, Presented, RefreshToken};

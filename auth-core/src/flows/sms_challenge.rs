@@ -89,7 +89,7 @@ impl Ctx<'_> {
             phone: phone.clone(),
             user_id: issue.user_id,
             created_at: now,
-            expires_at: now + crate::auth::secs(cfg.code_ttl_secs),
+            expires_at: now + crate::clock::secs(cfg.code_ttl_secs),
             attempts: 0,
             consumed_at: None,
         };
