@@ -106,6 +106,7 @@ impl Lockout {
 }
 
 /// The store's counters under keys that reveal nothing: see the module docs.
+#[derive(Clone, Copy)]
 pub(crate) struct Counters<'a> {
     pub(crate) store: &'a dyn Store,
     pub(crate) key: &'a MacKey,
@@ -446,9 +447,17 @@ pub(crate) fn account_key_of(user: &crate::User) -> String {
     format!("user:{}", user.id)
 }
 
-/// The rules a flow applies through these counters: the password guard and failure count,
-/// and clearing an account's lockouts.
-impl crate::pipeline::Ctx<'_> {
+/// The password throttle, lockouts and per-IP failure cap as a flow applies them: the time
+/// and client IP of the request, the password section of the configuration, the counters.
+#[derive(Clone, Copy)]
+pub(crate) struct Lockouts<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) passwords: &'a PasswordConfig,
+    pub(crate) counters: Counters<'a>,
+}
+
+impl Lockouts<'_> {
     /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
     /// per-IP cap applies when `per_ip` (every route; not the HTTP Basic guard, which has no
     /// client and is bounded by the account's throttle and lockout).
@@ -457,13 +466,13 @@ impl crate::pipeline::Ctx<'_> {
         account_key: &str,
         per_ip: bool,
     ) -> Result<(), AuthError> {
-        let cfg = &self.inner.config.password;
-        let counters = self.counters();
+        let cfg = self.passwords;
+        let counters = self.counters;
         let now = self.now;
         if per_ip {
             counters
                 .check_cap(
-                    &password_ip_key(self.client.ip),
+                    &password_ip_key(self.client_ip),
                     FailureCap::passwords_per_ip(cfg),
                     now,
                 )
@@ -488,8 +497,8 @@ impl crate::pipeline::Ctx<'_> {
         account_key: &str,
         per_ip: bool,
     ) -> Result<(), AuthError> {
-        let cfg = &self.inner.config.password;
-        let counters = self.counters();
+        let cfg = self.passwords;
+        let counters = self.counters;
         let now = self.now;
         counters
             .add_failure(
@@ -501,7 +510,7 @@ impl crate::pipeline::Ctx<'_> {
         if per_ip {
             counters
                 .count_against_cap(
-                    &password_ip_key(self.client.ip),
+                    &password_ip_key(self.client_ip),
                     FailureCap::passwords_per_ip(cfg),
                     now,
                 )
@@ -513,7 +522,7 @@ impl crate::pipeline::Ctx<'_> {
     /// Clears the account's lockout counters (passwords, and every SMS-code channel of its
     /// phone) after it proved itself one way or another.
     pub(crate) async fn clear_lockouts(&self, user: &crate::User) -> Result<(), AuthError> {
-        self.counters()
+        self.counters
             .clear_failures(&password_failures_key(&account_key_of(user)))
             .await?;
         if let Some(phone) = &user.phone {
@@ -524,7 +533,7 @@ impl crate::pipeline::Ctx<'_> {
 
     /// Clears the SMS-code lockouts of every channel of `phone`.
     pub(crate) async fn clear_phone_lockouts(&self, phone: &Phone) -> Result<(), AuthError> {
-        let counters = self.counters();
+        let counters = self.counters;
         for channel in SMS_CHANNELS {
             counters
                 .clear_failures(&sms_failures_key(phone, channel))

@@ -11,8 +11,13 @@ use chrono::{DateTime, Utc};
 use crate::account::{Email, User, Username};
 use crate::api::ClientInfo;
 use crate::auth::Inner;
+use crate::flows::credentials::Passwords;
+use crate::flows::issuing::Issuer;
+use crate::flows::mailing::Mailer;
+use crate::flows::sms_challenge::SmsChallenges;
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::{SessionId, UserId};
+use crate::limits::{Counters, Lockouts};
 use crate::phone::Phone;
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
@@ -24,19 +29,20 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: DateTime<Utc>,
     /// The client, as the adapter saw it (an empty one for admin operations).
     pub(crate) client: &'a ClientInfo,
-    /// The service's configuration, keys and plugged-in parts.
-    pub(crate) inner: &'a Inner,
+    /// The service's configuration, keys and plugged-in parts; flows reach them only through
+    /// the narrow parts below ([`Ctx::sms`], [`Ctx::issuer`], ...).
+    inner: &'a Inner,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// The store.
-    pub(crate) fn store(&self) -> &dyn crate::store::Store {
+    pub(crate) fn store(&self) -> &'a dyn crate::store::Store {
         self.inner.store.as_ref()
     }
 
     /// The store's rate-limit and failure counters, under hashed keys.
-    pub(crate) fn counters(&self) -> crate::limits::Counters<'_> {
-        crate::limits::Counters {
+    pub(crate) fn counters(&self) -> Counters<'a> {
+        Counters {
             store: self.inner.store.as_ref(),
             key: &self.inner.counter_key,
         }
@@ -45,6 +51,74 @@ impl Ctx<'_> {
     /// How long a session may sit unused.
     pub(crate) fn idle_timeout(&self) -> chrono::Duration {
         crate::clock::secs(self.inner.config.session.idle_timeout_secs)
+    }
+
+    /// The accounts section of the configuration.
+    pub(crate) fn accounts(&self) -> &'a crate::config::AccountConfig {
+        &self.inner.config.accounts
+    }
+
+    /// The SMS challenge machinery.
+    pub(crate) fn sms(&self) -> SmsChallenges<'a> {
+        let inner = self.inner;
+        SmsChallenges {
+            now: self.now,
+            client_ip: self.client.ip,
+            store: inner.store.as_ref(),
+            cfg: &inner.config.sms,
+            code_key: &inner.code_key,
+            sender: inner.sms.as_ref(),
+            down_until: &inner.sms_down_until,
+            counters: self.counters(),
+        }
+    }
+
+    /// The password throttle and the lockouts.
+    pub(crate) fn lockouts(&self) -> Lockouts<'a> {
+        Lockouts {
+            now: self.now,
+            client_ip: self.client.ip,
+            passwords: &self.inner.config.password,
+            counters: self.counters(),
+        }
+    }
+
+    /// Issuing sessions and token pairs.
+    pub(crate) fn issuer(&self) -> Issuer<'a> {
+        let inner = self.inner;
+        Issuer {
+            now: self.now,
+            client: self.client,
+            store: inner.store.as_ref(),
+            cfg: &inner.config.session,
+            refresh_keys: &inner.refresh_keys,
+            access: &inner.access,
+            opaque: inner.opaque.as_ref(),
+        }
+    }
+
+    /// Mail and emailed tokens.
+    pub(crate) fn mailer(&self) -> Mailer<'a> {
+        let inner = self.inner;
+        Mailer {
+            now: self.now,
+            store: inner.store.as_ref(),
+            cfg: &inner.config.accounts,
+            sender: inner.mail.as_deref(),
+            email_key: &inner.email_key,
+            counters: self.counters(),
+        }
+    }
+
+    /// Checking and hashing passwords.
+    pub(crate) fn passwords(&self) -> Passwords<'a> {
+        let inner = self.inner;
+        Passwords {
+            cfg: &inner.config.password,
+            hasher: &inner.hasher,
+            policy: &inner.policy,
+            breached: inner.breached.as_deref(),
+        }
     }
 }
 

@@ -79,9 +79,9 @@ impl Flow for ChangePassword {
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
                 let key = account_key_of(&user);
-                ctx.check_password_guard(&key, true).await?;
-                if !ctx.inner.hasher.verify(old, hash).await? {
-                    ctx.password_failed(&key, true).await?;
+                ctx.lockouts().check_password_guard(&key, true).await?;
+                if !ctx.passwords().hasher.verify(old, hash).await? {
+                    ctx.lockouts().password_failed(&key, true).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
             }
@@ -96,6 +96,7 @@ impl Flow for ChangePassword {
             (None, None) => ctx.reauthenticate(&principal, &user, None).await?,
         }
         let hash = ctx
+            .passwords()
             .hash_new_password(Some(&user), &request.new_password)
             .await?;
         user.password_hash = Some(hash);
@@ -103,7 +104,7 @@ impl Flow for ChangePassword {
         if !store.update_user(&user).await? {
             return Err(AuthError::TokenRevoked);
         }
-        ctx.clear_lockouts(&user).await?;
+        ctx.lockouts().clear_lockouts(&user).await?;
         store
             .revoke_user_sessions(
                 user.id,

@@ -155,7 +155,7 @@ impl Flow for AdminResetLockouts {
 
     async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<((), Outcome), AuthError> {
         let user = existing_user(ctx, id).await?;
-        ctx.clear_lockouts(&user).await?;
+        ctx.lockouts().clear_lockouts(&user).await?;
         Ok(((), Outcome::user(user)))
     }
 }
@@ -181,7 +181,7 @@ impl Flow for AdminResetPhoneLockout {
     }
 
     async fn execute(ctx: &Ctx<'_>, phone: Phone) -> Result<((), Outcome), AuthError> {
-        ctx.clear_phone_lockouts(&phone).await?;
+        ctx.lockouts().clear_phone_lockouts(&phone).await?;
         Ok(((), Outcome::default()))
     }
 }

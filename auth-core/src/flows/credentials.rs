@@ -1,12 +1,24 @@
 //! Setting a new password, shared by the password change and both resets: the policy check
 //! and hash, and what a reset ends with.
 
+use crate::config::PasswordConfig;
+use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
 use crate::pipeline::{Ctx, Outcome};
 use crate::secret::Password;
 use crate::session::RevokeReason;
 use crate::{AuthError, User};
 
-impl Ctx<'_> {
+/// What checking and hashing passwords works with: the password section of the
+/// configuration, the hasher, the policy and the breached-password check.
+#[derive(Clone, Copy)]
+pub(crate) struct Passwords<'a> {
+    pub(crate) cfg: &'a PasswordConfig,
+    pub(crate) hasher: &'a PasswordHasher,
+    pub(crate) policy: &'a PasswordPolicy,
+    pub(crate) breached: Option<&'a dyn BreachedPasswordCheck>,
+}
+
+impl Passwords<'_> {
     /// Checks a new password against the policy (with the account's identifiers as context)
     /// and hashes it, off the runtime.
     pub(crate) async fn hash_new_password(
@@ -20,20 +32,16 @@ impl Ctx<'_> {
             context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
             context.extend(user.phone.as_ref().map(|p| p.as_str().to_owned()));
         }
-        self.inner
-            .hasher
-            .hash_new(
-                &self.inner.policy,
-                password,
-                context,
-                self.inner.breached.as_deref(),
-            )
+        self.hasher
+            .hash_new(self.policy, password, context, self.breached)
             .await
     }
+}
 
+impl Ctx<'_> {
     /// After a reset: clear lockouts, revoke every session.
     pub(crate) async fn finish_reset(&self, user: User) -> Result<((), Outcome), AuthError> {
-        self.clear_lockouts(&user).await?;
+        self.lockouts().clear_lockouts(&user).await?;
         let revoked = self
             .store()
             .revoke_user_sessions(user.id, None, self.now, RevokeReason::PasswordChanged)

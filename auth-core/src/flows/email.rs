@@ -24,7 +24,7 @@ impl Flow for ResendActivation {
     type Output = ();
 
     async fn prepare(ctx: &Ctx<'_>, email: Email) -> Result<Email, AuthError> {
-        ctx.mail_enabled()?;
+        ctx.mailer().mail_enabled()?;
         Ok(email)
     }
 
@@ -37,13 +37,14 @@ impl Flow for ResendActivation {
 
     async fn execute(ctx: &Ctx<'_>, email: Email) -> Result<((), Outcome), AuthError> {
         ctx.counters()
-            .check_mail_send(&ctx.inner.config.accounts, &email, ctx.now)
+            .check_mail_send(ctx.accounts(), &email, ctx.now)
             .await?;
         let user = ctx.store().user_by_email(&email).await?;
         if let Some(user) = &user
             && user.status == UserStatus::PendingActivation
         {
-            ctx.mail_token(user.id, &email, EmailTokenPurpose::Activation)
+            ctx.mailer()
+                .mail_token(user.id, &email, EmailTokenPurpose::Activation)
                 .await?;
         }
         Ok(((), user.map(Outcome::user).unwrap_or_default()))
@@ -69,6 +70,7 @@ impl Flow for Activate {
 
     async fn execute(ctx: &Ctx<'_>, token: String) -> Result<((), Outcome), AuthError> {
         let t = ctx
+            .mailer()
             .take_email_token(&token, EmailTokenPurpose::Activation)
             .await?;
         let store = ctx.store();
@@ -99,7 +101,7 @@ impl Flow for ResetEmailRequest {
     type Output = ();
 
     async fn prepare(ctx: &Ctx<'_>, email: Email) -> Result<Self::Prepared, AuthError> {
-        ctx.mail_enabled()?;
+        ctx.mailer().mail_enabled()?;
         let user = ctx.store().user_by_email(&email).await?;
         Ok((email, user))
     }
@@ -117,10 +119,11 @@ impl Flow for ResetEmailRequest {
         (email, user): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         ctx.counters()
-            .check_mail_send(&ctx.inner.config.accounts, &email, ctx.now)
+            .check_mail_send(ctx.accounts(), &email, ctx.now)
             .await?;
         if let Some(user) = &user {
-            ctx.mail_token(user.id, &email, EmailTokenPurpose::PasswordReset)
+            ctx.mailer()
+                .mail_token(user.id, &email, EmailTokenPurpose::PasswordReset)
                 .await?;
         }
         Ok(((), user.map(Outcome::user).unwrap_or_default()))
@@ -150,7 +153,7 @@ impl Flow for ResetEmailConfirm {
         (token, new_password): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         // Check the policy first so a weak password does not spend the token.
-        let hash = hash_presented(&ctx.inner.email_key, &token).ok_or(AuthError::InvalidToken)?;
+        let hash = hash_presented(ctx.mailer().email_key, &token).ok_or(AuthError::InvalidToken)?;
         let store = ctx.store();
         let pending = store
             .email_token(&hash)
@@ -161,8 +164,12 @@ impl Flow for ResetEmailConfirm {
             .user_by_id(pending.user_id)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        let new_hash = ctx.hash_new_password(Some(&user), &new_password).await?;
+        let new_hash = ctx
+            .passwords()
+            .hash_new_password(Some(&user), &new_password)
+            .await?;
         let t = ctx
+            .mailer()
             .take_email_token(&token, EmailTokenPurpose::PasswordReset)
             .await?;
         let mut user = store
@@ -194,7 +201,7 @@ impl Flow for EmailChangeRequest {
     type Output = ();
 
     async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Input, AuthError> {
-        ctx.mail_enabled()?;
+        ctx.mailer().mail_enabled()?;
         Ok(input)
     }
 
@@ -221,12 +228,13 @@ impl Flow for EmailChangeRequest {
             return Err(AuthError::AlreadyRegistered);
         }
         ctx.counters()
-            .check_mail_send(&ctx.inner.config.accounts, &email, ctx.now)
+            .check_mail_send(ctx.accounts(), &email, ctx.now)
             .await?;
-        ctx.mail_token(user.id, &email, EmailTokenPurpose::EmailChange)
+        ctx.mailer()
+            .mail_token(user.id, &email, EmailTokenPurpose::EmailChange)
             .await?;
         if let Some(old) = &user.email {
-            ctx.mail_notice(old).await;
+            ctx.mailer().mail_notice(old).await;
         }
         Ok(((), Outcome::principal_user(&principal, user)))
     }
@@ -251,6 +259,7 @@ impl Flow for EmailChangeConfirm {
 
     async fn execute(ctx: &Ctx<'_>, token: String) -> Result<((), Outcome), AuthError> {
         let t = ctx
+            .mailer()
             .take_email_token(&token, EmailTokenPurpose::EmailChange)
             .await?;
         let store = ctx.store();

@@ -1,15 +1,19 @@
 //! Mail and emailed tokens, shared by the email flows and registration: issuing and mailing
 //! a token, the address's mail limits, notices, and taking a presented token.
 
+use chrono::{DateTime, Utc};
+
 use crate::AuthError;
 use crate::account::{Email, User};
+use crate::config::AccountConfig;
 use crate::email_token::{
     EmailToken, EmailTokenPurpose, EmailTokenState, hash_presented, new_token,
 };
 use crate::ids::UserId;
-use crate::mail::{MailKind, MailMessage};
-use crate::pipeline::Ctx;
-use crate::secret::BearerToken;
+use crate::limits::Counters;
+use crate::mail::{MailKind, MailMessage, MailSender};
+use crate::secret::{BearerToken, MacKey};
+use crate::store::Store;
 
 /// Subject and body of each kind of mail. Senders that want their own text use
 /// [`MailMessage::kind`] and [`MailMessage::token`].
@@ -47,12 +51,22 @@ fn mail_text(kind: MailKind, token: Option<&str>) -> (String, String) {
     }
 }
 
-impl Ctx<'_> {
+/// What mailing works with: the time of the request, the store, the accounts section of the
+/// configuration, the mail sender (if any), the token key and the counters (mail limits).
+#[derive(Clone, Copy)]
+pub(crate) struct Mailer<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) store: &'a dyn Store,
+    pub(crate) cfg: &'a AccountConfig,
+    pub(crate) sender: Option<&'a dyn MailSender>,
+    pub(crate) email_key: &'a MacKey,
+    pub(crate) counters: Counters<'a>,
+}
+
+impl Mailer<'_> {
     /// The mail sender; `invalid_request` when the server has none.
-    pub(crate) fn mail_enabled(&self) -> Result<&dyn crate::mail::MailSender, AuthError> {
-        self.inner
-            .mail
-            .as_deref()
+    pub(crate) fn mail_enabled(&self) -> Result<&dyn MailSender, AuthError> {
+        self.sender
             .ok_or_else(|| AuthError::invalid_request("email is not enabled on this server"))
     }
 
@@ -64,16 +78,15 @@ impl Ctx<'_> {
         purpose: EmailTokenPurpose,
     ) -> Result<(), AuthError> {
         let sender = self.mail_enabled()?;
-        let cfg = &self.inner.config.accounts;
+        let cfg = self.cfg;
         let (ttl, kind) = match purpose {
             EmailTokenPurpose::Activation => (cfg.activation_ttl_secs, MailKind::Activation),
             EmailTokenPurpose::PasswordReset => (cfg.reset_ttl_secs, MailKind::PasswordReset),
             _ => (cfg.email_change_ttl_secs, MailKind::EmailChange),
         };
         let now = self.now;
-        let (token, hash) = new_token(&self.inner.email_key);
-        self.inner
-            .store
+        let (token, hash) = new_token(self.email_key);
+        self.store
             .insert_email_token(&EmailToken {
                 hash,
                 purpose,
@@ -102,11 +115,7 @@ impl Ctx<'_> {
     /// `Ok(false)` when they refuse it, for callers that then skip the mail silently and
     /// answer as usual. A store failure is still an error.
     pub(crate) async fn mail_allowed(&self, to: &Email) -> Result<bool, AuthError> {
-        match self
-            .counters()
-            .check_mail_send(&self.inner.config.accounts, to, self.now)
-            .await
-        {
+        match self.counters.check_mail_send(self.cfg, to, self.now).await {
             Ok(()) => Ok(true),
             Err(AuthError::RateLimited { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -133,7 +142,7 @@ impl Ctx<'_> {
 
     /// Sends a notice without a token; failures are logged only.
     pub(crate) async fn mail_notice(&self, to: &Email) {
-        if let Some(sender) = self.inner.mail.as_deref() {
+        if let Some(sender) = self.sender {
             let (subject, body) = mail_text(MailKind::Notice, None);
             let message = MailMessage {
                 to: to.clone(),
@@ -156,8 +165,8 @@ impl Ctx<'_> {
         token: &str,
         purpose: EmailTokenPurpose,
     ) -> Result<EmailToken, AuthError> {
-        let hash = hash_presented(&self.inner.email_key, token).ok_or(AuthError::InvalidToken)?;
-        let store = self.inner.store.as_ref();
+        let hash = hash_presented(self.email_key, token).ok_or(AuthError::InvalidToken)?;
+        let store = self.store;
         let stored = store
             .email_token(&hash)
             .await?
@@ -185,12 +194,12 @@ impl Ctx<'_> {
     /// (best effort; the login answers `activation_required` either way).
     pub(crate) async fn nudge_activation(&self, user: &User) {
         let Some(email) = &user.email else { return };
-        if self.inner.mail.is_none() {
+        if self.sender.is_none() {
             return;
         }
         let allowed = self
-            .counters()
-            .check_mail_send(&self.inner.config.accounts, email, self.now)
+            .counters
+            .check_mail_send(self.cfg, email, self.now)
             .await;
         if allowed.is_ok()
             && let Err(e) = self

@@ -7,10 +7,10 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
-mod credentials;
+pub(crate) mod credentials;
 pub(crate) mod email;
-mod issuing;
-mod mailing;
+pub(crate) mod issuing;
+pub(crate) mod mailing;
 mod password_check;
 pub(crate) mod password_login;
 pub(crate) mod password_reset;
@@ -19,7 +19,7 @@ pub(crate) mod profile;
 mod reauth;
 pub(crate) mod register;
 pub(crate) mod sessions;
-mod sms_challenge;
+pub(crate) mod sms_challenge;
 pub(crate) mod sms_login;
 
 pub use password_login::LoginIdentifier;

@@ -64,28 +64,30 @@ pub(crate) async fn check_password(
     password: &Password,
     per_ip: bool,
 ) -> Result<(User, PasswordHash), AuthError> {
-    let cfg = &ctx.inner.config.password;
+    let cfg = ctx.passwords().cfg;
     if crate::password::exceeds_max_length(password, cfg.max_length) {
         // No account can have such a password; do not spend argon2 time on it.
         return Err(AuthError::InvalidCredentials);
     }
     let account_key = account_key(user.as_ref(), identifier);
-    ctx.check_password_guard(&account_key, per_ip).await?;
+    ctx.lockouts()
+        .check_password_guard(&account_key, per_ip)
+        .await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let correct = match &hash {
-        Some(hash) => ctx.inner.hasher.verify(password, hash).await?,
-        None => ctx.inner.hasher.verify_dummy(password).await?,
+        Some(hash) => ctx.passwords().hasher.verify(password, hash).await?,
+        None => ctx.passwords().hasher.verify_dummy(password).await?,
     };
     let (Some(user), Some(hash), true) = (user, hash, correct) else {
-        ctx.password_failed(&account_key, per_ip).await?;
+        ctx.lockouts().password_failed(&account_key, per_ip).await?;
         return Err(AuthError::InvalidCredentials);
     };
-    ctx.clear_lockouts(&user).await?;
+    ctx.lockouts().clear_lockouts(&user).await?;
     match user.status {
         UserStatus::Active => Ok((user, hash)),
         UserStatus::Disabled => Err(AuthError::AccountDisabled),
         UserStatus::PendingActivation => {
-            ctx.nudge_activation(&user).await;
+            ctx.mailer().nudge_activation(&user).await;
             Err(AuthError::ActivationRequired)
         }
     }

@@ -54,10 +54,10 @@ impl Flow for PasswordLogin {
         (identifier, password, user): Self::Prepared,
     ) -> Result<(TokenPair, Outcome), AuthError> {
         let (mut user, hash) = check_password(ctx, user, &identifier, &password, true).await?;
-        if ctx.inner.hasher.needs_rehash(&hash) {
+        if ctx.passwords().hasher.needs_rehash(&hash) {
             rehash(ctx, &mut user, &password).await;
         }
-        let pair = ctx.start_session(&user).await?;
+        let pair = ctx.issuer().start_session(&user).await?;
         let session_id = pair.session_id;
         Ok((pair, Outcome::session(user, session_id)))
     }
@@ -69,10 +69,10 @@ async fn rehash(ctx: &Ctx<'_>, user: &mut User, password: &Password) {
     let policy = crate::password::PasswordPolicy::from_config(&crate::config::PasswordConfig {
         min_length: 1,
         min_strength: 0,
-        ..ctx.inner.config.password.clone()
+        ..ctx.passwords().cfg.clone()
     });
     match ctx
-        .inner
+        .passwords()
         .hasher
         .hash_new(&policy, password, Vec::new(), None)
         .await

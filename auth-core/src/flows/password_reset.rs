@@ -27,7 +27,7 @@ impl Flow for ResetSmsRequest {
     type Output = ChallengeSent;
 
     async fn prepare(ctx: &Ctx<'_>, phone: Phone) -> Result<Self::Prepared, AuthError> {
-        ctx.sms_phone_allowed(&phone)?;
+        ctx.sms().sms_phone_allowed(&phone)?;
         let user = ctx.store().user_by_phone(&phone).await?;
         Ok((phone, user))
     }
@@ -45,13 +45,14 @@ impl Flow for ResetSmsRequest {
         (phone, user): Self::Prepared,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
         let sent = ctx
+            .sms()
             .issue_sms_challenge(Issue {
                 phone: &phone,
                 purpose: ChallengePurpose::PasswordReset,
                 user_id: user.as_ref().map(|u| u.id),
                 deliver: user.is_some(),
                 kind: SmsKind::PasswordResetCode,
-                template: &ctx.inner.config.sms.reset_template,
+                template: &ctx.sms().cfg.reset_template,
             })
             .await?;
         Ok((sent, user.map(Outcome::user).unwrap_or_default()))
@@ -74,6 +75,7 @@ impl Flow for ResetSmsConfirm {
         (id, code, password): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
+            .sms()
             .open_sms_challenge(id, &code, &[ChallengePurpose::PasswordReset])
             .await?;
         Ok((challenge, code, password))
@@ -97,8 +99,11 @@ impl Flow for ResetSmsConfirm {
             Some(id) => ctx.store().user_by_id(id).await?,
             None => None,
         };
-        let hash = ctx.hash_new_password(user.as_ref(), &new_password).await?;
-        ctx.solve_sms_challenge(&challenge, &code).await?;
+        let hash = ctx
+            .passwords()
+            .hash_new_password(user.as_ref(), &new_password)
+            .await?;
+        ctx.sms().solve_sms_challenge(&challenge, &code).await?;
         let mut user = user.ok_or(AuthError::InvalidCode)?;
         user.password_hash = Some(hash);
         user.credentials_changed_at = Some(ctx.now);

@@ -29,7 +29,7 @@ impl Flow for PhoneChangeRequest {
     type Output = ChallengeSent;
 
     async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Input, AuthError> {
-        ctx.sms_phone_allowed(&input.1)?;
+        ctx.sms().sms_phone_allowed(&input.1)?;
         Ok(input)
     }
 
@@ -56,13 +56,14 @@ impl Flow for PhoneChangeRequest {
             return Err(AuthError::AlreadyRegistered);
         }
         let sent = ctx
+            .sms()
             .issue_sms_challenge(Issue {
                 phone: &phone,
                 purpose: ChallengePurpose::PhoneChange,
                 user_id: Some(user.id),
                 deliver: true,
                 kind: SmsKind::PhoneChangeCode,
-                template: &ctx.inner.config.sms.phone_change_template,
+                template: &ctx.sms().cfg.phone_change_template,
             })
             .await?;
         Ok((sent, Outcome::principal_user(&principal, user)))
@@ -85,6 +86,7 @@ impl Flow for PhoneChangeConfirm {
         (principal, id, code): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
+            .sms()
             .open_sms_challenge(id, &code, &[ChallengePurpose::PhoneChange])
             .await?;
         if challenge.user_id != Some(principal.user_id) {
@@ -104,7 +106,7 @@ impl Flow for PhoneChangeConfirm {
         ctx: &Ctx<'_>,
         (principal, challenge, code): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
-        ctx.solve_sms_challenge(&challenge, &code).await?;
+        ctx.sms().solve_sms_challenge(&challenge, &code).await?;
         let store = ctx.store();
         let mut user = signed_in_user(ctx, &principal).await?;
         let old = user.phone.replace(challenge.phone.clone());
@@ -121,9 +123,9 @@ impl Flow for PhoneChangeConfirm {
                 to: old,
                 kind: SmsKind::Notice,
                 code: None,
-                text: ctx.inner.config.sms.phone_changed_notice.clone(),
+                text: ctx.sms().cfg.phone_changed_notice.clone(),
             };
-            if let Err(e) = ctx.inner.sms.send(&notice).await {
+            if let Err(e) = ctx.sms().sender.send(&notice).await {
                 tracing::warn!(error = %e, user_id = %user.id, "notifying the old phone failed");
             }
         }

@@ -37,7 +37,7 @@ impl Flow for UpdateProfile {
         ctx: &Ctx<'_>,
         (principal, patch): Self::Prepared,
     ) -> Result<(MeResponse, Outcome), AuthError> {
-        let cfg = &ctx.inner.config.accounts;
+        let cfg = ctx.accounts();
         let mut user = signed_in_user(ctx, &principal).await?;
         let updated = profile::apply_patch(&cfg.profile_fields, &user.profile, &patch)?;
         if updated.to_string().len() > cfg.max_profile_bytes {
@@ -82,7 +82,7 @@ impl Flow for PublicProfile {
         let mut out = Map::new();
         out.insert("user_id".to_owned(), Value::String(user.id.to_string()));
         out.extend(profile::exposed(
-            &ctx.inner.config.accounts.profile_fields,
+            &ctx.accounts().profile_fields,
             &user.profile,
         ));
         Ok((Value::Object(out), Outcome::user(user)))

@@ -20,9 +20,9 @@ impl Ctx<'_> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
                 let key = account_key_of(user);
-                self.check_password_guard(&key, true).await?;
-                if !self.inner.hasher.verify(password, hash).await? {
-                    self.password_failed(&key, true).await?;
+                self.lockouts().check_password_guard(&key, true).await?;
+                if !self.passwords().hasher.verify(password, hash).await? {
+                    self.lockouts().password_failed(&key, true).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
                 Ok(())
@@ -40,7 +40,7 @@ impl Ctx<'_> {
                 // The session itself must still be live: in stateless mode a logged-out
                 // session's access tokens still verify.
                 crate::session::live(&session, self.now, self.idle_timeout())?;
-                let recent = crate::clock::secs(self.inner.config.accounts.recent_login_secs);
+                let recent = crate::clock::secs(self.accounts().recent_login_secs);
                 if self.now - session.created_at > recent {
                     return Err(AuthError::Forbidden);
                 }

@@ -62,13 +62,13 @@ impl Flow for Register {
     type Output = RegisterResponse;
 
     async fn prepare(ctx: &Ctx<'_>, request: RegisterRequest) -> Result<Registration, AuthError> {
-        let cfg = &ctx.inner.config;
+        let cfg = ctx.accounts();
         let credentials = match (request.phone, request.email, request.password) {
             (Some(phone), None, None) => {
-                Credentials::Phone(Phone::parse(&phone, cfg.sms.strict_phone_validation)?)
+                Credentials::Phone(Phone::parse(&phone, ctx.sms().cfg.strict_phone_validation)?)
             }
             (None, Some(email), Some(password)) => {
-                if cfg.accounts.require_email_activation && ctx.inner.mail.is_none() {
+                if cfg.require_email_activation && ctx.mailer().sender.is_none() {
                     return Err(AuthError::invalid_request(
                         "email is not enabled on this server",
                     ));
@@ -100,19 +100,15 @@ impl Flow for Register {
             Some(_) => return Err(AuthError::invalid_request("profile must be a JSON object")),
         };
         // With declared fields, registration may set only the editable ones, typed.
-        let profile = if cfg.accounts.profile_fields.is_empty() {
+        let profile = if cfg.profile_fields.is_empty() {
             profile
         } else {
-            crate::profile::apply_patch(
-                &cfg.accounts.profile_fields,
-                &serde_json::Value::Null,
-                &profile,
-            )?
+            crate::profile::apply_patch(&cfg.profile_fields, &serde_json::Value::Null, &profile)?
         };
-        if profile.to_string().len() > cfg.accounts.max_profile_bytes {
+        if profile.to_string().len() > cfg.max_profile_bytes {
             return Err(AuthError::invalid_request(format!(
                 "profile is larger than {} bytes",
-                cfg.accounts.max_profile_bytes
+                cfg.max_profile_bytes
             )));
         }
 
@@ -140,7 +136,7 @@ impl Flow for Register {
         ctx: &Ctx<'_>,
         r: Registration,
     ) -> Result<(RegisterResponse, Outcome), AuthError> {
-        let cfg = &ctx.inner.config;
+        let cfg = ctx.accounts();
         let Registration {
             credentials,
             username,
@@ -150,7 +146,7 @@ impl Flow for Register {
         let mut identifiers = vec![credentials.identifier()];
         identifiers.extend(username.as_ref().map(Username::as_str));
         ctx.counters()
-            .check_register(&cfg.accounts, &identifiers, ctx.client.ip, ctx.now)
+            .check_register(cfg, &identifiers, ctx.client.ip, ctx.now)
             .await?;
 
         let mut user = User::new(UserId::new_random(), ctx.now);
@@ -165,13 +161,13 @@ impl Flow for Register {
                 context.extend(email.as_str().split('@').next().map(str::to_owned));
                 context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
                 let hash = ctx
-                    .inner
+                    .passwords()
                     .hasher
                     .hash_new(
-                        &ctx.inner.policy,
+                        ctx.passwords().policy,
                         &password,
                         context,
-                        ctx.inner.breached.as_deref(),
+                        ctx.passwords().breached,
                     )
                     .await?;
                 user.email = Some(email);
@@ -195,10 +191,7 @@ impl Flow for Register {
         {
             return Err(AuthError::AlreadyRegistered);
         }
-        let activation = user
-            .email
-            .clone()
-            .filter(|_| cfg.accounts.require_email_activation);
+        let activation = user.email.clone().filter(|_| cfg.require_email_activation);
         user.status = if activation.is_some() {
             UserStatus::PendingActivation
         } else {
@@ -219,8 +212,9 @@ impl Flow for Register {
         }
         tracing::info!(user_id = %user.id, "registered");
         if let Some(email) = &activation {
-            if ctx.mail_allowed(email).await? {
-                ctx.mail_token(user.id, email, EmailTokenPurpose::Activation)
+            if ctx.mailer().mail_allowed(email).await? {
+                ctx.mailer()
+                    .mail_token(user.id, email, EmailTokenPurpose::Activation)
                     .await?;
             } else {
                 tracing::info!(
@@ -243,7 +237,7 @@ impl Flow for Register {
 /// within the address's mail limits, instead of getting an activation link. The password
 /// was hashed already, as for a free email.
 async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, AuthError> {
-    if !ctx.inner.config.accounts.conceal_existing {
+    if !ctx.accounts().conceal_existing {
         return Err(AuthError::AlreadyRegistered);
     }
     let user_id = UserId::new_random();
@@ -251,7 +245,7 @@ async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, A
     // durable writes (the account, the activation token) are matched by a counter hit and
     // an activation token that names no account and whose secret nobody holds.
     let now = ctx.now;
-    let ttl = crate::clock::secs(ctx.inner.config.accounts.activation_ttl_secs);
+    let ttl = crate::clock::secs(ctx.accounts().activation_ttl_secs);
     let store = ctx.store();
     store
         .hit_counter(
@@ -262,7 +256,7 @@ async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, A
         .await?;
     store
         .insert_email_token(&EmailToken {
-            hash: new_token(&ctx.inner.email_key).1,
+            hash: new_token(ctx.mailer().email_key).1,
             purpose: EmailTokenPurpose::Activation,
             user_id,
             email: email.clone(),
@@ -271,8 +265,8 @@ async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, A
             consumed_at: None,
         })
         .await?;
-    if ctx.mail_allowed(email).await? {
-        ctx.mail_registration_attempt(email).await?;
+    if ctx.mailer().mail_allowed(email).await? {
+        ctx.mailer().mail_registration_attempt(email).await?;
     }
     tracing::info!("registration of a taken email answered as if it were free");
     Ok(RegisterResponse {

@@ -49,7 +49,7 @@ impl Flow for Refresh {
         let token = RefreshToken::parse(&refresh_token);
         let session_id = token.as_ref().map(|t| t.session_id);
         // A forged token ends here, without a read of its session.
-        let genuine = token.and_then(|t| ctx.inner.refresh_keys.authenticate(t));
+        let genuine = token.and_then(|t| ctx.issuer().refresh_keys.authenticate(t));
         let outcome = match genuine {
             Some(token) => presentation(ctx, token).await,
             None => {
@@ -84,7 +84,7 @@ impl Flow for Refresh {
 /// The failure caps a refresh counts against: the client's IP and the session the token
 /// names, when it names one.
 fn refresh_caps(ctx: &Ctx<'_>, session_id: Option<SessionId>) -> [(Option<String>, FailureCap); 2] {
-    let cfg = &ctx.inner.config.session;
+    let cfg = ctx.issuer().cfg;
     [
         (
             Some(limits::refresh_ip_key(ctx.client.ip)),
@@ -121,7 +121,7 @@ async fn presentation(ctx: &Ctx<'_>, token: Authentic) -> Result<Presentation, A
         .await?
         .ok_or(AuthError::InvalidToken)?;
     let presented = ctx
-        .inner
+        .issuer()
         .refresh_keys
         .classify(session.id, &session.refresh, &token);
     if presented == Presented::Unknown {
@@ -166,7 +166,7 @@ async fn rotate_once(
     session: Session,
     presented: Presented,
 ) -> Result<Option<(TokenPair, User)>, AuthError> {
-    let keys = &ctx.inner.refresh_keys;
+    let keys = ctx.issuer().refresh_keys;
     let now = ctx.now;
     match presented {
         Presented::Current { next: next_secret } => {
@@ -186,13 +186,18 @@ async fn rotate_once(
             rotated.refresh = next;
             rotated.last_used_at = now;
             let user = session_user(ctx, &rotated).await?;
-            Ok(Some((ctx.token_pair(&user, &rotated, next_secret)?, user)))
+            Ok(Some((
+                ctx.issuer().token_pair(&user, &rotated, next_secret)?,
+                user,
+            )))
         }
         Presented::Previous { current } => {
-            if now - session.refresh.issued_at <= secs(ctx.inner.config.session.refresh_grace_secs)
-            {
+            if now - session.refresh.issued_at <= secs(ctx.issuer().cfg.refresh_grace_secs) {
                 let user = session_user(ctx, &session).await?;
-                return Ok(Some((ctx.token_pair(&user, &session, current)?, user)));
+                return Ok(Some((
+                    ctx.issuer().token_pair(&user, &session, current)?,
+                    user,
+                )));
             }
             Err(revoke_for_reuse(ctx, session.id).await)
         }

@@ -3,17 +3,22 @@
 //! attempt, constant-time compare, single use). The flows decide what a solved challenge is
 //! worth.
 
-use std::sync::atomic::Ordering;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
 
 use crate::AuthError;
 use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
+use crate::config::SmsConfig;
 use crate::ids::{ChallengeId, UserId};
-use crate::limits::{self, Lockout};
+use crate::limits::{self, Counters, Lockout};
 use crate::phone::Phone;
-use crate::pipeline::Ctx;
+use crate::secret::MacKey;
 use crate::secret::{OneTimeCode, random_numeric_code};
-use crate::sms::{SmsKind, SmsMessage};
+use crate::sms::{SmsKind, SmsMessage, SmsSender};
+use crate::store::Store;
 
 /// After a failed send, how long every SMS start answers `sms_unavailable` unless a send
 /// succeeds (sends are still tried for phones that get one).
@@ -31,10 +36,25 @@ pub(crate) struct Issue<'a> {
     pub(crate) template: &'a str,
 }
 
-impl Ctx<'_> {
+/// What the SMS challenge machinery works with: the time and client IP of the request, the
+/// store, the SMS section of the configuration, the code key, the sender and its outage mark.
+#[derive(Clone, Copy)]
+pub(crate) struct SmsChallenges<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) store: &'a dyn Store,
+    pub(crate) cfg: &'a SmsConfig,
+    pub(crate) code_key: &'a MacKey,
+    pub(crate) sender: &'a dyn SmsSender,
+    /// Until when (Unix seconds) the SMS provider is taken to be down after a failed send.
+    pub(crate) down_until: &'a AtomicI64,
+    pub(crate) counters: Counters<'a>,
+}
+
+impl SmsChallenges<'_> {
     /// Applies the country allow/deny lists to a phone an SMS would go to.
     pub(crate) fn sms_phone_allowed(&self, phone: &Phone) -> Result<(), AuthError> {
-        let cfg = &self.inner.config.sms;
+        let cfg = self.cfg;
         let cc = phone.country_code();
         let allowed = cfg
             .allowed_country_codes
@@ -55,13 +75,13 @@ impl Ctx<'_> {
         &self,
         issue: Issue<'_>,
     ) -> Result<ChallengeSent, AuthError> {
-        let cfg = &self.inner.config.sms;
-        let store = self.inner.store.as_ref();
+        let cfg = self.cfg;
+        let store = self.store;
         let now = self.now;
         let phone = issue.phone;
-        let counters = self.counters();
+        let counters = self.counters;
         counters
-            .check_sms_send(cfg, phone, issue.purpose, self.client.ip, now)
+            .check_sms_send(cfg, phone, issue.purpose, self.client_ip, now)
             .await?;
         counters
             .check_lockout(
@@ -75,7 +95,7 @@ impl Ctx<'_> {
         let deliver = issue.deliver && test_code.is_none();
         // While the provider is taken to be down, phones we would not text answer the same
         // 503 as those we would, so an outage does not reveal which phones have accounts.
-        let down_until = self.inner.sms_down_until.load(Ordering::Relaxed);
+        let down_until = self.down_until.load(Ordering::Relaxed);
         if !deliver && test_code.is_none() && now.timestamp() < down_until {
             return Err(AuthError::SmsUnavailable);
         }
@@ -85,7 +105,7 @@ impl Ctx<'_> {
         let challenge = Challenge {
             id,
             purpose: issue.purpose,
-            code_hash: code_hash(&self.inner.code_key, id, phone, &code),
+            code_hash: code_hash(self.code_key, id, phone, &code),
             phone: phone.clone(),
             user_id: issue.user_id,
             created_at: now,
@@ -101,12 +121,12 @@ impl Ctx<'_> {
                 kind: issue.kind,
                 code: Some(code),
             };
-            match self.inner.sms.send(&message).await {
-                Ok(()) => self.inner.sms_down_until.store(i64::MIN, Ordering::Relaxed),
+            match self.sender.send(&message).await {
+                Ok(()) => self.down_until.store(i64::MIN, Ordering::Relaxed),
                 Err(e) => {
                     tracing::warn!(error = %e, challenge_id = %id, "sending an SMS code failed");
                     let until = now.timestamp().saturating_add(SMS_OUTAGE_SECS);
-                    self.inner.sms_down_until.store(until, Ordering::Relaxed);
+                    self.down_until.store(until, Ordering::Relaxed);
                     return Err(AuthError::SmsUnavailable);
                 }
             }
@@ -125,7 +145,7 @@ impl Ctx<'_> {
         code: &OneTimeCode,
         purposes: &[ChallengePurpose],
     ) -> Result<Challenge, AuthError> {
-        let cfg = &self.inner.config.sms;
+        let cfg = self.cfg;
         let c = code.expose();
         if c.len() != usize::from(cfg.code_length) || !c.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AuthError::invalid_request(format!(
@@ -134,7 +154,6 @@ impl Ctx<'_> {
             )));
         }
         let challenge = self
-            .inner
             .store
             .challenge(id)
             .await?
@@ -153,10 +172,10 @@ impl Ctx<'_> {
         challenge: &Challenge,
         code: &OneTimeCode,
     ) -> Result<(), AuthError> {
-        let cfg = &self.inner.config.sms;
-        let store = self.inner.store.as_ref();
+        let cfg = self.cfg;
+        let store = self.store;
         let now = self.now;
-        let counters = self.counters();
+        let counters = self.counters;
         let lockout = Lockout::sms_codes(cfg);
         let failures_key = limits::sms_failures_key(&challenge.phone, challenge.purpose);
         counters.check_lockout(&failures_key, lockout, now).await?;
@@ -173,7 +192,7 @@ impl Ctx<'_> {
             return Err(AuthError::TooManyAttempts { retry_after: None });
         }
         let decoy = challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup;
-        if !challenge.code_matches(&self.inner.code_key, code) || decoy {
+        if !challenge.code_matches(self.code_key, code) || decoy {
             counters.add_failure(&failures_key, lockout, now).await?;
             return Err(AuthError::InvalidCode);
         }

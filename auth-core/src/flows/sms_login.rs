@@ -31,7 +31,7 @@ impl Flow for SmsStart {
     type Output = ChallengeSent;
 
     async fn prepare(ctx: &Ctx<'_>, phone: Phone) -> Result<Self::Prepared, AuthError> {
-        ctx.sms_phone_allowed(&phone)?;
+        ctx.sms().sms_phone_allowed(&phone)?;
         let user = ctx.store().user_by_phone(&phone).await?;
         Ok((phone, user))
     }
@@ -48,9 +48,10 @@ impl Flow for SmsStart {
         ctx: &Ctx<'_>,
         (phone, user): Self::Prepared,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
-        let cfg = &ctx.inner.config.sms;
+        let cfg = &ctx.sms().cfg;
         let signup = user.is_none() && cfg.signup_on_first_login;
         let sent = ctx
+            .sms()
             .issue_sms_challenge(Issue {
                 phone: &phone,
                 purpose: if signup {
@@ -84,6 +85,7 @@ impl Flow for SmsVerify {
 
     async fn prepare(ctx: &Ctx<'_>, (id, code): Self::Input) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
+            .sms()
             .open_sms_challenge(
                 id,
                 &code,
@@ -105,19 +107,19 @@ impl Flow for SmsVerify {
         ctx: &Ctx<'_>,
         (challenge, code): Self::Prepared,
     ) -> Result<(TokenPair, Outcome), AuthError> {
-        ctx.solve_sms_challenge(&challenge, &code).await?;
+        ctx.sms().solve_sms_challenge(&challenge, &code).await?;
         let user = match challenge.user_id {
             Some(user_id) => ctx.store().user_by_id(user_id).await?,
             None => Some(sign_up_verified_phone(ctx, &challenge.phone).await?),
         }
         .ok_or(AuthError::InvalidCode)?;
-        ctx.clear_lockouts(&user).await?;
+        ctx.lockouts().clear_lockouts(&user).await?;
         match user.status {
             UserStatus::Active => {}
             UserStatus::Disabled => return Err(AuthError::AccountDisabled),
             UserStatus::PendingActivation => return Err(AuthError::ActivationRequired),
         }
-        let pair = ctx.start_session(&user).await?;
+        let pair = ctx.issuer().start_session(&user).await?;
         let session_id = pair.session_id;
         Ok((pair, Outcome::session(user, session_id)))
     }
