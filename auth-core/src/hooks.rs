@@ -109,16 +109,19 @@ pub enum Action {
 pub struct BeforeHook<'a> {
     /// The action about to happen.
     pub action: Action,
-    /// The client, as the adapter saw it.
+    /// The client, as the adapter saw it (empty for admin operations).
     pub client: &'a ClientInfo,
     /// The signed-in user (authenticated actions) or the account the action is about, when
-    /// known.
+    /// known (also the account an admin operation or a public profile is about).
     pub user_id: Option<UserId>,
-    /// The session of an authenticated action, or the one being refreshed.
+    /// The session of an authenticated action, the one being refreshed, or the one an admin
+    /// revokes.
     pub session_id: Option<SessionId>,
-    /// The phone of the request (registration, SMS start and verify).
+    /// The phone of the request (registration, SMS start and verify, SMS password reset,
+    /// phone change, admin lookups and lockout resets by phone).
     pub phone: Option<&'a Phone>,
-    /// The email of the request (registration, password login).
+    /// The email of the request (registration, password login, emailed password reset,
+    /// email change, activation mail resend, admin lookup by email).
     pub email: Option<&'a Email>,
     /// The username of the request (registration, password login).
     pub username: Option<&'a Username>,
@@ -139,7 +142,8 @@ pub struct AfterHook<'a> {
     pub user: Option<&'a User>,
     /// The user's id.
     pub user_id: Option<UserId>,
-    /// The session created, refreshed or ended.
+    /// The session created, refreshed or ended (for an action by a signed-in user that ends
+    /// none, the caller's session).
     pub session_id: Option<SessionId>,
 }
 
@@ -197,7 +201,11 @@ impl Veto {
     }
 }
 
-/// App code run around every action. Both methods default to doing nothing.
+/// App code run around every action. Both methods default to doing nothing. The after hook
+/// runs only when the action succeeded (and not for a registration of a taken email answered,
+/// with `accounts.conceal_existing`, as if it were free: no account was made); neither runs for a request refused before the action
+/// knew what it was about (malformed input, an unknown challenge, a token that is not
+/// genuine).
 #[async_trait]
 pub trait Hooks: Send + Sync + 'static {
     /// Runs before the action changes anything; an `Err` vetoes it.
