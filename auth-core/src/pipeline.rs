@@ -5,6 +5,12 @@
 //! hook with what preparation found (a veto ends the action there: `Vetoed`, nothing done),
 //! then [`Flow::execute`], then the after hook with the result. Flows never call the hooks
 //! and never read the clock: they use [`Ctx::now`].
+//!
+//! A flow reaches the service only through the narrow parts its [`Ctx`] hands out, each the
+//! time of the request, the store and one section of the configuration with its keys:
+//! [`Ctx::sms`] (SMS challenges), [`Ctx::lockouts`] (throttles, lockouts, failure caps),
+//! [`Ctx::issuer`] (sessions and token pairs), [`Ctx::mailer`] (mail and emailed tokens),
+//! [`Ctx::passwords`] (policy and hashing), [`Ctx::counters`] and [`Ctx::accounts`].
 
 use chrono::{DateTime, Utc};
 
