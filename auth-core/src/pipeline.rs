@@ -20,6 +20,7 @@ use crate::auth::Inner;
 use crate::flows::credentials::Passwords;
 use crate::flows::issuing::Issuer;
 use crate::flows::mailing::Mailer;
+use crate::flows::reauth::Reauth;
 use crate::flows::sms_challenge::SmsChallenges;
 use crate::hooks::{Action, AfterHook, BeforeHook};
 use crate::ids::{SessionId, UserId};
@@ -62,6 +63,28 @@ impl<'a> Ctx<'a> {
     /// The accounts section of the configuration.
     pub(crate) fn accounts(&self) -> &'a crate::config::AccountConfig {
         &self.inner.config.accounts
+    }
+
+    /// How long a session may sit unused.
+    pub(crate) fn idle(&self) -> chrono::Duration {
+        self.idle_timeout()
+    }
+
+    /// The SMS section of the configuration.
+    pub(crate) fn sms_config(&self) -> &'a crate::config::SmsConfig {
+        &self.inner.config.sms
+    }
+
+    /// Re-authentication for sensitive changes.
+    pub(crate) fn reauth(&self) -> Reauth<'a> {
+        Reauth {
+            now: self.now,
+            store: self.store(),
+            lockouts: self.lockouts(),
+            hasher: &self.inner.hasher,
+            recent_login: crate::clock::secs(self.inner.config.accounts.recent_login_secs),
+            idle: self.idle_timeout(),
+        }
     }
 
     /// The SMS challenge machinery.
@@ -205,10 +228,14 @@ impl Outcome {
 }
 
 /// One action: what it prepares (reads only), what the before hook sees of that, and what it
-/// then does.
-pub(crate) trait Flow {
+/// then does, over its own narrow context.
+#[async_trait::async_trait]
+pub(crate) trait Flow<'a> {
     /// The action hooks see.
     const ACTION: Action;
+    /// The context the flow works with: the time, the client, the store and only the parts
+    /// of the service it needs (see [`flow_ctx!`]).
+    type Ctx;
     /// The typed input.
     type Input;
     /// What preparation found, handed to execution.
@@ -216,8 +243,11 @@ pub(crate) trait Flow {
     /// The action's answer.
     type Output;
 
+    /// The flow's context, from the run's.
+    fn ctx(ctx: &Ctx<'a>) -> Self::Ctx;
+
     /// Parsing and look-ups: nothing written, counted or sent.
-    async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError>;
+    async fn prepare(ctx: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError>;
 
     /// What the before hook is told, from what preparation found.
     fn subject(prepared: &Self::Prepared) -> Subject<'_>;
@@ -225,10 +255,60 @@ pub(crate) trait Flow {
     /// The action itself, once the before hook let it through; its answer and what the after
     /// hook is told.
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         prepared: Self::Prepared,
     ) -> Result<(Self::Output, Outcome), AuthError>;
 }
+
+/// A flow's narrow context, taken from the run's [`Ctx`].
+pub(crate) trait FromCtx<'a> {
+    /// The parts this context holds, from `ctx`.
+    fn from_ctx(ctx: &Ctx<'a>) -> Self;
+}
+
+/// Declares a flow's narrow context: the time, the client and the store, plus the listed
+/// parts of [`Ctx`] (each a `name: Type` of a [`Ctx`] method and what it returns), each
+/// reachable by a method of the same name.
+macro_rules! flow_ctx {
+    ($(#[$doc:meta])* $name:ident { $($part:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        pub(crate) struct $name<'a> {
+            /// The time of the request, read once from the clock.
+            #[allow(dead_code, reason = "not every flow reads the time or the client itself")]
+            pub(crate) now: chrono::DateTime<chrono::Utc>,
+            /// The client, as the adapter saw it.
+            #[allow(dead_code, reason = "not every flow reads the time or the client itself")]
+            pub(crate) client: &'a crate::api::ClientInfo,
+            store: &'a dyn crate::store::Store,
+            $($part: $ty,)*
+        }
+
+        impl<'a> crate::pipeline::FromCtx<'a> for $name<'a> {
+            fn from_ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self {
+                Self {
+                    now: ctx.now,
+                    client: ctx.client,
+                    store: ctx.store(),
+                    $($part: ctx.$part(),)*
+                }
+            }
+        }
+
+        impl<'a> $name<'a> {
+            /// The store.
+            pub(crate) fn store(&self) -> &'a dyn crate::store::Store {
+                self.store
+            }
+            $(
+                #[doc = concat!("The `", stringify!($part), "` part.")]
+                pub(crate) fn $part(&self) -> $ty {
+                    self.$part
+                }
+            )*
+        }
+    };
+}
+pub(crate) use flow_ctx;
 
 /// The client of actions that come from no client (admin operations).
 pub(crate) static NO_CLIENT: ClientInfo = ClientInfo {
@@ -249,10 +329,10 @@ impl Auth {
     /// Runs the action `F`: see the module docs. Every refusal is logged here, once, with
     /// the action it ended (a veto at `info`, the rest at `debug`; what is logged where it is
     /// made, such as an unreachable store or an internal error, is at `error` there).
-    pub(crate) async fn run<F: Flow>(
-        &self,
+    pub(crate) async fn run<'a, F: Flow<'a>>(
+        &'a self,
         input: F::Input,
-        client: &ClientInfo,
+        client: &'a ClientInfo,
     ) -> Result<F::Output, AuthError> {
         let ctx = self.ctx(client);
         let result = self.steps::<F>(&ctx, input).await;
@@ -267,8 +347,13 @@ impl Auth {
     }
 
     /// Prepare, before hook, execute, after hook.
-    async fn steps<F: Flow>(&self, ctx: &Ctx<'_>, input: F::Input) -> Result<F::Output, AuthError> {
-        let prepared = F::prepare(ctx, input).await?;
+    async fn steps<'a, F: Flow<'a>>(
+        &self,
+        ctx: &Ctx<'a>,
+        input: F::Input,
+    ) -> Result<F::Output, AuthError> {
+        let fctx = F::ctx(ctx);
+        let prepared = F::prepare(&fctx, input).await?;
         {
             let s = F::subject(&prepared);
             let hook = BeforeHook {
@@ -287,7 +372,7 @@ impl Auth {
                 .await
                 .map_err(AuthError::Vetoed)?;
         }
-        let (output, outcome) = F::execute(ctx, prepared).await?;
+        let (output, outcome) = F::execute(&fctx, prepared).await?;
         if outcome.unseen {
             return Ok(output);
         }

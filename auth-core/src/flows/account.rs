@@ -3,22 +3,47 @@
 use crate::AuthError;
 use crate::account::User;
 use crate::api::{ChangePasswordRequest, MeResponse};
+use crate::flows::credentials::Passwords;
+use crate::flows::reauth::Reauth;
 use crate::hooks::Action;
+use crate::limits::Lockouts;
 use crate::limits::account_key_of;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
+
+flow_ctx!(
+    /// What reading the account works with: the store only.
+    StoreCtx {}
+);
+
+flow_ctx!(
+    /// What changing the password works with: the password guard, policy and hasher, and
+    /// re-authentication.
+    ChangePasswordCtx {
+        lockouts: Lockouts<'a>,
+        passwords: Passwords<'a>,
+        reauth: Reauth<'a>,
+    }
+);
 
 /// `GET /me`.
 pub(crate) struct Me;
 
-impl Flow for Me {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for Me {
     const ACTION: Action = Action::ProfileRead;
+    type Ctx = StoreCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = MeResponse;
 
-    async fn prepare(_: &Ctx<'_>, principal: Principal) -> Result<Principal, AuthError> {
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
         Ok(principal)
     }
 
@@ -27,10 +52,10 @@ impl Flow for Me {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         principal: Principal,
     ) -> Result<(MeResponse, Outcome), AuthError> {
-        let user = signed_in_user(ctx, &principal).await?;
+        let user = signed_in_user(ctx.store(), &principal).await?;
         Ok((
             MeResponse::from(&user),
             Outcome::principal_user(&principal, user),
@@ -40,10 +65,10 @@ impl Flow for Me {
 
 /// The signed-in user's account; `token_revoked` when it is gone.
 pub(crate) async fn signed_in_user(
-    ctx: &Ctx<'_>,
+    store: &dyn crate::store::Store,
     principal: &Principal,
 ) -> Result<User, AuthError> {
-    ctx.store()
+    store
         .user_by_id(principal.user_id)
         .await?
         .ok_or(AuthError::TokenRevoked)
@@ -56,13 +81,19 @@ pub(crate) async fn signed_in_user(
 /// emailed tokens issued before stop working.
 pub(crate) struct ChangePassword;
 
-impl Flow for ChangePassword {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ChangePassword {
     const ACTION: Action = Action::ChangePassword;
+    type Ctx = ChangePasswordCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, ChangePasswordRequest);
     type Prepared = (Principal, ChangePasswordRequest);
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
         Ok(input)
     }
 
@@ -71,11 +102,11 @@ impl Flow for ChangePassword {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, request): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         let store = ctx.store();
-        let mut user = signed_in_user(ctx, &principal).await?;
+        let mut user = signed_in_user(ctx.store(), &principal).await?;
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
                 let key = account_key_of(&user);
@@ -93,7 +124,7 @@ impl Flow for ChangePassword {
             }
             // Setting a first password: a stolen access token must not be enough to add one
             // (and log the owner's other devices out), so the session must be a recent login.
-            (None, None) => ctx.reauthenticate(&principal, &user, None).await?,
+            (None, None) => ctx.reauth().reauthenticate(&principal, &user, None).await?,
         }
         let hash = ctx
             .passwords()

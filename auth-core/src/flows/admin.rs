@@ -6,9 +6,19 @@ use crate::AuthError;
 use crate::account::{Email, User, UserStatus};
 use crate::hooks::Action;
 use crate::ids::{SessionId, UserId};
+use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::session::{RevokeReason, Session};
+
+flow_ctx!(
+    /// What the admin operations work with: the lockouts they clear and the idle timeout.
+    AdminCtx {
+        lockouts: Lockouts<'a>,
+        idle: chrono::Duration,
+    }
+);
 
 /// How an admin names the user to find.
 pub(crate) enum UserKey {
@@ -20,13 +30,19 @@ pub(crate) enum UserKey {
 /// Finds a user by id, phone or email.
 pub(crate) struct AdminFindUser;
 
-impl Flow for AdminFindUser {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminFindUser {
     const ACTION: Action = Action::AdminFindUser;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserKey;
     type Prepared = UserKey;
     type Output = Option<User>;
 
-    async fn prepare(_: &Ctx<'_>, key: UserKey) -> Result<UserKey, AuthError> {
+    async fn prepare(_: &Self::Ctx, key: UserKey) -> Result<UserKey, AuthError> {
         Ok(key)
     }
 
@@ -47,7 +63,7 @@ impl Flow for AdminFindUser {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, key: UserKey) -> Result<(Option<User>, Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, key: UserKey) -> Result<(Option<User>, Outcome), AuthError> {
         let store = ctx.store();
         let user = match &key {
             UserKey::Id(id) => store.user_by_id(*id).await?,
@@ -68,12 +84,12 @@ fn about(id: &UserId) -> Subject<'_> {
 }
 
 /// The user `id`; `not_found` when there is none.
-async fn existing_user(ctx: &Ctx<'_>, id: UserId) -> Result<User, AuthError> {
+async fn existing_user(ctx: &AdminCtx<'_>, id: UserId) -> Result<User, AuthError> {
     ctx.store().user_by_id(id).await?.ok_or(AuthError::NotFound)
 }
 
 /// Stores `user` as changed; `not_found` when it is gone.
-async fn save(ctx: &Ctx<'_>, user: &User) -> Result<(), AuthError> {
+async fn save(ctx: &AdminCtx<'_>, user: &User) -> Result<(), AuthError> {
     if !ctx.store().update_user(user).await? {
         return Err(AuthError::NotFound);
     }
@@ -84,13 +100,19 @@ async fn save(ctx: &Ctx<'_>, user: &User) -> Result<(), AuthError> {
 /// sessions were revoked; `not_found` for an unknown user.
 pub(crate) struct AdminDisableUser;
 
-impl Flow for AdminDisableUser {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminDisableUser {
     const ACTION: Action = Action::AdminDisableUser;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = u64;
 
-    async fn prepare(_: &Ctx<'_>, id: UserId) -> Result<UserId, AuthError> {
+    async fn prepare(_: &Self::Ctx, id: UserId) -> Result<UserId, AuthError> {
         Ok(id)
     }
 
@@ -98,7 +120,7 @@ impl Flow for AdminDisableUser {
         about(id)
     }
 
-    async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<(u64, Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, id: UserId) -> Result<(u64, Outcome), AuthError> {
         let mut user = existing_user(ctx, id).await?;
         user.status = UserStatus::Disabled;
         save(ctx, &user).await?;
@@ -114,13 +136,19 @@ impl Flow for AdminDisableUser {
 /// Enables a disabled account.
 pub(crate) struct AdminEnableUser;
 
-impl Flow for AdminEnableUser {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminEnableUser {
     const ACTION: Action = Action::AdminEnableUser;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, id: UserId) -> Result<UserId, AuthError> {
+    async fn prepare(_: &Self::Ctx, id: UserId) -> Result<UserId, AuthError> {
         Ok(id)
     }
 
@@ -128,7 +156,7 @@ impl Flow for AdminEnableUser {
         about(id)
     }
 
-    async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, id: UserId) -> Result<((), Outcome), AuthError> {
         let mut user = existing_user(ctx, id).await?;
         user.status = UserStatus::Active;
         save(ctx, &user).await?;
@@ -139,13 +167,19 @@ impl Flow for AdminEnableUser {
 /// Clears the account's password and SMS lockouts.
 pub(crate) struct AdminResetLockouts;
 
-impl Flow for AdminResetLockouts {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminResetLockouts {
     const ACTION: Action = Action::AdminResetLockouts;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, id: UserId) -> Result<UserId, AuthError> {
+    async fn prepare(_: &Self::Ctx, id: UserId) -> Result<UserId, AuthError> {
         Ok(id)
     }
 
@@ -153,7 +187,7 @@ impl Flow for AdminResetLockouts {
         about(id)
     }
 
-    async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, id: UserId) -> Result<((), Outcome), AuthError> {
         let user = existing_user(ctx, id).await?;
         ctx.lockouts().clear_lockouts(&user).await?;
         Ok(((), Outcome::user(user)))
@@ -163,13 +197,19 @@ impl Flow for AdminResetLockouts {
 /// Clears the SMS lockout of a phone, whether or not it has an account.
 pub(crate) struct AdminResetPhoneLockout;
 
-impl Flow for AdminResetPhoneLockout {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminResetPhoneLockout {
     const ACTION: Action = Action::AdminResetPhoneLockout;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Phone;
     type Prepared = Phone;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, phone: Phone) -> Result<Phone, AuthError> {
+    async fn prepare(_: &Self::Ctx, phone: Phone) -> Result<Phone, AuthError> {
         Ok(phone)
     }
 
@@ -180,7 +220,7 @@ impl Flow for AdminResetPhoneLockout {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, phone: Phone) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, phone: Phone) -> Result<((), Outcome), AuthError> {
         ctx.lockouts().clear_phone_lockouts(&phone).await?;
         Ok(((), Outcome::default()))
     }
@@ -189,13 +229,19 @@ impl Flow for AdminResetPhoneLockout {
 /// The user's live sessions.
 pub(crate) struct AdminListSessions;
 
-impl Flow for AdminListSessions {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminListSessions {
     const ACTION: Action = Action::AdminListSessions;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = Vec<Session>;
 
-    async fn prepare(_: &Ctx<'_>, id: UserId) -> Result<UserId, AuthError> {
+    async fn prepare(_: &Self::Ctx, id: UserId) -> Result<UserId, AuthError> {
         Ok(id)
     }
 
@@ -203,8 +249,8 @@ impl Flow for AdminListSessions {
         about(id)
     }
 
-    async fn execute(ctx: &Ctx<'_>, id: UserId) -> Result<(Vec<Session>, Outcome), AuthError> {
-        let (now, idle) = (ctx.now, ctx.idle_timeout());
+    async fn execute(ctx: &Self::Ctx, id: UserId) -> Result<(Vec<Session>, Outcome), AuthError> {
+        let (now, idle) = (ctx.now, ctx.idle());
         let mut sessions = ctx.store().sessions_of_user(id).await?;
         sessions.retain(|s| crate::session::live(s, now, idle).is_ok());
         let outcome = Outcome {
@@ -218,13 +264,19 @@ impl Flow for AdminListSessions {
 /// Revokes one session of any user. `false` when it was not active.
 pub(crate) struct AdminRevokeSession;
 
-impl Flow for AdminRevokeSession {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for AdminRevokeSession {
     const ACTION: Action = Action::AdminRevokeSession;
+    type Ctx = AdminCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = SessionId;
     type Prepared = SessionId;
     type Output = bool;
 
-    async fn prepare(_: &Ctx<'_>, id: SessionId) -> Result<SessionId, AuthError> {
+    async fn prepare(_: &Self::Ctx, id: SessionId) -> Result<SessionId, AuthError> {
         Ok(id)
     }
 
@@ -235,7 +287,7 @@ impl Flow for AdminRevokeSession {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, id: SessionId) -> Result<(bool, Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, id: SessionId) -> Result<(bool, Outcome), AuthError> {
         let revoked = ctx
             .store()
             .revoke_session(id, ctx.now, RevokeReason::Admin)
@@ -252,7 +304,7 @@ impl Flow for AdminRevokeSession {
 /// or opaque tokens, guards see the change at once; with stateless JWTs, at the user's next
 /// refresh.
 async fn change_roles(
-    ctx: &Ctx<'_>,
+    ctx: &AdminCtx<'_>,
     id: UserId,
     change: impl FnOnce(&[String]) -> Option<Vec<String>>,
 ) -> Result<((), Outcome), AuthError> {
@@ -270,13 +322,19 @@ macro_rules! role_flow {
         $(#[$doc])*
         pub(crate) struct $name;
 
-        impl Flow for $name {
+        #[async_trait::async_trait]
+
+        impl<'a> Flow<'a> for $name {
             const ACTION: Action = Action::$action;
+            type Ctx = AdminCtx<'a>;
+            fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+                crate::pipeline::FromCtx::from_ctx(ctx)
+            }
             type Input = (UserId, $input);
             type Prepared = (UserId, $input);
             type Output = ();
 
-            async fn prepare(_: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+            async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
                 Ok(input)
             }
 
@@ -285,7 +343,7 @@ macro_rules! role_flow {
             }
 
             async fn execute(
-                ctx: &Ctx<'_>,
+                ctx: &Self::Ctx,
                 (id, input): Self::Prepared,
             ) -> Result<((), Outcome), AuthError> {
                 let change: fn($input, &[String]) -> Option<Vec<String>> = $change;

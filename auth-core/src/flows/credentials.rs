@@ -3,9 +3,13 @@
 
 use crate::config::PasswordConfig;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
-use crate::pipeline::{Ctx, Outcome};
+use chrono::{DateTime, Utc};
+
+use crate::limits::Lockouts;
+use crate::pipeline::Outcome;
 use crate::secret::Password;
 use crate::session::RevokeReason;
+use crate::store::Store;
 use crate::{AuthError, User};
 
 /// What checking and hashing passwords works with: the password section of the
@@ -38,15 +42,17 @@ impl Passwords<'_> {
     }
 }
 
-impl Ctx<'_> {
-    /// After a reset: clear lockouts, revoke every session.
-    pub(crate) async fn finish_reset(&self, user: User) -> Result<((), Outcome), AuthError> {
-        self.lockouts().clear_lockouts(&user).await?;
-        let revoked = self
-            .store()
-            .revoke_user_sessions(user.id, None, self.now, RevokeReason::PasswordChanged)
-            .await?;
-        tracing::info!(user_id = %user.id, revoked, "password reset; all sessions revoked");
-        Ok(((), Outcome::user(user)))
-    }
+/// After a reset: clear lockouts, revoke every session.
+pub(crate) async fn finish_reset(
+    store: &dyn Store,
+    lockouts: Lockouts<'_>,
+    now: DateTime<Utc>,
+    user: User,
+) -> Result<((), Outcome), AuthError> {
+    lockouts.clear_lockouts(&user).await?;
+    let revoked = store
+        .revoke_user_sessions(user.id, None, now, RevokeReason::PasswordChanged)
+        .await?;
+    tracing::info!(user_id = %user.id, revoked, "password reset; all sessions revoked");
+    Ok(((), Outcome::user(user)))
 }

@@ -7,23 +7,57 @@ use crate::AuthError;
 use crate::account::{Email, User, UserStatus};
 use crate::email_token::{EmailTokenPurpose, hash_presented};
 use crate::flows::account::signed_in_user;
+use crate::flows::credentials::{Passwords, finish_reset};
+use crate::flows::mailing::Mailer;
+use crate::flows::reauth::Reauth;
 use crate::hooks::Action;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::limits::Lockouts;
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::secret::Password;
 use crate::store::StoreError;
 use crate::token::access::Principal;
+
+flow_ctx!(
+    /// What the mail-only flows work with: mail and emailed tokens.
+    MailCtx { mailer: Mailer<'a> }
+);
+
+flow_ctx!(
+    /// What an emailed reset works with: mail, the password policy and hasher, the lockouts
+    /// it clears.
+    ResetEmailCtx {
+        mailer: Mailer<'a>,
+        passwords: Passwords<'a>,
+        lockouts: Lockouts<'a>,
+    }
+);
+
+flow_ctx!(
+    /// What asking to change the email works with: mail and re-authentication.
+    EmailChangeCtx {
+        mailer: Mailer<'a>,
+        reauth: Reauth<'a>,
+    }
+);
 
 /// Mails a new activation link to a pending account, within the address's mail limits.
 /// Answers the same (`Ok`) for an unknown or already active address.
 pub(crate) struct ResendActivation;
 
-impl Flow for ResendActivation {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ResendActivation {
     const ACTION: Action = Action::ResendActivation;
+    type Ctx = MailCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Email;
     type Prepared = Email;
     type Output = ();
 
-    async fn prepare(ctx: &Ctx<'_>, email: Email) -> Result<Email, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, email: Email) -> Result<Email, AuthError> {
         ctx.mailer().mail_enabled()?;
         Ok(email)
     }
@@ -35,9 +69,10 @@ impl Flow for ResendActivation {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, email: Email) -> Result<((), Outcome), AuthError> {
-        ctx.counters()
-            .check_mail_send(ctx.accounts(), &email, ctx.now)
+    async fn execute(ctx: &Self::Ctx, email: Email) -> Result<((), Outcome), AuthError> {
+        ctx.mailer()
+            .counters
+            .check_mail_send(ctx.mailer().cfg, &email, ctx.now)
             .await?;
         let user = ctx.store().user_by_email(&email).await?;
         if let Some(user) = &user
@@ -54,13 +89,19 @@ impl Flow for ResendActivation {
 /// `POST /activate`: activates the account of an activation token.
 pub(crate) struct Activate;
 
-impl Flow for Activate {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for Activate {
     const ACTION: Action = Action::Activate;
+    type Ctx = MailCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = String;
     type Prepared = String;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, token: String) -> Result<String, AuthError> {
+    async fn prepare(_: &Self::Ctx, token: String) -> Result<String, AuthError> {
         Ok(token)
     }
 
@@ -68,7 +109,7 @@ impl Flow for Activate {
         Subject::default()
     }
 
-    async fn execute(ctx: &Ctx<'_>, token: String) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, token: String) -> Result<((), Outcome), AuthError> {
         let t = ctx
             .mailer()
             .take_email_token(&token, EmailTokenPurpose::Activation)
@@ -94,13 +135,19 @@ impl Flow for Activate {
 /// by the address).
 pub(crate) struct ResetEmailRequest;
 
-impl Flow for ResetEmailRequest {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ResetEmailRequest {
     const ACTION: Action = Action::PasswordResetRequest;
+    type Ctx = MailCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Email;
     type Prepared = (Email, Option<User>);
     type Output = ();
 
-    async fn prepare(ctx: &Ctx<'_>, email: Email) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, email: Email) -> Result<Self::Prepared, AuthError> {
         ctx.mailer().mail_enabled()?;
         let user = ctx.store().user_by_email(&email).await?;
         Ok((email, user))
@@ -115,11 +162,12 @@ impl Flow for ResetEmailRequest {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (email, user): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
-        ctx.counters()
-            .check_mail_send(ctx.accounts(), &email, ctx.now)
+        ctx.mailer()
+            .counters
+            .check_mail_send(ctx.mailer().cfg, &email, ctx.now)
             .await?;
         if let Some(user) = &user {
             ctx.mailer()
@@ -134,13 +182,19 @@ impl Flow for ResetEmailRequest {
 /// every session. A weak password (422) leaves the token usable.
 pub(crate) struct ResetEmailConfirm;
 
-impl Flow for ResetEmailConfirm {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ResetEmailConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
+    type Ctx = ResetEmailCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (String, Password);
     type Prepared = (String, Password);
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
         Ok(input)
     }
 
@@ -149,7 +203,7 @@ impl Flow for ResetEmailConfirm {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (token, new_password): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         // Check the policy first so a weak password does not spend the token.
@@ -185,7 +239,7 @@ impl Flow for ResetEmailConfirm {
         if !store.update_user(&user).await? {
             return Err(AuthError::InvalidToken);
         }
-        ctx.finish_reset(user).await
+        finish_reset(ctx.store(), ctx.lockouts(), ctx.now, user).await
     }
 }
 
@@ -194,13 +248,19 @@ impl Flow for ResetEmailConfirm {
 /// account without one.
 pub(crate) struct EmailChangeRequest;
 
-impl Flow for EmailChangeRequest {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for EmailChangeRequest {
     const ACTION: Action = Action::EmailChangeRequest;
+    type Ctx = EmailChangeCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, Email, Option<Password>);
     type Prepared = Self::Input;
     type Output = ();
 
-    async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Input, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, input: Self::Input) -> Result<Self::Input, AuthError> {
         ctx.mailer().mail_enabled()?;
         Ok(input)
     }
@@ -213,11 +273,12 @@ impl Flow for EmailChangeRequest {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, email, password): Self::Input,
     ) -> Result<((), Outcome), AuthError> {
-        let user = signed_in_user(ctx, &principal).await?;
-        ctx.reauthenticate(&principal, &user, password.as_ref())
+        let user = signed_in_user(ctx.store(), &principal).await?;
+        ctx.reauth()
+            .reauthenticate(&principal, &user, password.as_ref())
             .await?;
         if user.email.as_ref() == Some(&email) {
             return Err(AuthError::invalid_request(
@@ -227,8 +288,9 @@ impl Flow for EmailChangeRequest {
         if ctx.store().user_by_email(&email).await?.is_some() {
             return Err(AuthError::AlreadyRegistered);
         }
-        ctx.counters()
-            .check_mail_send(ctx.accounts(), &email, ctx.now)
+        ctx.mailer()
+            .counters
+            .check_mail_send(ctx.mailer().cfg, &email, ctx.now)
             .await?;
         ctx.mailer()
             .mail_token(user.id, &email, EmailTokenPurpose::EmailChange)
@@ -243,13 +305,19 @@ impl Flow for EmailChangeRequest {
 /// `POST /email/confirm {"token"}`: makes the token's address the account's email.
 pub(crate) struct EmailChangeConfirm;
 
-impl Flow for EmailChangeConfirm {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for EmailChangeConfirm {
     const ACTION: Action = Action::EmailChangeConfirm;
+    type Ctx = MailCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = String;
     type Prepared = String;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, token: String) -> Result<String, AuthError> {
+    async fn prepare(_: &Self::Ctx, token: String) -> Result<String, AuthError> {
         Ok(token)
     }
 
@@ -257,7 +325,7 @@ impl Flow for EmailChangeConfirm {
         Subject::default()
     }
 
-    async fn execute(ctx: &Ctx<'_>, token: String) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, token: String) -> Result<((), Outcome), AuthError> {
         let t = ctx
             .mailer()
             .take_email_token(&token, EmailTokenPurpose::EmailChange)

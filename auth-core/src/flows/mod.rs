@@ -16,7 +16,7 @@ pub(crate) mod password_login;
 pub(crate) mod password_reset;
 pub(crate) mod phone_change;
 pub(crate) mod profile;
-mod reauth;
+pub(crate) mod reauth;
 pub(crate) mod register;
 pub(crate) mod sessions;
 pub(crate) mod sms_challenge;

@@ -4,12 +4,26 @@
 
 use crate::account::{Email, User, UserStatus, Username};
 use crate::flows::LoginIdentifier;
+use crate::flows::credentials::Passwords;
+use crate::flows::issuing::Issuer;
+use crate::flows::mailing::Mailer;
+use crate::limits::Lockouts;
 use crate::limits::account_key_of;
 use crate::password::PasswordHash;
-use crate::pipeline::Ctx;
+use crate::pipeline::{FromCtx, flow_ctx};
 use crate::secret::Password;
 use crate::token::access::Principal;
 use crate::{Auth, AuthError};
+
+flow_ctx!(
+    /// What checking a password (and, for a login, starting the session) works with.
+    PasswordLoginCtx {
+        passwords: Passwords<'a>,
+        lockouts: Lockouts<'a>,
+        mailer: Mailer<'a>,
+        issuer: Issuer<'a>,
+    }
+);
 
 impl Auth {
     /// The HTTP Basic guard (`transport.basic_auth`, off by default), for scripts: the
@@ -30,7 +44,7 @@ impl Auth {
                 Username::parse(identifier).map_err(|_| AuthError::InvalidCredentials)?,
             )
         };
-        let ctx = self.ctx(&crate::pipeline::NO_CLIENT);
+        let ctx = PasswordLoginCtx::from_ctx(&self.ctx(&crate::pipeline::NO_CLIENT));
         let user = user_by_identifier(&ctx, &identifier).await?;
         let (user, _) = check_password(&ctx, user, &identifier, password, false).await?;
         Ok(Principal {
@@ -42,7 +56,7 @@ impl Auth {
 }
 
 pub(crate) async fn user_by_identifier(
-    ctx: &Ctx<'_>,
+    ctx: &PasswordLoginCtx<'_>,
     identifier: &LoginIdentifier,
 ) -> Result<Option<User>, AuthError> {
     let store = ctx.store();
@@ -58,7 +72,7 @@ pub(crate) async fn user_by_identifier(
 /// `per_ip`: whether the client's IP is known to count against (every route; not the HTTP
 /// Basic guard, which is given no client).
 pub(crate) async fn check_password(
-    ctx: &Ctx<'_>,
+    ctx: &PasswordLoginCtx<'_>,
     user: Option<User>,
     identifier: &LoginIdentifier,
     password: &Password,

@@ -3,9 +3,10 @@
 use crate::AuthError;
 use crate::account::{Email, User, Username};
 use crate::api::TokenPair;
+use crate::flows::password_check::PasswordLoginCtx;
 use crate::flows::password_check::{check_password, user_by_identifier};
 use crate::hooks::Action;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::secret::Password;
 
 /// What a password login names the account by.
@@ -23,14 +24,20 @@ pub enum LoginIdentifier {
 /// consecutive failures locked out per account.
 pub(crate) struct PasswordLogin;
 
-impl Flow for PasswordLogin {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for PasswordLogin {
     const ACTION: Action = Action::PasswordLogin;
+    type Ctx = PasswordLoginCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (LoginIdentifier, Password);
     type Prepared = (LoginIdentifier, Password, Option<User>);
     type Output = TokenPair;
 
     async fn prepare(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (identifier, password): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let user = user_by_identifier(ctx, &identifier).await?;
@@ -50,7 +57,7 @@ impl Flow for PasswordLogin {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (identifier, password, user): Self::Prepared,
     ) -> Result<(TokenPair, Outcome), AuthError> {
         let (mut user, hash) = check_password(ctx, user, &identifier, &password, true).await?;
@@ -65,7 +72,7 @@ impl Flow for PasswordLogin {
 
 /// Replaces a hash made with weaker parameters. Best effort: a failure is logged, the login
 /// goes on.
-async fn rehash(ctx: &Ctx<'_>, user: &mut User, password: &Password) {
+async fn rehash(ctx: &PasswordLoginCtx<'_>, user: &mut User, password: &Password) {
     let policy = crate::password::PasswordPolicy::from_config(&crate::config::PasswordConfig {
         min_length: 1,
         min_strength: 0,

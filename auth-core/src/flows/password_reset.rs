@@ -8,25 +8,46 @@ use crate::AuthError;
 use crate::account::User;
 use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose};
+use crate::flows::credentials::{Passwords, finish_reset};
 use crate::flows::sms_challenge::Issue;
+use crate::flows::sms_challenge::SmsChallenges;
+use crate::flows::sms_login::SmsSendCtx;
 use crate::hooks::Action;
 use crate::ids::ChallengeId;
+use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::SmsKind;
+
+flow_ctx!(
+    /// What confirming an SMS reset works with: the SMS challenges, the password policy and
+    /// hasher, and the lockouts it clears.
+    ResetSmsCtx {
+        sms: SmsChallenges<'a>,
+        passwords: Passwords<'a>,
+        lockouts: Lockouts<'a>,
+    }
+);
 
 /// Starts a password reset by SMS. Always answers with a challenge (202), whether or not
 /// the phone has an account; only an account's phone gets the code.
 pub(crate) struct ResetSmsRequest;
 
-impl Flow for ResetSmsRequest {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ResetSmsRequest {
     const ACTION: Action = Action::PasswordResetRequest;
+    type Ctx = SmsSendCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Phone;
     type Prepared = (Phone, Option<User>);
     type Output = ChallengeSent;
 
-    async fn prepare(ctx: &Ctx<'_>, phone: Phone) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, phone: Phone) -> Result<Self::Prepared, AuthError> {
         ctx.sms().sms_phone_allowed(&phone)?;
         let user = ctx.store().user_by_phone(&phone).await?;
         Ok((phone, user))
@@ -41,7 +62,7 @@ impl Flow for ResetSmsRequest {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (phone, user): Self::Prepared,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
         let sent = ctx
@@ -64,14 +85,20 @@ impl Flow for ResetSmsRequest {
 /// the user is revoked and the account's lockouts are cleared.
 pub(crate) struct ResetSmsConfirm;
 
-impl Flow for ResetSmsConfirm {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ResetSmsConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
+    type Ctx = ResetSmsCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (ChallengeId, OneTimeCode, Password);
     type Prepared = (Challenge, OneTimeCode, Password);
     type Output = ();
 
     async fn prepare(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (id, code, password): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
@@ -90,7 +117,7 @@ impl Flow for ResetSmsConfirm {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (challenge, code, new_password): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         // The password is checked (and hashed) before the code is spent, so a weak password
@@ -110,6 +137,6 @@ impl Flow for ResetSmsConfirm {
         if !ctx.store().update_user(&user).await? {
             return Err(AuthError::InvalidCode);
         }
-        ctx.finish_reset(user).await
+        finish_reset(ctx.store(), ctx.lockouts(), ctx.now, user).await
     }
 }

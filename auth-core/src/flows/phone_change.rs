@@ -9,26 +9,43 @@ use crate::AuthError;
 use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose};
 use crate::flows::account::signed_in_user;
+use crate::flows::reauth::Reauth;
 use crate::flows::sms_challenge::Issue;
+use crate::flows::sms_challenge::SmsChallenges;
 use crate::hooks::Action;
 use crate::ids::ChallengeId;
 use crate::phone::Phone;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::store::StoreError;
 use crate::token::access::Principal;
 
+flow_ctx!(
+    /// What changing the phone works with: the SMS challenges and re-authentication.
+    PhoneChangeCtx {
+        sms: SmsChallenges<'a>,
+        reauth: Reauth<'a>,
+    }
+);
+
 /// `POST /phone`: sends a confirmation code to the new number.
 pub(crate) struct PhoneChangeRequest;
 
-impl Flow for PhoneChangeRequest {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for PhoneChangeRequest {
     const ACTION: Action = Action::PhoneChangeRequest;
+    type Ctx = PhoneChangeCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, Phone, Option<Password>);
     type Prepared = Self::Input;
     type Output = ChallengeSent;
 
-    async fn prepare(ctx: &Ctx<'_>, input: Self::Input) -> Result<Self::Input, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, input: Self::Input) -> Result<Self::Input, AuthError> {
         ctx.sms().sms_phone_allowed(&input.1)?;
         Ok(input)
     }
@@ -41,11 +58,12 @@ impl Flow for PhoneChangeRequest {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, phone, password): Self::Input,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
-        let user = signed_in_user(ctx, &principal).await?;
-        ctx.reauthenticate(&principal, &user, password.as_ref())
+        let user = signed_in_user(ctx.store(), &principal).await?;
+        ctx.reauth()
+            .reauthenticate(&principal, &user, password.as_ref())
             .await?;
         if user.phone.as_ref() == Some(&phone) {
             return Err(AuthError::invalid_request(
@@ -75,14 +93,20 @@ impl Flow for PhoneChangeRequest {
 /// before stop working.
 pub(crate) struct PhoneChangeConfirm;
 
-impl Flow for PhoneChangeConfirm {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for PhoneChangeConfirm {
     const ACTION: Action = Action::PhoneChangeConfirm;
+    type Ctx = PhoneChangeCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, ChallengeId, OneTimeCode);
     type Prepared = (Principal, Challenge, OneTimeCode);
     type Output = ();
 
     async fn prepare(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, id, code): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
@@ -103,12 +127,12 @@ impl Flow for PhoneChangeConfirm {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, challenge, code): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         ctx.sms().solve_sms_challenge(&challenge, &code).await?;
         let store = ctx.store();
-        let mut user = signed_in_user(ctx, &principal).await?;
+        let mut user = signed_in_user(ctx.store(), &principal).await?;
         let old = user.phone.replace(challenge.phone.clone());
         user.credentials_changed_at = Some(ctx.now);
         match store.update_user(&user).await {

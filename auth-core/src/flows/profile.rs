@@ -5,24 +5,37 @@ use serde_json::{Map, Value};
 use crate::AuthError;
 use crate::account::User;
 use crate::api::MeResponse;
+use crate::config::AccountConfig;
 use crate::flows::account::signed_in_user;
 use crate::hooks::Action;
 use crate::ids::UserId;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::profile;
 use crate::token::access::Principal;
+
+flow_ctx!(
+    /// What the profile flows work with: the accounts section of the configuration.
+    ProfileCtx { accounts: &'a AccountConfig }
+);
 
 /// `PATCH /me`: changes the profile fields the app declared editable. Any other field, or a
 /// value of the wrong type, is `invalid_request` and changes nothing.
 pub(crate) struct UpdateProfile;
 
-impl Flow for UpdateProfile {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for UpdateProfile {
     const ACTION: Action = Action::ProfileUpdate;
+    type Ctx = ProfileCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, Value);
     type Prepared = (Principal, Value);
     type Output = MeResponse;
 
-    async fn prepare(_: &Ctx<'_>, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
         Ok(input)
     }
 
@@ -34,11 +47,11 @@ impl Flow for UpdateProfile {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, patch): Self::Prepared,
     ) -> Result<(MeResponse, Outcome), AuthError> {
         let cfg = ctx.accounts();
-        let mut user = signed_in_user(ctx, &principal).await?;
+        let mut user = signed_in_user(ctx.store(), &principal).await?;
         let updated = profile::apply_patch(&cfg.profile_fields, &user.profile, &patch)?;
         if updated.to_string().len() > cfg.max_profile_bytes {
             return Err(AuthError::invalid_request(format!(
@@ -61,13 +74,19 @@ impl Flow for UpdateProfile {
 /// unknown id.
 pub(crate) struct PublicProfile;
 
-impl Flow for PublicProfile {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for PublicProfile {
     const ACTION: Action = Action::PublicProfile;
+    type Ctx = ProfileCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = UserId;
     type Prepared = User;
     type Output = Value;
 
-    async fn prepare(ctx: &Ctx<'_>, id: UserId) -> Result<User, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, id: UserId) -> Result<User, AuthError> {
         ctx.store().user_by_id(id).await?.ok_or(AuthError::NotFound)
     }
 
@@ -78,7 +97,7 @@ impl Flow for PublicProfile {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, user: User) -> Result<(Value, Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, user: User) -> Result<(Value, Outcome), AuthError> {
         let mut out = Map::new();
         out.insert("user_id".to_owned(), Value::String(user.id.to_string()));
         out.extend(profile::exposed(

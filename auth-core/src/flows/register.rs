@@ -17,12 +17,29 @@
 use crate::AuthError;
 use crate::account::{Email, User, UserStatus, Username};
 use crate::api::{RegisterRequest, RegisterResponse};
+use crate::config::{AccountConfig, SmsConfig};
 use crate::email_token::{EmailToken, EmailTokenPurpose, new_token};
+use crate::flows::credentials::Passwords;
+use crate::flows::mailing::Mailer;
 use crate::hooks::Action;
 use crate::ids::UserId;
+use crate::limits::Counters;
 use crate::phone::Phone;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::store::{StoreError, UniqueField};
+
+flow_ctx!(
+    /// What registration works with: the accounts and SMS sections of the configuration, the
+    /// registration counters, the password policy and hasher, and mail.
+    RegisterCtx {
+        accounts: &'a AccountConfig,
+        sms_config: &'a SmsConfig,
+        counters: Counters<'a>,
+        passwords: Passwords<'a>,
+        mailer: Mailer<'a>,
+    }
+);
 
 /// A registration request, validated.
 pub(crate) enum Credentials {
@@ -55,18 +72,25 @@ pub(crate) struct Registration {
 /// registration limits: `rate_limited`.
 pub(crate) struct Register;
 
-impl Flow for Register {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for Register {
     const ACTION: Action = Action::Register;
+    type Ctx = RegisterCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = RegisterRequest;
     type Prepared = Registration;
     type Output = RegisterResponse;
 
-    async fn prepare(ctx: &Ctx<'_>, request: RegisterRequest) -> Result<Registration, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, request: RegisterRequest) -> Result<Registration, AuthError> {
         let cfg = ctx.accounts();
         let credentials = match (request.phone, request.email, request.password) {
-            (Some(phone), None, None) => {
-                Credentials::Phone(Phone::parse(&phone, ctx.sms().cfg.strict_phone_validation)?)
-            }
+            (Some(phone), None, None) => Credentials::Phone(Phone::parse(
+                &phone,
+                ctx.sms_config().strict_phone_validation,
+            )?),
             (None, Some(email), Some(password)) => {
                 if cfg.require_email_activation && ctx.mailer().sender.is_none() {
                     return Err(AuthError::invalid_request(
@@ -133,7 +157,7 @@ impl Flow for Register {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         r: Registration,
     ) -> Result<(RegisterResponse, Outcome), AuthError> {
         let cfg = ctx.accounts();
@@ -236,7 +260,7 @@ impl Flow for Register {
 /// belongs to no account, `activation_required: true`), and the owner is told by mail,
 /// within the address's mail limits, instead of getting an activation link. The password
 /// was hashed already, as for a free email.
-async fn taken_email(ctx: &Ctx<'_>, email: &Email) -> Result<RegisterResponse, AuthError> {
+async fn taken_email(ctx: &RegisterCtx<'_>, email: &Email) -> Result<RegisterResponse, AuthError> {
     if !ctx.accounts().conceal_existing {
         return Err(AuthError::AlreadyRegistered);
     }

@@ -4,14 +4,32 @@ use crate::AuthError;
 use crate::account::{User, UserStatus};
 use crate::api::{RevokedCount, SessionInfo, TokenPair};
 use crate::clock::secs;
+use crate::flows::issuing::Issuer;
 use crate::hooks::Action;
 use crate::ids::SessionId;
+use crate::limits::Counters;
 use crate::limits::{self, FailureCap};
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::session::live;
 use crate::session::{RefreshState, RevokeReason, Session, SessionState};
 use crate::token::access::Principal;
 use crate::token::refresh::{Authentic, Presented, RefreshToken};
+
+flow_ctx!(
+    /// What a refresh works with: the issuer of token pairs, the failure counters and the
+    /// idle timeout.
+    RefreshCtx {
+        issuer: Issuer<'a>,
+        counters: Counters<'a>,
+        idle: chrono::Duration,
+    }
+);
+
+flow_ctx!(
+    /// What logout and the user's session list work with: the idle timeout.
+    SessionsCtx { idle: chrono::Duration }
+);
 
 /// `POST /refresh`: rotates the refresh token and returns a new pair.
 ///
@@ -35,8 +53,14 @@ pub(crate) struct Presentation {
     presented: Presented,
 }
 
-impl Flow for Refresh {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for Refresh {
     const ACTION: Action = Action::Refresh;
+    type Ctx = RefreshCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = String;
     type Prepared = Presentation;
     type Output = TokenPair;
@@ -45,7 +69,7 @@ impl Flow for Refresh {
     /// up by them. Any other (malformed, forged) is refused with `rate_limited` while its
     /// client IP or the session it names is over its cap, before any store read but the caps';
     /// every `invalid_token` counts one failure against both.
-    async fn prepare(ctx: &Ctx<'_>, refresh_token: String) -> Result<Presentation, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, refresh_token: String) -> Result<Presentation, AuthError> {
         let token = RefreshToken::parse(&refresh_token);
         let session_id = token.as_ref().map(|t| t.session_id);
         // A forged token ends here, without a read of its session.
@@ -72,7 +96,7 @@ impl Flow for Refresh {
         }
     }
 
-    async fn execute(ctx: &Ctx<'_>, p: Presentation) -> Result<(TokenPair, Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, p: Presentation) -> Result<(TokenPair, Outcome), AuthError> {
         let session_id = p.token.token().session_id;
         let outcome = rotate(ctx, p).await;
         let (pair, user) = count_invalid(ctx, Some(session_id), outcome).await?;
@@ -83,7 +107,10 @@ impl Flow for Refresh {
 
 /// The failure caps a refresh counts against: the client's IP and the session the token
 /// names, when it names one.
-fn refresh_caps(ctx: &Ctx<'_>, session_id: Option<SessionId>) -> [(Option<String>, FailureCap); 2] {
+fn refresh_caps(
+    ctx: &RefreshCtx<'_>,
+    session_id: Option<SessionId>,
+) -> [(Option<String>, FailureCap); 2] {
     let cfg = ctx.issuer().cfg;
     [
         (
@@ -99,7 +126,7 @@ fn refresh_caps(ctx: &Ctx<'_>, session_id: Option<SessionId>) -> [(Option<String
 
 /// Counts an `invalid_token` outcome against the refresh failure caps; passes `outcome` on.
 async fn count_invalid<T>(
-    ctx: &Ctx<'_>,
+    ctx: &RefreshCtx<'_>,
     session_id: Option<SessionId>,
     outcome: Result<T, AuthError>,
 ) -> Result<T, AuthError> {
@@ -114,7 +141,7 @@ async fn count_invalid<T>(
 }
 
 /// Reads the token's session and checks that the token is one of its and the session live.
-async fn presentation(ctx: &Ctx<'_>, token: Authentic) -> Result<Presentation, AuthError> {
+async fn presentation(ctx: &RefreshCtx<'_>, token: Authentic) -> Result<Presentation, AuthError> {
     let session = ctx
         .store()
         .session(token.token().session_id)
@@ -127,7 +154,7 @@ async fn presentation(ctx: &Ctx<'_>, token: Authentic) -> Result<Presentation, A
     if presented == Presented::Unknown {
         return Err(AuthError::InvalidToken);
     }
-    match session.state(ctx.now, ctx.idle_timeout()) {
+    match session.state(ctx.now, ctx.idle()) {
         SessionState::Live => {}
         SessionState::Revoked(RevokeReason::RefreshTokenReused) => {
             return Err(AuthError::RefreshTokenReused);
@@ -144,7 +171,7 @@ async fn presentation(ctx: &Ctx<'_>, token: Authentic) -> Result<Presentation, A
 
 /// Rotates, answers within the grace window, or revokes for reuse. A lost rotation race
 /// re-reads the session once and then finds the token to be the previous one.
-async fn rotate(ctx: &Ctx<'_>, p: Presentation) -> Result<(TokenPair, User), AuthError> {
+async fn rotate(ctx: &RefreshCtx<'_>, p: Presentation) -> Result<(TokenPair, User), AuthError> {
     let Presentation {
         token,
         session,
@@ -162,7 +189,7 @@ async fn rotate(ctx: &Ctx<'_>, p: Presentation) -> Result<(TokenPair, User), Aut
 
 /// One rotation attempt; `None` when another rotated the session first.
 async fn rotate_once(
-    ctx: &Ctx<'_>,
+    ctx: &RefreshCtx<'_>,
     session: Session,
     presented: Presented,
 ) -> Result<Option<(TokenPair, User)>, AuthError> {
@@ -207,7 +234,7 @@ async fn rotate_once(
 }
 
 /// Revokes a session whose old refresh token came back; the error to answer with.
-async fn revoke_for_reuse(ctx: &Ctx<'_>, id: SessionId) -> AuthError {
+async fn revoke_for_reuse(ctx: &RefreshCtx<'_>, id: SessionId) -> AuthError {
     if let Err(e) = ctx
         .store()
         .revoke_session(id, ctx.now, RevokeReason::RefreshTokenReused)
@@ -220,7 +247,7 @@ async fn revoke_for_reuse(ctx: &Ctx<'_>, id: SessionId) -> AuthError {
 }
 
 /// The session's user, unless it is gone (`token_revoked`) or disabled.
-async fn session_user(ctx: &Ctx<'_>, session: &Session) -> Result<User, AuthError> {
+async fn session_user(ctx: &RefreshCtx<'_>, session: &Session) -> Result<User, AuthError> {
     let user = ctx
         .store()
         .user_by_id(session.user_id)
@@ -236,13 +263,19 @@ async fn session_user(ctx: &Ctx<'_>, session: &Session) -> Result<User, AuthErro
 /// stateless) its access tokens stop working at once.
 pub(crate) struct Logout;
 
-impl Flow for Logout {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for Logout {
     const ACTION: Action = Action::Logout;
+    type Ctx = SessionsCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = ();
 
-    async fn prepare(_: &Ctx<'_>, principal: Principal) -> Result<Principal, AuthError> {
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
         Ok(principal)
     }
 
@@ -250,7 +283,7 @@ impl Flow for Logout {
         Subject::principal(principal)
     }
 
-    async fn execute(ctx: &Ctx<'_>, principal: Principal) -> Result<((), Outcome), AuthError> {
+    async fn execute(ctx: &Self::Ctx, principal: Principal) -> Result<((), Outcome), AuthError> {
         ctx.store()
             .revoke_session(principal.session()?, ctx.now, RevokeReason::Logout)
             .await?;
@@ -261,13 +294,19 @@ impl Flow for Logout {
 /// `POST /logout_all_other_sessions`: revokes every session of the user but the caller's.
 pub(crate) struct LogoutOthers;
 
-impl Flow for LogoutOthers {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for LogoutOthers {
     const ACTION: Action = Action::LogoutOthers;
+    type Ctx = SessionsCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = RevokedCount;
 
-    async fn prepare(_: &Ctx<'_>, principal: Principal) -> Result<Principal, AuthError> {
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
         Ok(principal)
     }
 
@@ -276,7 +315,7 @@ impl Flow for LogoutOthers {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         principal: Principal,
     ) -> Result<(RevokedCount, Outcome), AuthError> {
         let revoked = ctx
@@ -295,13 +334,19 @@ impl Flow for LogoutOthers {
 /// `GET /sessions`: the user's live sessions, newest first.
 pub(crate) struct ListSessions;
 
-impl Flow for ListSessions {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for ListSessions {
     const ACTION: Action = Action::ListSessions;
+    type Ctx = SessionsCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = Vec<SessionInfo>;
 
-    async fn prepare(_: &Ctx<'_>, principal: Principal) -> Result<Principal, AuthError> {
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
         Ok(principal)
     }
 
@@ -310,10 +355,10 @@ impl Flow for ListSessions {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         principal: Principal,
     ) -> Result<(Vec<SessionInfo>, Outcome), AuthError> {
-        let (now, idle) = (ctx.now, ctx.idle_timeout());
+        let (now, idle) = (ctx.now, ctx.idle());
         let mut sessions = ctx.store().sessions_of_user(principal.user_id).await?;
         sessions.retain(|s| s.user_id == principal.user_id && live(s, now, idle).is_ok());
         sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
@@ -336,14 +381,20 @@ impl Flow for ListSessions {
 /// anyone else's or one already ended.
 pub(crate) struct RevokeSession;
 
-impl Flow for RevokeSession {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for RevokeSession {
     const ACTION: Action = Action::RevokeSession;
+    type Ctx = SessionsCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (Principal, SessionId);
     type Prepared = (Principal, SessionId);
     type Output = ();
 
     async fn prepare(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, id): Self::Input,
     ) -> Result<Self::Prepared, AuthError> {
         let session = ctx
@@ -352,7 +403,7 @@ impl Flow for RevokeSession {
             .await?
             .filter(|s| s.user_id == principal.user_id)
             .ok_or(AuthError::NotFound)?;
-        live(&session, ctx.now, ctx.idle_timeout()).map_err(|_| AuthError::NotFound)?;
+        live(&session, ctx.now, ctx.idle()).map_err(|_| AuthError::NotFound)?;
         Ok((principal, id))
     }
 
@@ -361,7 +412,7 @@ impl Flow for RevokeSession {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (principal, id): Self::Prepared,
     ) -> Result<((), Outcome), AuthError> {
         let reason = if Some(id) == principal.session_id {

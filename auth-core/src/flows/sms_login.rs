@@ -10,27 +10,52 @@ use crate::AuthError;
 use crate::account::{User, UserStatus};
 use crate::api::{ChallengeSent, TokenPair};
 use crate::challenge::{Challenge, ChallengePurpose};
+use crate::flows::issuing::Issuer;
 use crate::flows::sms_challenge::Issue;
+use crate::flows::sms_challenge::SmsChallenges;
 use crate::hooks::Action;
 use crate::ids::{ChallengeId, UserId};
+use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::{Ctx, Flow, Outcome, Subject};
+use crate::pipeline::flow_ctx;
+use crate::pipeline::{Flow, Outcome, Subject};
 use crate::secret::OneTimeCode;
 use crate::sms::SmsKind;
 use crate::store::StoreError;
+
+flow_ctx!(
+    /// What sending an SMS code works with: the SMS challenge machinery.
+    SmsSendCtx { sms: SmsChallenges<'a> }
+);
+
+flow_ctx!(
+    /// What SMS login works with: the SMS challenges, the lockouts it clears and the issuer of
+    /// the session it starts.
+    SmsLoginCtx {
+        sms: SmsChallenges<'a>,
+        lockouts: Lockouts<'a>,
+        issuer: Issuer<'a>,
+    }
+);
 
 /// `POST /login {"phone"}`: sends a login code to the phone (when it has an account) and
 /// returns the challenge. Applies the country rules, the per-IP cap, the resend cooldown,
 /// the per-phone caps and the lockout, identically for known and unknown phones.
 pub(crate) struct SmsStart;
 
-impl Flow for SmsStart {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for SmsStart {
     const ACTION: Action = Action::SmsStart;
+    type Ctx = SmsSendCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = Phone;
     type Prepared = (Phone, Option<User>);
     type Output = ChallengeSent;
 
-    async fn prepare(ctx: &Ctx<'_>, phone: Phone) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, phone: Phone) -> Result<Self::Prepared, AuthError> {
         ctx.sms().sms_phone_allowed(&phone)?;
         let user = ctx.store().user_by_phone(&phone).await?;
         Ok((phone, user))
@@ -45,7 +70,7 @@ impl Flow for SmsStart {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (phone, user): Self::Prepared,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
         let cfg = &ctx.sms().cfg;
@@ -77,13 +102,22 @@ impl Flow for SmsStart {
 /// phone's lockout.
 pub(crate) struct SmsVerify;
 
-impl Flow for SmsVerify {
+#[async_trait::async_trait]
+
+impl<'a> Flow<'a> for SmsVerify {
     const ACTION: Action = Action::SmsVerify;
+    type Ctx = SmsLoginCtx<'a>;
+    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
+        crate::pipeline::FromCtx::from_ctx(ctx)
+    }
     type Input = (ChallengeId, OneTimeCode);
     type Prepared = (Challenge, OneTimeCode);
     type Output = TokenPair;
 
-    async fn prepare(ctx: &Ctx<'_>, (id, code): Self::Input) -> Result<Self::Prepared, AuthError> {
+    async fn prepare(
+        ctx: &Self::Ctx,
+        (id, code): Self::Input,
+    ) -> Result<Self::Prepared, AuthError> {
         let challenge = ctx
             .sms()
             .open_sms_challenge(
@@ -104,7 +138,7 @@ impl Flow for SmsVerify {
     }
 
     async fn execute(
-        ctx: &Ctx<'_>,
+        ctx: &Self::Ctx,
         (challenge, code): Self::Prepared,
     ) -> Result<(TokenPair, Outcome), AuthError> {
         ctx.sms().solve_sms_challenge(&challenge, &code).await?;
@@ -127,7 +161,7 @@ impl Flow for SmsVerify {
 
 /// Creates the account of a phone that just proved itself (sign-up on first login). When
 /// the phone registered meanwhile, that account is the one logged into.
-async fn sign_up_verified_phone(ctx: &Ctx<'_>, phone: &Phone) -> Result<User, AuthError> {
+async fn sign_up_verified_phone(ctx: &SmsLoginCtx<'_>, phone: &Phone) -> Result<User, AuthError> {
     let store = ctx.store();
     let mut user = User::new(UserId::new_random(), ctx.now);
     user.phone = Some(phone.clone());
