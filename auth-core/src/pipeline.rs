@@ -235,16 +235,13 @@ pub(crate) trait Flow<'a> {
     const ACTION: Action;
     /// The context the flow works with: the time, the client, the store and only the parts
     /// of the service it needs (see [`flow_ctx!`]).
-    type Ctx;
+    type Ctx: FromCtx<'a>;
     /// The typed input.
     type Input;
     /// What preparation found, handed to execution.
     type Prepared;
     /// The action's answer.
     type Output;
-
-    /// The flow's context, from the run's.
-    fn ctx(ctx: &Ctx<'a>) -> Self::Ctx;
 
     /// Parsing and look-ups: nothing written, counted or sent.
     async fn prepare(ctx: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError>;
@@ -352,7 +349,7 @@ impl Auth {
         ctx: &Ctx<'a>,
         input: F::Input,
     ) -> Result<F::Output, AuthError> {
-        let fctx = F::ctx(ctx);
+        let fctx = F::Ctx::from_ctx(ctx);
         let prepared = F::prepare(&fctx, input).await?;
         {
             let s = F::subject(&prepared);

@@ -36,9 +36,6 @@ pub(crate) struct Me;
 impl<'a> Flow<'a> for Me {
     const ACTION: Action = Action::ProfileRead;
     type Ctx = StoreCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = MeResponse;
@@ -86,9 +83,6 @@ pub(crate) struct ChangePassword;
 impl<'a> Flow<'a> for ChangePassword {
     const ACTION: Action = Action::ChangePassword;
     type Ctx = ChangePasswordCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, ChangePasswordRequest);
     type Prepared = (Principal, ChangePasswordRequest);
     type Output = ();

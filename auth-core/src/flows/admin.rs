@@ -35,9 +35,6 @@ pub(crate) struct AdminFindUser;
 impl<'a> Flow<'a> for AdminFindUser {
     const ACTION: Action = Action::AdminFindUser;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserKey;
     type Prepared = UserKey;
     type Output = Option<User>;
@@ -105,9 +102,6 @@ pub(crate) struct AdminDisableUser;
 impl<'a> Flow<'a> for AdminDisableUser {
     const ACTION: Action = Action::AdminDisableUser;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = u64;
@@ -141,9 +135,6 @@ pub(crate) struct AdminEnableUser;
 impl<'a> Flow<'a> for AdminEnableUser {
     const ACTION: Action = Action::AdminEnableUser;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = ();
@@ -172,9 +163,6 @@ pub(crate) struct AdminResetLockouts;
 impl<'a> Flow<'a> for AdminResetLockouts {
     const ACTION: Action = Action::AdminResetLockouts;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = ();
@@ -202,9 +190,6 @@ pub(crate) struct AdminResetPhoneLockout;
 impl<'a> Flow<'a> for AdminResetPhoneLockout {
     const ACTION: Action = Action::AdminResetPhoneLockout;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Phone;
     type Prepared = Phone;
     type Output = ();
@@ -234,9 +219,6 @@ pub(crate) struct AdminListSessions;
 impl<'a> Flow<'a> for AdminListSessions {
     const ACTION: Action = Action::AdminListSessions;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserId;
     type Prepared = UserId;
     type Output = Vec<Session>;
@@ -269,9 +251,6 @@ pub(crate) struct AdminRevokeSession;
 impl<'a> Flow<'a> for AdminRevokeSession {
     const ACTION: Action = Action::AdminRevokeSession;
     type Ctx = AdminCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = SessionId;
     type Prepared = SessionId;
     type Output = bool;
@@ -327,9 +306,6 @@ macro_rules! role_flow {
         impl<'a> Flow<'a> for $name {
             const ACTION: Action = Action::$action;
             type Ctx = AdminCtx<'a>;
-            fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-                crate::pipeline::FromCtx::from_ctx(ctx)
-            }
             type Input = (UserId, $input);
             type Prepared = (UserId, $input);
             type Output = ();

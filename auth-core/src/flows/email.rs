@@ -50,9 +50,6 @@ pub(crate) struct ResendActivation;
 impl<'a> Flow<'a> for ResendActivation {
     const ACTION: Action = Action::ResendActivation;
     type Ctx = MailCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Email;
     type Prepared = Email;
     type Output = ();
@@ -94,9 +91,6 @@ pub(crate) struct Activate;
 impl<'a> Flow<'a> for Activate {
     const ACTION: Action = Action::Activate;
     type Ctx = MailCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = String;
     type Prepared = String;
     type Output = ();
@@ -140,9 +134,6 @@ pub(crate) struct ResetEmailRequest;
 impl<'a> Flow<'a> for ResetEmailRequest {
     const ACTION: Action = Action::PasswordResetRequest;
     type Ctx = MailCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Email;
     type Prepared = (Email, Option<User>);
     type Output = ();
@@ -187,9 +178,6 @@ pub(crate) struct ResetEmailConfirm;
 impl<'a> Flow<'a> for ResetEmailConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
     type Ctx = ResetEmailCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (String, Password);
     type Prepared = (String, Password);
     type Output = ();
@@ -253,9 +241,6 @@ pub(crate) struct EmailChangeRequest;
 impl<'a> Flow<'a> for EmailChangeRequest {
     const ACTION: Action = Action::EmailChangeRequest;
     type Ctx = EmailChangeCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, Email, Option<Password>);
     type Prepared = Self::Input;
     type Output = ();
@@ -310,9 +295,6 @@ pub(crate) struct EmailChangeConfirm;
 impl<'a> Flow<'a> for EmailChangeConfirm {
     const ACTION: Action = Action::EmailChangeConfirm;
     type Ctx = MailCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = String;
     type Prepared = String;
     type Output = ();

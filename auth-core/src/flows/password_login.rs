@@ -29,9 +29,6 @@ pub(crate) struct PasswordLogin;
 impl<'a> Flow<'a> for PasswordLogin {
     const ACTION: Action = Action::PasswordLogin;
     type Ctx = PasswordLoginCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (LoginIdentifier, Password);
     type Prepared = (LoginIdentifier, Password, Option<User>);
     type Output = TokenPair;

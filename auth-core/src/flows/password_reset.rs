@@ -40,9 +40,6 @@ pub(crate) struct ResetSmsRequest;
 impl<'a> Flow<'a> for ResetSmsRequest {
     const ACTION: Action = Action::PasswordResetRequest;
     type Ctx = SmsSendCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Phone;
     type Prepared = (Phone, Option<User>);
     type Output = ChallengeSent;
@@ -90,9 +87,6 @@ pub(crate) struct ResetSmsConfirm;
 impl<'a> Flow<'a> for ResetSmsConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
     type Ctx = ResetSmsCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (ChallengeId, OneTimeCode, Password);
     type Prepared = (Challenge, OneTimeCode, Password);
     type Output = ();

@@ -38,9 +38,6 @@ pub(crate) struct PhoneChangeRequest;
 impl<'a> Flow<'a> for PhoneChangeRequest {
     const ACTION: Action = Action::PhoneChangeRequest;
     type Ctx = PhoneChangeCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, Phone, Option<Password>);
     type Prepared = Self::Input;
     type Output = ChallengeSent;
@@ -98,9 +95,6 @@ pub(crate) struct PhoneChangeConfirm;
 impl<'a> Flow<'a> for PhoneChangeConfirm {
     const ACTION: Action = Action::PhoneChangeConfirm;
     type Ctx = PhoneChangeCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, ChallengeId, OneTimeCode);
     type Prepared = (Principal, Challenge, OneTimeCode);
     type Output = ();

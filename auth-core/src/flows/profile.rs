@@ -28,9 +28,6 @@ pub(crate) struct UpdateProfile;
 impl<'a> Flow<'a> for UpdateProfile {
     const ACTION: Action = Action::ProfileUpdate;
     type Ctx = ProfileCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, Value);
     type Prepared = (Principal, Value);
     type Output = MeResponse;
@@ -79,9 +76,6 @@ pub(crate) struct PublicProfile;
 impl<'a> Flow<'a> for PublicProfile {
     const ACTION: Action = Action::PublicProfile;
     type Ctx = ProfileCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = UserId;
     type Prepared = User;
     type Output = Value;

@@ -77,9 +77,6 @@ pub(crate) struct Register;
 impl<'a> Flow<'a> for Register {
     const ACTION: Action = Action::Register;
     type Ctx = RegisterCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = RegisterRequest;
     type Prepared = Registration;
     type Output = RegisterResponse;

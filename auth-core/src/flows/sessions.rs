@@ -58,9 +58,6 @@ pub(crate) struct Presentation {
 impl<'a> Flow<'a> for Refresh {
     const ACTION: Action = Action::Refresh;
     type Ctx = RefreshCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = String;
     type Prepared = Presentation;
     type Output = TokenPair;
@@ -268,9 +265,6 @@ pub(crate) struct Logout;
 impl<'a> Flow<'a> for Logout {
     const ACTION: Action = Action::Logout;
     type Ctx = SessionsCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = ();
@@ -299,9 +293,6 @@ pub(crate) struct LogoutOthers;
 impl<'a> Flow<'a> for LogoutOthers {
     const ACTION: Action = Action::LogoutOthers;
     type Ctx = SessionsCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = RevokedCount;
@@ -339,9 +330,6 @@ pub(crate) struct ListSessions;
 impl<'a> Flow<'a> for ListSessions {
     const ACTION: Action = Action::ListSessions;
     type Ctx = SessionsCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Principal;
     type Prepared = Principal;
     type Output = Vec<SessionInfo>;
@@ -386,9 +374,6 @@ pub(crate) struct RevokeSession;
 impl<'a> Flow<'a> for RevokeSession {
     const ACTION: Action = Action::RevokeSession;
     type Ctx = SessionsCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (Principal, SessionId);
     type Prepared = (Principal, SessionId);
     type Output = ();

@@ -48,9 +48,6 @@ pub(crate) struct SmsStart;
 impl<'a> Flow<'a> for SmsStart {
     const ACTION: Action = Action::SmsStart;
     type Ctx = SmsSendCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = Phone;
     type Prepared = (Phone, Option<User>);
     type Output = ChallengeSent;
@@ -107,9 +104,6 @@ pub(crate) struct SmsVerify;
 impl<'a> Flow<'a> for SmsVerify {
     const ACTION: Action = Action::SmsVerify;
     type Ctx = SmsLoginCtx<'a>;
-    fn ctx(ctx: &crate::pipeline::Ctx<'a>) -> Self::Ctx {
-        crate::pipeline::FromCtx::from_ctx(ctx)
-    }
     type Input = (ChallengeId, OneTimeCode);
     type Prepared = (Challenge, OneTimeCode);
     type Output = TokenPair;
