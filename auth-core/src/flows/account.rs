@@ -6,10 +6,8 @@ use crate::api::{ChangePasswordRequest, MeResponse};
 use crate::flows::credentials::Passwords;
 use crate::flows::reauth::Reauth;
 use crate::hooks::Action;
-use crate::limits::Lockouts;
-use crate::limits::account_key_of;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::limits::{Lockouts, account_key_of};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
 
@@ -32,7 +30,6 @@ flow_ctx!(
 pub(crate) struct Me;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for Me {
     const ACTION: Action = Action::ProfileRead;
     type Ctx = StoreCtx<'a>;
@@ -79,7 +76,6 @@ pub(crate) async fn signed_in_user(
 pub(crate) struct ChangePassword;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ChangePassword {
     const ACTION: Action = Action::ChangePassword;
     type Ctx = ChangePasswordCtx<'a>;

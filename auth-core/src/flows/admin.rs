@@ -8,8 +8,7 @@ use crate::hooks::Action;
 use crate::ids::{SessionId, UserId};
 use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::session::{RevokeReason, Session};
 
 flow_ctx!(
@@ -31,7 +30,6 @@ pub(crate) enum UserKey {
 pub(crate) struct AdminFindUser;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminFindUser {
     const ACTION: Action = Action::AdminFindUser;
     type Ctx = AdminCtx<'a>;
@@ -98,7 +96,6 @@ async fn save(ctx: &AdminCtx<'_>, user: &User) -> Result<(), AuthError> {
 pub(crate) struct AdminDisableUser;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminDisableUser {
     const ACTION: Action = Action::AdminDisableUser;
     type Ctx = AdminCtx<'a>;
@@ -131,7 +128,6 @@ impl<'a> Flow<'a> for AdminDisableUser {
 pub(crate) struct AdminEnableUser;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminEnableUser {
     const ACTION: Action = Action::AdminEnableUser;
     type Ctx = AdminCtx<'a>;
@@ -159,7 +155,6 @@ impl<'a> Flow<'a> for AdminEnableUser {
 pub(crate) struct AdminResetLockouts;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminResetLockouts {
     const ACTION: Action = Action::AdminResetLockouts;
     type Ctx = AdminCtx<'a>;
@@ -186,7 +181,6 @@ impl<'a> Flow<'a> for AdminResetLockouts {
 pub(crate) struct AdminResetPhoneLockout;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminResetPhoneLockout {
     const ACTION: Action = Action::AdminResetPhoneLockout;
     type Ctx = AdminCtx<'a>;
@@ -215,7 +209,6 @@ impl<'a> Flow<'a> for AdminResetPhoneLockout {
 pub(crate) struct AdminListSessions;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminListSessions {
     const ACTION: Action = Action::AdminListSessions;
     type Ctx = AdminCtx<'a>;
@@ -247,7 +240,6 @@ impl<'a> Flow<'a> for AdminListSessions {
 pub(crate) struct AdminRevokeSession;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for AdminRevokeSession {
     const ACTION: Action = Action::AdminRevokeSession;
     type Ctx = AdminCtx<'a>;
@@ -302,7 +294,6 @@ macro_rules! role_flow {
         pub(crate) struct $name;
 
         #[async_trait::async_trait]
-
         impl<'a> Flow<'a> for $name {
             const ACTION: Action = Action::$action;
             type Ctx = AdminCtx<'a>;

@@ -12,8 +12,7 @@ use crate::flows::mailing::Mailer;
 use crate::flows::reauth::Reauth;
 use crate::hooks::Action;
 use crate::limits::Lockouts;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::secret::Password;
 use crate::store::StoreError;
 use crate::token::access::Principal;
@@ -46,7 +45,6 @@ flow_ctx!(
 pub(crate) struct ResendActivation;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ResendActivation {
     const ACTION: Action = Action::ResendActivation;
     type Ctx = MailCtx<'a>;
@@ -87,7 +85,6 @@ impl<'a> Flow<'a> for ResendActivation {
 pub(crate) struct Activate;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for Activate {
     const ACTION: Action = Action::Activate;
     type Ctx = MailCtx<'a>;
@@ -130,7 +127,6 @@ impl<'a> Flow<'a> for Activate {
 pub(crate) struct ResetEmailRequest;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ResetEmailRequest {
     const ACTION: Action = Action::PasswordResetRequest;
     type Ctx = MailCtx<'a>;
@@ -174,7 +170,6 @@ impl<'a> Flow<'a> for ResetEmailRequest {
 pub(crate) struct ResetEmailConfirm;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ResetEmailConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
     type Ctx = ResetEmailCtx<'a>;
@@ -237,7 +232,6 @@ impl<'a> Flow<'a> for ResetEmailConfirm {
 pub(crate) struct EmailChangeRequest;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for EmailChangeRequest {
     const ACTION: Action = Action::EmailChangeRequest;
     type Ctx = EmailChangeCtx<'a>;
@@ -291,7 +285,6 @@ impl<'a> Flow<'a> for EmailChangeRequest {
 pub(crate) struct EmailChangeConfirm;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for EmailChangeConfirm {
     const ACTION: Action = Action::EmailChangeConfirm;
     type Ctx = MailCtx<'a>;

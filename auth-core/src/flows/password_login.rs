@@ -25,7 +25,6 @@ pub enum LoginIdentifier {
 pub(crate) struct PasswordLogin;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for PasswordLogin {
     const ACTION: Action = Action::PasswordLogin;
     type Ctx = PasswordLoginCtx<'a>;

@@ -9,15 +9,13 @@ use crate::account::User;
 use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose};
 use crate::flows::credentials::{Passwords, finish_reset};
-use crate::flows::sms_challenge::Issue;
-use crate::flows::sms_challenge::SmsChallenges;
+use crate::flows::sms_challenge::{Issue, SmsChallenges};
 use crate::flows::sms_login::SmsSendCtx;
 use crate::hooks::Action;
 use crate::ids::ChallengeId;
 use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::SmsKind;
 
@@ -36,7 +34,6 @@ flow_ctx!(
 pub(crate) struct ResetSmsRequest;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ResetSmsRequest {
     const ACTION: Action = Action::PasswordResetRequest;
     type Ctx = SmsSendCtx<'a>;
@@ -83,7 +80,6 @@ impl<'a> Flow<'a> for ResetSmsRequest {
 pub(crate) struct ResetSmsConfirm;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ResetSmsConfirm {
     const ACTION: Action = Action::PasswordResetConfirm;
     type Ctx = ResetSmsCtx<'a>;

@@ -10,13 +10,11 @@ use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose};
 use crate::flows::account::signed_in_user;
 use crate::flows::reauth::Reauth;
-use crate::flows::sms_challenge::Issue;
-use crate::flows::sms_challenge::SmsChallenges;
+use crate::flows::sms_challenge::{Issue, SmsChallenges};
 use crate::hooks::Action;
 use crate::ids::ChallengeId;
 use crate::phone::Phone;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::store::StoreError;
@@ -34,7 +32,6 @@ flow_ctx!(
 pub(crate) struct PhoneChangeRequest;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for PhoneChangeRequest {
     const ACTION: Action = Action::PhoneChangeRequest;
     type Ctx = PhoneChangeCtx<'a>;
@@ -91,7 +88,6 @@ impl<'a> Flow<'a> for PhoneChangeRequest {
 pub(crate) struct PhoneChangeConfirm;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for PhoneChangeConfirm {
     const ACTION: Action = Action::PhoneChangeConfirm;
     type Ctx = PhoneChangeCtx<'a>;

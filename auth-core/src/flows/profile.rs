@@ -9,8 +9,7 @@ use crate::config::AccountConfig;
 use crate::flows::account::signed_in_user;
 use crate::hooks::Action;
 use crate::ids::UserId;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::profile;
 use crate::token::access::Principal;
 
@@ -24,7 +23,6 @@ flow_ctx!(
 pub(crate) struct UpdateProfile;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for UpdateProfile {
     const ACTION: Action = Action::ProfileUpdate;
     type Ctx = ProfileCtx<'a>;
@@ -72,7 +70,6 @@ impl<'a> Flow<'a> for UpdateProfile {
 pub(crate) struct PublicProfile;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for PublicProfile {
     const ACTION: Action = Action::PublicProfile;
     type Ctx = ProfileCtx<'a>;

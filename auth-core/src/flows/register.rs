@@ -25,8 +25,7 @@ use crate::hooks::Action;
 use crate::ids::UserId;
 use crate::limits::Counters;
 use crate::phone::Phone;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::store::{StoreError, UniqueField};
 
 flow_ctx!(
@@ -73,7 +72,6 @@ pub(crate) struct Registration {
 pub(crate) struct Register;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for Register {
     const ACTION: Action = Action::Register;
     type Ctx = RegisterCtx<'a>;

@@ -9,8 +9,7 @@ use crate::hooks::Action;
 use crate::ids::SessionId;
 use crate::limits::Counters;
 use crate::limits::{self, FailureCap};
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::session::live;
 use crate::session::{RefreshState, RevokeReason, Session, SessionState};
 use crate::token::access::Principal;
@@ -54,7 +53,6 @@ pub(crate) struct Presentation {
 }
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for Refresh {
     const ACTION: Action = Action::Refresh;
     type Ctx = RefreshCtx<'a>;
@@ -261,7 +259,6 @@ async fn session_user(ctx: &RefreshCtx<'_>, session: &Session) -> Result<User, A
 pub(crate) struct Logout;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for Logout {
     const ACTION: Action = Action::Logout;
     type Ctx = SessionsCtx<'a>;
@@ -289,7 +286,6 @@ impl<'a> Flow<'a> for Logout {
 pub(crate) struct LogoutOthers;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for LogoutOthers {
     const ACTION: Action = Action::LogoutOthers;
     type Ctx = SessionsCtx<'a>;
@@ -326,7 +322,6 @@ impl<'a> Flow<'a> for LogoutOthers {
 pub(crate) struct ListSessions;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for ListSessions {
     const ACTION: Action = Action::ListSessions;
     type Ctx = SessionsCtx<'a>;
@@ -370,7 +365,6 @@ impl<'a> Flow<'a> for ListSessions {
 pub(crate) struct RevokeSession;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for RevokeSession {
     const ACTION: Action = Action::RevokeSession;
     type Ctx = SessionsCtx<'a>;

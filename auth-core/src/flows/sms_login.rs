@@ -11,14 +11,12 @@ use crate::account::{User, UserStatus};
 use crate::api::{ChallengeSent, TokenPair};
 use crate::challenge::{Challenge, ChallengePurpose};
 use crate::flows::issuing::Issuer;
-use crate::flows::sms_challenge::Issue;
-use crate::flows::sms_challenge::SmsChallenges;
+use crate::flows::sms_challenge::{Issue, SmsChallenges};
 use crate::hooks::Action;
 use crate::ids::{ChallengeId, UserId};
 use crate::limits::Lockouts;
 use crate::phone::Phone;
-use crate::pipeline::flow_ctx;
-use crate::pipeline::{Flow, Outcome, Subject};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::secret::OneTimeCode;
 use crate::sms::SmsKind;
 use crate::store::StoreError;
@@ -44,7 +42,6 @@ flow_ctx!(
 pub(crate) struct SmsStart;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for SmsStart {
     const ACTION: Action = Action::SmsStart;
     type Ctx = SmsSendCtx<'a>;
@@ -70,7 +67,7 @@ impl<'a> Flow<'a> for SmsStart {
         ctx: &Self::Ctx,
         (phone, user): Self::Prepared,
     ) -> Result<(ChallengeSent, Outcome), AuthError> {
-        let cfg = &ctx.sms().cfg;
+        let cfg = ctx.sms().cfg;
         let signup = user.is_none() && cfg.signup_on_first_login;
         let sent = ctx
             .sms()
@@ -100,7 +97,6 @@ impl<'a> Flow<'a> for SmsStart {
 pub(crate) struct SmsVerify;
 
 #[async_trait::async_trait]
-
 impl<'a> Flow<'a> for SmsVerify {
     const ACTION: Action = Action::SmsVerify;
     type Ctx = SmsLoginCtx<'a>;
