@@ -1,16 +1,21 @@
 //! The request pipeline: the one path every action of [`Auth`] takes.
 //!
-//! [`Auth::run`] reads the clock once, builds the action's [`Ctx`], runs the flow's
-//! [`Flow::prepare`] (parsing and look-ups; nothing written, counted or sent), the app's before
-//! hook with what preparation found (a veto ends the action there: `Vetoed`, nothing done),
-//! then [`Flow::execute`], then the after hook with the result. Flows never call the hooks
-//! and never read the clock: they use [`Ctx::now`].
+//! [`Auth::run`] reads the clock once into the run's [`Ctx`], builds the flow's own narrow
+//! context from it ([`Flow::Ctx`]), runs [`Flow::prepare`] (parsing and look-ups; nothing
+//! written, counted or sent), the app's before hook with what preparation found (a veto ends
+//! the action there: `Vetoed`, nothing done), then [`Flow::execute`], then the after hook
+//! with the result, and logs a refusal. Flows never call the hooks and never read the clock.
 //!
-//! A flow reaches the service only through the narrow parts its [`Ctx`] hands out, each the
-//! time of the request, the store and one section of the configuration with its keys:
+//! A flow's context ([`flow_ctx!`]) holds the time, the client and the store, plus only the
+//! parts the flow needs, each one section of the configuration with its keys:
 //! [`Ctx::sms`] (SMS challenges), [`Ctx::lockouts`] (throttles, lockouts, failure caps),
 //! [`Ctx::issuer`] (sessions and token pairs), [`Ctx::mailer`] (mail and emailed tokens),
-//! [`Ctx::passwords`] (policy and hashing), [`Ctx::counters`] and [`Ctx::accounts`].
+//! [`Ctx::passwords`] (policy and hashing), [`Ctx::reauth`] (re-authentication),
+//! [`Ctx::counters`], [`Ctx::accounts`], [`Ctx::sms_config`] and [`Ctx::idle`].
+//!
+//! The trait is an `async_trait` (a boxed future per step): with native async functions, a
+//! context type tied to the run's lifetime trips the compiler's higher-ranked `Send` check
+//! where a caller spawns the action (`tokio::spawn(auth.verify_sms(..))`).
 
 use chrono::{DateTime, Utc};
 
@@ -37,7 +42,7 @@ pub(crate) struct Ctx<'a> {
     /// The client, as the adapter saw it (an empty one for admin operations).
     pub(crate) client: &'a ClientInfo,
     /// The service's configuration, keys and plugged-in parts; flows reach them only through
-    /// the narrow parts below ([`Ctx::sms`], [`Ctx::issuer`], ...).
+    /// the narrow parts below ([`Ctx::sms`], [`Ctx::issuer`], ...), picked by their context.
     inner: &'a Inner,
 }
 
