@@ -60,11 +60,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// How long a session may sit unused.
-    pub(crate) fn idle_timeout(&self) -> chrono::Duration {
-        crate::clock::secs(self.inner.config.session.idle_timeout_secs)
-    }
-
     /// The accounts section of the configuration.
     pub(crate) fn accounts(&self) -> &'a crate::config::AccountConfig {
         &self.inner.config.accounts
@@ -72,7 +67,7 @@ impl<'a> Ctx<'a> {
 
     /// How long a session may sit unused.
     pub(crate) fn idle(&self) -> chrono::Duration {
-        self.idle_timeout()
+        crate::clock::secs(self.inner.config.session.idle_timeout_secs)
     }
 
     /// The SMS section of the configuration.
@@ -88,7 +83,7 @@ impl<'a> Ctx<'a> {
             lockouts: self.lockouts(),
             hasher: &self.inner.hasher,
             recent_login: crate::clock::secs(self.inner.config.accounts.recent_login_secs),
-            idle: self.idle_timeout(),
+            idle: self.idle(),
         }
     }
 

@@ -301,7 +301,10 @@ macro_rules! role_flow {
             type Prepared = (UserId, $input);
             type Output = ();
 
-            async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+            async fn prepare(
+                _: &Self::Ctx,
+                input: Self::Input,
+            ) -> Result<Self::Prepared, AuthError> {
                 Ok(input)
             }
 
