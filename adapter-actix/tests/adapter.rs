@@ -113,9 +113,10 @@ async fn sign_in(kit: &TestKit, phone: &str) -> auth_core::api::TokenPair {
     )
     .await
     .unwrap();
-    let challenge = auth.start_sms_login(phone, &client).await.unwrap();
+    let parsed = auth_core::Phone::parse(phone, false).unwrap();
+    let challenge = auth.start_sms_login(&parsed, &client).await.unwrap();
     let code = kit.sms.last_code_for(phone).unwrap();
-    auth.verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+    auth.verify_sms(challenge.challenge_id, &code, &client)
         .await
         .unwrap()
 }

@@ -184,6 +184,54 @@ pub enum LoginOutcome {
     LoggedIn(TokenPair),
 }
 
+/// A `POST /login` body, parsed: which login it asks for.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// `{"phone"}`: start an SMS login.
+    Sms(crate::Phone),
+    /// `{"email" or "username", "password"}`: a password login.
+    Password(crate::LoginIdentifier, Password),
+}
+
+impl LoginRequest {
+    /// Parses the body's either/or shape: `{"phone"}` (the phone parsed as `config.sms`
+    /// says) or `{"email" or "username", "password"}`; `invalid_request` for anything else.
+    pub fn parse(self, config: &crate::AuthConfig) -> Result<Login, AuthError> {
+        use crate::account::{Email, Username};
+        match self {
+            LoginRequest {
+                phone: Some(phone),
+                email: None,
+                username: None,
+                password: None,
+            } => Ok(Login::Sms(crate::Phone::parse(
+                &phone,
+                config.sms.strict_phone_validation,
+            )?)),
+            LoginRequest {
+                phone: None,
+                email,
+                username,
+                password: Some(password),
+            } => {
+                let identifier = match (email, username) {
+                    (Some(e), None) => crate::LoginIdentifier::Email(Email::parse(&e)?),
+                    (None, Some(u)) => crate::LoginIdentifier::Username(Username::parse(&u)?),
+                    _ => {
+                        return Err(AuthError::invalid_request(
+                            "send exactly one of email or username with the password",
+                        ));
+                    }
+                };
+                Ok(Login::Password(identifier, password))
+            }
+            _ => Err(AuthError::invalid_request(
+                "send {\"phone\"} or {\"email\" or \"username\", \"password\"}",
+            )),
+        }
+    }
+}
+
 /// `POST /verify_sms`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

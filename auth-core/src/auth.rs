@@ -1,28 +1,53 @@
 //! The [`Auth`] facade: one value holding the configuration, the keys and the plugged-in
-//! [`Store`], [`SmsSender`] and [`Clock`], with one method per flow. The flows themselves live
-//! in `flows/`, one file each; this file holds what they share (building, issuing a token
-//! pair, starting a session); authenticating an access token is in `authenticate.rs`.
+//! [`Store`], [`SmsSender`] and [`Clock`], with one method per action. This file holds the
+//! builder and the facade (authenticating an access token is in `authenticate.rs`); each facade method
+//! runs its flow (in `flows/`) through the pipeline (`pipeline.rs`).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::AuthError;
-use crate::account::User;
-use crate::api::{ClientInfo, TokenPair};
+use crate::account::{Email, User};
+use crate::api::{
+    ChallengeSent, ChangePasswordRequest, ClientInfo, Login, LoginOutcome, MeResponse,
+    RegisterRequest, RegisterResponse, RevokedCount, SessionInfo, TokenPair,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AccessMode, AuthConfig, ConfigError};
+use crate::flows::LoginIdentifier;
+use crate::flows::account::{ChangePassword, Me};
+use crate::flows::admin::{
+    AdminDisableUser, AdminEnableUser, AdminFindUser, AdminGrantRole, AdminListSessions,
+    AdminResetLockouts, AdminResetPhoneLockout, AdminRevokeRole, AdminRevokeSession, AdminSetRoles,
+    UserKey,
+};
+use crate::flows::email::{
+    Activate, EmailChangeConfirm, EmailChangeRequest, ResendActivation, ResetEmailConfirm,
+    ResetEmailRequest,
+};
+use crate::flows::password_login::PasswordLogin;
+use crate::flows::password_reset::{ResetSmsConfirm, ResetSmsRequest};
+use crate::flows::phone_change::{PhoneChangeConfirm, PhoneChangeRequest};
+use crate::flows::profile::{PublicProfile, UpdateProfile};
+use crate::flows::register::Register;
+use crate::flows::sessions::{ListSessions, Logout, LogoutOthers, Refresh, RevokeSession};
+use crate::flows::sms_login::{SmsStart, SmsVerify};
 use crate::hooks::{Hooks, NoHooks};
-use crate::ids::SessionId;
+use crate::ids::ChallengeId;
+use crate::ids::{SessionId, UserId};
 use crate::mail::MailSender;
 use crate::password::{BreachedPasswordCheck, PasswordHasher, PasswordPolicy};
-use crate::secret::{BearerToken, MacKey};
-use crate::session::{RefreshState, Session, SessionState, SessionStatus};
+use crate::phone::Phone;
+use crate::pipeline::NO_CLIENT;
+use crate::secret::MacKey;
+use crate::secret::{OneTimeCode, Password};
+use crate::session::Session;
 use crate::sms::SmsSender;
 use crate::store::{OneTimeTokenStore, Store};
-use crate::token::access::AccessTokens;
+use crate::token::access::{AccessTokens, Principal};
 use crate::token::opaque::OpaqueTokens;
-use crate::token::refresh::{RefreshKeys, RefreshSecret};
+use crate::token::refresh::RefreshKeys;
 
 /// The authentication service. Cheap to clone (an `Arc` inside); share one per app.
 #[derive(Clone)]
@@ -235,101 +260,367 @@ impl Auth {
         self.inner.clock.now()
     }
 
-    /// The store's rate-limit and failure counters, under hashed keys.
-    pub(crate) fn counters(&self) -> crate::limits::Counters<'_> {
-        crate::limits::Counters {
-            store: self.inner.store.as_ref(),
-            key: &self.inner.counter_key,
+    pub(crate) fn idle_timeout(&self) -> chrono::Duration {
+        crate::clock::secs(self.inner.config.session.idle_timeout_secs)
+    }
+}
+
+/// The facade: one method per action, each a run of its flow through the pipeline (see
+/// `pipeline.rs`): the before hook, the flow, the after hook. Inputs are typed; parsing wire
+/// strings is the HTTP layer's ([`crate::http`]) or the caller's.
+impl Auth {
+    /// `POST /register`: creates an account from `{"phone"}` or `{"email","password"}`, with
+    /// an optional unique `username` and a `profile` object. Answers `already_registered` when
+    /// the phone, email or username is taken, after the same argon2 work as a free one, except
+    /// a taken email when `accounts.conceal_existing` is on: that one gets a 201 like a free
+    /// one. Over the registration limits: `rate_limited`.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        client: &ClientInfo,
+    ) -> Result<RegisterResponse, AuthError> {
+        self.run::<Register>(request, client).await
+    }
+
+    /// `POST /login`: an SMS login start ([`Auth::start_sms_login`]) or a password login
+    /// ([`Auth::login_with_password`]), as [`LoginRequest::parse`](crate::api::LoginRequest::parse)
+    /// read the body.
+    pub async fn login(
+        &self,
+        login: Login,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, AuthError> {
+        match login {
+            Login::Sms(phone) => Ok(LoginOutcome::ChallengeSent(
+                self.run::<SmsStart>(phone, client).await?,
+            )),
+            Login::Password(identifier, password) => Ok(LoginOutcome::LoggedIn(
+                self.run::<PasswordLogin>((identifier, password), client)
+                    .await?,
+            )),
         }
     }
 
-    pub(crate) fn idle_timeout(&self) -> chrono::Duration {
-        secs(self.inner.config.session.idle_timeout_secs)
-    }
-
-    /// Creates a session for `user` and returns its first token pair. Counts the login.
-    pub(crate) async fn start_session(
+    /// Password login. A wrong password and an unknown account give the same
+    /// `invalid_credentials` after the same argon2 work; `activation_required` and
+    /// `account_disabled` come only after a correct password. Attempts are throttled and
+    /// consecutive failures locked out per account.
+    pub async fn login_with_password(
         &self,
-        user: &User,
+        identifier: &LoginIdentifier,
+        password: &Password,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let now = self.now();
-        let id = SessionId::new_random();
-        let secret = RefreshSecret::random();
-        // An IPv4 client on a dual-stack listener is recorded as its IPv4 address.
-        let ip = client.ip.map(crate::client_ip::canonical);
-        let session = Session {
-            id,
-            user_id: user.id,
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + secs(self.inner.config.session.absolute_lifetime_secs),
-            ip,
-            user_agent: client.user_agent.clone(),
-            refresh: RefreshState {
-                generation: 0,
-                hash: self.inner.refresh_keys.storage_hash(id, &secret),
-                issued_at: now,
-            },
-            status: SessionStatus::Active,
-        };
-        self.inner.store.insert_session(&session).await?;
-        self.inner.store.record_login(user.id, now, ip).await?;
-        tracing::info!(user_id = %user.id, session_id = %id, "login");
-        self.token_pair(user, &session, secret)
+        self.run::<PasswordLogin>((identifier.clone(), password.clone()), client)
+            .await
     }
 
-    /// A fresh access token and the refresh token `secret` of `session`'s current generation.
-    pub(crate) fn token_pair(
+    /// `POST /login {"phone"}`: sends a login code to the phone (when it has an account) and
+    /// returns the challenge. Applies the country rules, the per-IP cap, the resend cooldown,
+    /// the per-phone caps and the lockout, identically for known and unknown phones.
+    pub async fn start_sms_login(
         &self,
-        user: &User,
-        session: &Session,
-        secret: RefreshSecret,
+        phone: &Phone,
+        client: &ClientInfo,
+    ) -> Result<ChallengeSent, AuthError> {
+        self.run::<SmsStart>(phone.clone(), client).await
+    }
+
+    /// `POST /verify_sms`: trades the right code for a new session and token pair.
+    ///
+    /// A code works once (also when the right code arrives twice at the same moment), for at
+    /// most `sms.max_attempts` tries, until it expires; every wrong code also counts towards the
+    /// phone's lockout.
+    pub async fn verify_sms(
+        &self,
+        challenge_id: ChallengeId,
+        code: &OneTimeCode,
+        client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let now = self.now();
-        let (access_token, expires_in) = match &self.inner.opaque {
-            Some(opaque) => opaque.issue(session.id, now),
-            None => self
-                .inner
-                .access
-                .issue(user.id, session.id, user.roles.clone(), now)?,
-        };
-        let refresh_token =
-            self.inner
-                .refresh_keys
-                .token(session.id, session.refresh.generation, secret);
-        let refresh_expires_in = (session.refresh_deadline(self.idle_timeout()) - now)
-            .num_seconds()
-            .max(0)
-            .unsigned_abs();
-        Ok(TokenPair {
-            access_token: BearerToken::new(access_token),
-            refresh_token: BearerToken::new(refresh_token.encode()),
-            token_type: "Bearer",
-            expires_in,
-            refresh_expires_in,
-            user_id: user.id,
-            session_id: session.id,
-        })
+        self.run::<SmsVerify>((challenge_id, code.clone()), client)
+            .await
     }
-}
 
-/// `Ok` when the session is live at `now`, else the error a client gets for it.
-pub(crate) fn live(
-    session: &Session,
-    now: DateTime<Utc>,
-    idle: chrono::Duration,
-) -> Result<(), AuthError> {
-    match session.state(now, idle) {
-        SessionState::Live => Ok(()),
-        SessionState::Revoked(_) => Err(AuthError::TokenRevoked),
-        SessionState::Expired => Err(AuthError::TokenExpired),
+    /// `POST /refresh`: rotates the refresh token and returns a new pair.
+    ///
+    /// * the current token: rotated atomically (of concurrent calls exactly one rotates);
+    /// * the token rotated just before, within `session.refresh_grace_secs` of the rotation:
+    ///   the same new refresh token again, with a fresh access token;
+    /// * any older token, or the previous one after the grace window: reuse — the session is
+    ///   revoked and the answer is `refresh_token_reused`;
+    /// * anything else: `invalid_token`; each such failure counts against the client's IP and
+    ///   the session the token names, and once `session.refresh_failures_per_ip` or
+    ///   `session.refresh_failures_per_session` failures lie within
+    ///   `session.refresh_failure_window_secs` of the latest, a token that is not genuine
+    ///   answers `rate_limited` (with `Retry-After`) from that IP or for that session. A
+    ///   genuine token (its tag checks out) is never held up.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        self.run::<Refresh>(refresh_token.to_owned(), client).await
     }
-}
 
-/// Whole seconds as a chrono duration, capped at 100 years so that adding it to a date can
-/// never overflow (chrono panics on overflow).
-pub(crate) fn secs(s: u64) -> chrono::Duration {
-    const CAP: u64 = 100 * 365 * 24 * 3600;
-    chrono::Duration::seconds(i64::try_from(s.min(CAP)).unwrap_or(0))
+    /// `POST /logout`: revokes the principal's session; its refresh token and (unless
+    /// stateless) its access tokens stop working at once.
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.run::<Logout>(principal.clone(), client).await
+    }
+
+    /// `POST /logout_all_other_sessions`: revokes every session of the user but the caller's.
+    pub async fn logout_all_other_sessions(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<RevokedCount, AuthError> {
+        self.run::<LogoutOthers>(principal.clone(), client).await
+    }
+
+    /// `GET /sessions`: the user's live sessions, newest first.
+    pub async fn list_sessions(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<Vec<SessionInfo>, AuthError> {
+        self.run::<ListSessions>(principal.clone(), client).await
+    }
+
+    /// `DELETE /sessions/{id}`: revokes one of the user's own live sessions; `not_found` for
+    /// anyone else's or one already ended.
+    pub async fn revoke_own_session(
+        &self,
+        principal: &Principal,
+        session_id: SessionId,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.run::<RevokeSession>((principal.clone(), session_id), client)
+            .await
+    }
+
+    /// `GET /me`.
+    pub async fn me(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<MeResponse, AuthError> {
+        self.run::<Me>(principal.clone(), client).await
+    }
+
+    /// `PATCH /me`: changes the profile fields the app declared editable. Any other field, or a
+    /// value of the wrong type, is `invalid_request` and changes nothing.
+    pub async fn update_profile(
+        &self,
+        principal: &Principal,
+        patch: &serde_json::Value,
+        client: &ClientInfo,
+    ) -> Result<MeResponse, AuthError> {
+        self.run::<UpdateProfile>((principal.clone(), patch.clone()), client)
+            .await
+    }
+
+    /// `GET /users/{user_id}`: `{"user_id", ...exposed profile fields}`; `not_found` for an
+    /// unknown id.
+    pub async fn public_profile(
+        &self,
+        user_id: UserId,
+        client: &ClientInfo,
+    ) -> Result<serde_json::Value, AuthError> {
+        self.run::<PublicProfile>(user_id, client).await
+    }
+
+    /// `POST /password`: sets a new password. The current one is required when the account has
+    /// one (`invalid_credentials` when wrong; throttled like a login); an account without one
+    /// may set a first password only from a recent login (`accounts.recent_login_secs`,
+    /// `forbidden` otherwise). Every other session of the user is revoked, and SMS codes and
+    /// emailed tokens issued before stop working.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        request: ChangePasswordRequest,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.run::<ChangePassword>((principal.clone(), request), client)
+            .await
+    }
+
+    /// Starts a password reset by SMS. Always answers with a challenge (202), whether or not
+    /// the phone has an account; only an account's phone gets the code.
+    pub async fn request_password_reset_sms(
+        &self,
+        phone: &Phone,
+        client: &ClientInfo,
+    ) -> Result<ChallengeSent, AuthError> {
+        self.run::<ResetSmsRequest>(phone.clone(), client).await
+    }
+
+    /// Sets a new password with a reset code. The new password must meet the policy
+    /// (`weak_password` leaves the code usable for another try); on success every session of
+    /// the user is revoked and the account's lockouts are cleared.
+    pub async fn confirm_password_reset_sms(
+        &self,
+        challenge_id: ChallengeId,
+        code: &OneTimeCode,
+        new_password: &Password,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let input = (challenge_id, code.clone(), new_password.clone());
+        self.run::<ResetSmsConfirm>(input, client).await
+    }
+
+    /// `POST /password/reset {"email"}`: mails a reset link when the address has an account.
+    /// Answers `Ok` either way (202), after the same limits (429 reveals nothing: it is keyed
+    /// by the address).
+    pub async fn request_password_reset_email(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.run::<ResetEmailRequest>(email.clone(), client).await
+    }
+
+    /// `POST /password/reset/confirm {"token","new_password"}`: sets the password and revokes
+    /// every session. A weak password (422) leaves the token usable.
+    pub async fn confirm_password_reset_email(
+        &self,
+        token: &str,
+        new_password: &Password,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let input = (token.to_owned(), new_password.clone());
+        self.run::<ResetEmailConfirm>(input, client).await
+    }
+
+    /// Mails a new activation link to a pending account, within the address's mail limits.
+    /// Answers the same (`Ok`) for an unknown or already active address.
+    pub async fn resend_activation(&self, email: &Email) -> Result<(), AuthError> {
+        self.run::<ResendActivation>(email.clone(), &NO_CLIENT)
+            .await
+    }
+
+    /// `POST /activate`: activates the account of an activation token.
+    pub async fn activate(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
+        self.run::<Activate>(token.to_owned(), client).await
+    }
+
+    /// `POST /email {"email"[, "password"]}`: mails a confirmation link to the new address
+    /// (and a notice to the old one). Needs the current password, or a recent login for an
+    /// account without one.
+    pub async fn request_email_change(
+        &self,
+        principal: &Principal,
+        email: &Email,
+        password: Option<&Password>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let input = (principal.clone(), email.clone(), password.cloned());
+        self.run::<EmailChangeRequest>(input, client).await
+    }
+
+    /// `POST /email/confirm {"token"}`: makes the token's address the account's email.
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.run::<EmailChangeConfirm>(token.to_owned(), client)
+            .await
+    }
+
+    /// `POST /phone`: sends a confirmation code to the new number.
+    pub async fn request_phone_change(
+        &self,
+        principal: &Principal,
+        phone: &Phone,
+        password: Option<&Password>,
+        client: &ClientInfo,
+    ) -> Result<ChallengeSent, AuthError> {
+        let input = (principal.clone(), phone.clone(), password.cloned());
+        self.run::<PhoneChangeRequest>(input, client).await
+    }
+
+    /// `POST /phone/confirm`: with the code sent to the new number, makes it the account's
+    /// phone. The old number gets a notice (best effort). SMS codes and emailed tokens issued
+    /// before stop working.
+    pub async fn confirm_phone_change(
+        &self,
+        principal: &Principal,
+        challenge_id: ChallengeId,
+        code: &OneTimeCode,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let input = (principal.clone(), challenge_id, code.clone());
+        self.run::<PhoneChangeConfirm>(input, client).await
+    }
+
+    /// Admin: the user with this id.
+    pub async fn find_user(&self, id: UserId) -> Result<Option<User>, AuthError> {
+        self.run::<AdminFindUser>(UserKey::Id(id), &NO_CLIENT).await
+    }
+
+    /// Admin: the user with this phone.
+    pub async fn find_user_by_phone(&self, phone: &Phone) -> Result<Option<User>, AuthError> {
+        self.run::<AdminFindUser>(UserKey::Phone(phone.clone()), &NO_CLIENT)
+            .await
+    }
+
+    /// Admin: the user with this email.
+    pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, AuthError> {
+        self.run::<AdminFindUser>(UserKey::Email(email.clone()), &NO_CLIENT)
+            .await
+    }
+
+    /// Admin: disables the account and revokes every one of its sessions at once. Returns how
+    /// many sessions were revoked; `not_found` for an unknown user.
+    pub async fn disable_user(&self, id: UserId) -> Result<u64, AuthError> {
+        self.run::<AdminDisableUser>(id, &NO_CLIENT).await
+    }
+
+    /// Admin: enables a disabled account.
+    pub async fn enable_user(&self, id: UserId) -> Result<(), AuthError> {
+        self.run::<AdminEnableUser>(id, &NO_CLIENT).await
+    }
+
+    /// Admin: clears the account's password and SMS lockouts.
+    pub async fn reset_lockouts(&self, id: UserId) -> Result<(), AuthError> {
+        self.run::<AdminResetLockouts>(id, &NO_CLIENT).await
+    }
+
+    /// Admin: clears the SMS lockout of a phone, whether or not it has an account.
+    pub async fn reset_phone_lockout(&self, phone: &Phone) -> Result<(), AuthError> {
+        self.run::<AdminResetPhoneLockout>(phone.clone(), &NO_CLIENT)
+            .await
+    }
+
+    /// Admin: the user's live sessions.
+    pub async fn user_sessions(&self, id: UserId) -> Result<Vec<Session>, AuthError> {
+        self.run::<AdminListSessions>(id, &NO_CLIENT).await
+    }
+
+    /// Admin: revokes one session of any user. `false` when it was not active.
+    pub async fn admin_revoke_session(&self, id: SessionId) -> Result<bool, AuthError> {
+        self.run::<AdminRevokeSession>(id, &NO_CLIENT).await
+    }
+
+    /// Admin: grants a role (no-op when held).
+    pub async fn grant_role(&self, id: UserId, role: &str) -> Result<(), AuthError> {
+        self.run::<AdminGrantRole>((id, role.to_owned()), &NO_CLIENT)
+            .await
+    }
+
+    /// Admin: revokes a role (no-op when not held).
+    pub async fn revoke_role(&self, id: UserId, role: &str) -> Result<(), AuthError> {
+        self.run::<AdminRevokeRole>((id, role.to_owned()), &NO_CLIENT)
+            .await
+    }
+
+    /// Admin: replaces the user's roles. With session checking on (the default) or opaque
+    /// tokens, guards see the change at once; with stateless JWTs, at the user's next refresh.
+    pub async fn set_roles(&self, id: UserId, roles: Vec<String>) -> Result<(), AuthError> {
+        self.run::<AdminSetRoles>((id, roles), &NO_CLIENT).await
+    }
 }

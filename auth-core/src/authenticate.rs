@@ -2,11 +2,12 @@
 //! [`AccessMode`] says (a JWT alone, a JWT and its live session, or an opaque handle against
 //! the store), and whether that principal holds a role.
 
+use crate::Auth;
 use crate::AuthError;
 use crate::account::UserStatus;
-use crate::auth::{Auth, live};
 use crate::config::AccessMode;
 use crate::ids::{SessionId, UserId};
+use crate::session::live;
 use crate::session::{Session, SessionOwner};
 use crate::token::access::{AccessClaims, Principal};
 use crate::token::opaque::OpaqueTokens;

@@ -18,3 +18,10 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// Whole seconds as a chrono duration, capped at 100 years so that adding it to a date can
+/// never overflow (chrono panics on overflow).
+pub(crate) fn secs(s: u64) -> chrono::Duration {
+    const CAP: u64 = 100 * 365 * 24 * 3600;
+    chrono::Duration::seconds(i64::try_from(s.min(CAP)).unwrap_or(0))
+}

@@ -89,6 +89,11 @@ pub enum AuthError {
     /// analogue of `sms_unavailable`).
     #[error("the mail could not be sent")]
     MailUnavailable,
+    /// 500: neither the store's nor the client's fault: a response or token that could not be
+    /// serialized or signed, password hashing that could not run, a misconfiguration. The
+    /// detail is logged (`tracing::error!`) where the error is made, never sent to the client.
+    #[error("the server failed to answer the request")]
+    Internal,
     /// 4xx: an app hook vetoed the action, with its own status and code.
     #[error("{}", .0.message())]
     Vetoed(crate::hooks::Veto),
@@ -120,6 +125,7 @@ impl AuthError {
             Self::StoreUnavailable => "store_unavailable",
             Self::SmsUnavailable => "sms_unavailable",
             Self::MailUnavailable => "mail_unavailable",
+            Self::Internal => "internal_error",
             Self::Vetoed(veto) => veto.code(),
         }
     }
@@ -143,6 +149,7 @@ impl AuthError {
             Self::WeakPassword(_) => 422,
             Self::RateLimited { .. } | Self::TooManyAttempts { .. } => 429,
             Self::StoreUnavailable | Self::SmsUnavailable | Self::MailUnavailable => 503,
+            Self::Internal => 500,
             Self::Vetoed(veto) => veto.status(),
         }
     }
@@ -199,6 +206,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn internal_errors_are_500_and_tell_no_detail() {
+        let e = AuthError::Internal;
+        assert_eq!((e.code(), e.status()), ("internal_error", 500));
+        assert_eq!(e.retry_after_secs(), None);
+        assert_eq!(
+            e.body(),
+            ErrorBody {
+                error: "internal_error".to_owned(),
+                message: "the server failed to answer the request".to_owned(),
+            }
+        );
+    }
+
+    #[test]
     fn retry_after_rounds_up_and_is_at_least_one_second() {
         let e = AuthError::RateLimited {
             retry_after: Duration::from_millis(1500),
@@ -235,6 +256,7 @@ mod tests {
                 429,
             ),
             (AuthError::SmsUnavailable, "sms_unavailable", 503),
+            (AuthError::Internal, "internal_error", 500),
         ];
         for (err, code, status) in cases {
             assert_eq!(err.code(), code);

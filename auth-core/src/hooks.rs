@@ -1,5 +1,9 @@
 //! Hooks: app code run before and after every action.
 //!
+//! Every action runs them, through one pipeline (`pipeline.rs`): the HTTP routes, the other
+//! flow methods of [`Auth`](crate::Auth) and the admin operations (which have no client: they
+//! see an empty [`ClientInfo`]).
+//!
 //! A *before* hook sees what the action is about (who, which phone or email, the client) before
 //! anything is changed, and may veto it with its own error code and status: a vetoed action
 //! leaves nothing half-done (a vetoed registration creates no user and sends nothing; a vetoed
@@ -26,12 +30,10 @@
 
 use async_trait::async_trait;
 
-use crate::AuthError;
 use crate::account::{Email, User, Username};
 use crate::api::ClientInfo;
 use crate::ids::{SessionId, UserId};
 use crate::phone::Phone;
-use crate::token::access::Principal;
 
 /// The actions hooks are called for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +73,34 @@ pub enum Action {
     EmailChangeRequest,
     /// `POST /email/confirm`
     EmailChangeConfirm,
+    /// [`Auth::resend_activation`](crate::Auth::resend_activation) (no HTTP route)
+    ResendActivation,
+    /// `GET /sessions`
+    ListSessions,
+    /// `DELETE /sessions/{id}`
+    RevokeSession,
+    /// `GET /users/{id}`
+    PublicProfile,
+    /// Admin: [`Auth::find_user`](crate::Auth::find_user) and its by-phone and by-email forms
+    AdminFindUser,
+    /// Admin: [`Auth::disable_user`](crate::Auth::disable_user)
+    AdminDisableUser,
+    /// Admin: [`Auth::enable_user`](crate::Auth::enable_user)
+    AdminEnableUser,
+    /// Admin: [`Auth::reset_lockouts`](crate::Auth::reset_lockouts)
+    AdminResetLockouts,
+    /// Admin: [`Auth::reset_phone_lockout`](crate::Auth::reset_phone_lockout)
+    AdminResetPhoneLockout,
+    /// Admin: [`Auth::user_sessions`](crate::Auth::user_sessions)
+    AdminListSessions,
+    /// Admin: [`Auth::admin_revoke_session`](crate::Auth::admin_revoke_session)
+    AdminRevokeSession,
+    /// Admin: [`Auth::grant_role`](crate::Auth::grant_role)
+    AdminGrantRole,
+    /// Admin: [`Auth::revoke_role`](crate::Auth::revoke_role)
+    AdminRevokeRole,
+    /// Admin: [`Auth::set_roles`](crate::Auth::set_roles)
+    AdminSetRoles,
 }
 
 /// What a before hook sees. Fields that do not apply to the action are `None`.
@@ -79,36 +109,24 @@ pub enum Action {
 pub struct BeforeHook<'a> {
     /// The action about to happen.
     pub action: Action,
-    /// The client, as the adapter saw it.
+    /// The client, as the adapter saw it (empty for admin operations).
     pub client: &'a ClientInfo,
     /// The signed-in user (authenticated actions) or the account the action is about, when
-    /// known.
+    /// known (also the account an admin operation or a public profile is about).
     pub user_id: Option<UserId>,
-    /// The session of an authenticated action, or the one being refreshed.
+    /// The session of an authenticated action, the one being refreshed, or the one an admin
+    /// revokes.
     pub session_id: Option<SessionId>,
-    /// The phone of the request (registration, SMS start and verify).
+    /// The phone of the request (registration, SMS start and verify, SMS password reset,
+    /// phone change, admin lookups and lockout resets by phone).
     pub phone: Option<&'a Phone>,
-    /// The email of the request (registration, password login).
+    /// The email of the request (registration, password login, emailed password reset,
+    /// email change, activation mail resend, admin lookup by email).
     pub email: Option<&'a Email>,
     /// The username of the request (registration, password login).
     pub username: Option<&'a Username>,
     /// The profile object of the request (registration, profile update).
     pub profile: Option<&'a serde_json::Value>,
-}
-
-impl<'a> BeforeHook<'a> {
-    pub(crate) fn new(action: Action, client: &'a ClientInfo) -> Self {
-        Self {
-            action,
-            client,
-            user_id: None,
-            session_id: None,
-            phone: None,
-            email: None,
-            username: None,
-            profile: None,
-        }
-    }
 }
 
 /// What an after hook sees: the action's result.
@@ -124,7 +142,8 @@ pub struct AfterHook<'a> {
     pub user: Option<&'a User>,
     /// The user's id.
     pub user_id: Option<UserId>,
-    /// The session created, refreshed or ended.
+    /// The session created, refreshed or ended (for an action by a signed-in user that ends
+    /// none, the caller's session).
     pub session_id: Option<SessionId>,
 }
 
@@ -182,7 +201,11 @@ impl Veto {
     }
 }
 
-/// App code run around every action. Both methods default to doing nothing.
+/// App code run around every action. Both methods default to doing nothing. The after hook
+/// runs only when the action succeeded (and not for a registration of a taken email answered,
+/// with `accounts.conceal_existing`, as if it were free: no account was made); neither runs for a request refused before the action
+/// knew what it was about (malformed input, an unknown challenge, a token that is not
+/// genuine).
 #[async_trait]
 pub trait Hooks: Send + Sync + 'static {
     /// Runs before the action changes anything; an `Err` vetoes it.
@@ -201,44 +224,3 @@ pub trait Hooks: Send + Sync + 'static {
 pub struct NoHooks;
 
 impl Hooks for NoHooks {}
-
-impl crate::Auth {
-    pub(crate) async fn before(&self, ctx: BeforeHook<'_>) -> Result<(), AuthError> {
-        self.inner
-            .hooks
-            .before(&ctx)
-            .await
-            .map_err(AuthError::Vetoed)
-    }
-
-    pub(crate) async fn after(&self, ctx: AfterHook<'_>) {
-        self.inner.hooks.after(&ctx).await;
-    }
-}
-
-/// The before-hook context of an action by a signed-in user.
-pub(crate) fn principal_hook<'a>(
-    action: Action,
-    principal: &Principal,
-    client: &'a ClientInfo,
-) -> BeforeHook<'a> {
-    let mut hook = BeforeHook::new(action, client);
-    hook.user_id = Some(principal.user_id);
-    hook.session_id = principal.session_id;
-    hook
-}
-
-/// The after-hook context of an action by a signed-in user that did not load the account.
-pub(crate) fn principal_after<'a>(
-    action: Action,
-    principal: &Principal,
-    client: &'a ClientInfo,
-) -> AfterHook<'a> {
-    AfterHook {
-        action,
-        client,
-        user: None,
-        user_id: Some(principal.user_id),
-        session_id: principal.session_id,
-    }
-}

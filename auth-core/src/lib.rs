@@ -21,9 +21,10 @@
 //!
 //! auth.register(RegisterRequest { phone: Some("+1 555 123 4567".into()), ..Default::default() }, &client)
 //!     .await?;
-//! let challenge = auth.start_sms_login("+15551234567", &client).await?;
+//! let phone = auth_core::Phone::parse("+15551234567", false)?;
+//! let challenge = auth.start_sms_login(&phone, &client).await?;
 //! let code = kit.sms.last_code_for("+15551234567").expect("an SMS was sent");
-//! let tokens = auth.verify_sms(&challenge.challenge_id.to_string(), &code, &client).await?;
+//! let tokens = auth.verify_sms(challenge.challenge_id, &code, &client).await?;
 //!
 //! let me = auth.authenticate(tokens.access_token.expose()).await?;
 //! assert_eq!(me.user_id, tokens.user_id);
@@ -57,6 +58,7 @@ mod limits;
 pub mod mail;
 pub mod password;
 pub mod phone;
+mod pipeline;
 pub mod profile;
 pub mod secret;
 pub mod session;

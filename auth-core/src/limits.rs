@@ -101,11 +101,12 @@ impl Lockout {
 
     /// How long a count outlives its latest failure.
     fn memory(&self) -> chrono::Duration {
-        crate::auth::secs(self.max.as_secs().saturating_mul(2))
+        crate::clock::secs(self.max.as_secs().saturating_mul(2))
     }
 }
 
 /// The store's counters under keys that reveal nothing: see the module docs.
+#[derive(Clone, Copy)]
 pub(crate) struct Counters<'a> {
     pub(crate) store: &'a dyn Store,
     pub(crate) key: &'a MacKey,
@@ -135,7 +136,7 @@ impl Counters<'_> {
             if window.is_zero() {
                 continue;
             }
-            let window_ends = now + crate::auth::secs(window.as_secs());
+            let window_ends = now + crate::clock::secs(window.as_secs());
             let counter = self
                 .store
                 .hit_counter(&self.key(&raw), window_ends, now)
@@ -198,7 +199,7 @@ impl Counters<'_> {
         ];
         self.hit_each(per_channel, now).await?;
         if cfg.resend_cooldown_secs > 0 {
-            let ends = now + crate::auth::secs(cfg.resend_cooldown_secs);
+            let ends = now + crate::clock::secs(cfg.resend_cooldown_secs);
             self.store.add_failure(&cooldown, now, ends).await?;
         }
         Ok(())
@@ -313,7 +314,7 @@ impl Counters<'_> {
         let key = self.key(raw_key);
         let window_ends = match self.store.failures(&key, now).await? {
             Some(open) => open.expires_at,
-            None => now + crate::auth::secs(cap.window_secs),
+            None => now + crate::clock::secs(cap.window_secs),
         };
         self.store.add_failure(&key, now, window_ends).await?;
         Ok(())
@@ -332,7 +333,7 @@ impl Counters<'_> {
         let Some(lock) = lockout.lock_for(failures.count) else {
             return Ok(());
         };
-        let until = failures.last_at + crate::auth::secs(lock.as_secs());
+        let until = failures.last_at + crate::clock::secs(lock.as_secs());
         if now < until {
             let retry_after = (until - now).to_std().unwrap_or(Duration::ZERO);
             return Err(AuthError::TooManyAttempts {
@@ -438,6 +439,108 @@ pub(crate) fn sms_failures_key(phone: &Phone, purpose: ChallengePurpose) -> Stri
 /// The raw lockout key of an account's passwords.
 pub(crate) fn password_failures_key(account_key: &str) -> String {
     format!("pwfail:{account_key}")
+}
+
+/// The account key of an existing user, under which its password throttle and lockout
+/// count.
+pub(crate) fn account_key_of(user: &crate::User) -> String {
+    format!("user:{}", user.id)
+}
+
+/// The password throttle, lockouts and per-IP failure cap as a flow applies them: the time
+/// and client IP of the request, the password section of the configuration, the counters.
+#[derive(Clone, Copy)]
+pub(crate) struct Lockouts<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) passwords: &'a PasswordConfig,
+    pub(crate) counters: Counters<'a>,
+}
+
+impl Lockouts<'_> {
+    /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
+    /// per-IP cap applies when `per_ip` (every route; not the HTTP Basic guard, which has no
+    /// client and is bounded by the account's throttle and lockout).
+    pub(crate) async fn check_password_guard(
+        &self,
+        account_key: &str,
+        per_ip: bool,
+    ) -> Result<(), AuthError> {
+        let cfg = self.passwords;
+        let counters = self.counters;
+        let now = self.now;
+        if per_ip {
+            counters
+                .check_cap(
+                    &password_ip_key(self.client_ip),
+                    FailureCap::passwords_per_ip(cfg),
+                    now,
+                )
+                .await?;
+        }
+        counters
+            .check_password_attempt(cfg, account_key, now)
+            .await?;
+        counters
+            .check_lockout(
+                &password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await
+    }
+
+    /// Counts a wrong password: towards the account's lockout and (when `per_ip`) the client
+    /// IP's cap.
+    pub(crate) async fn password_failed(
+        &self,
+        account_key: &str,
+        per_ip: bool,
+    ) -> Result<(), AuthError> {
+        let cfg = self.passwords;
+        let counters = self.counters;
+        let now = self.now;
+        counters
+            .add_failure(
+                &password_failures_key(account_key),
+                Lockout::passwords(cfg),
+                now,
+            )
+            .await?;
+        if per_ip {
+            counters
+                .count_against_cap(
+                    &password_ip_key(self.client_ip),
+                    FailureCap::passwords_per_ip(cfg),
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the account's lockout counters (passwords, and every SMS-code channel of its
+    /// phone) after it proved itself one way or another.
+    pub(crate) async fn clear_lockouts(&self, user: &crate::User) -> Result<(), AuthError> {
+        self.counters
+            .clear_failures(&password_failures_key(&account_key_of(user)))
+            .await?;
+        if let Some(phone) = &user.phone {
+            self.clear_phone_lockouts(phone).await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the SMS-code lockouts of every channel of `phone`.
+    pub(crate) async fn clear_phone_lockouts(&self, phone: &Phone) -> Result<(), AuthError> {
+        let counters = self.counters;
+        for channel in SMS_CHANNELS {
+            counters
+                .clear_failures(&sms_failures_key(phone, channel))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

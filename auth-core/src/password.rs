@@ -188,14 +188,13 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AuthError::StoreUnavailable)?;
+        let _permit = self.permits.acquire().await.map_err(|e| {
+            tracing::error!(error = %e, "no permit to hash a password");
+            AuthError::Internal
+        })?;
         tokio::task::spawn_blocking(work).await.map_err(|e| {
             tracing::error!(error = %e, "password hashing task failed");
-            AuthError::StoreUnavailable
+            AuthError::Internal
         })
     }
 
@@ -286,14 +285,14 @@ impl PasswordHasher {
 fn hash_sync(params: Params, password: &Password) -> Result<PasswordHash, AuthError> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| {
         tracing::error!(error = %e, "salt encoding failed");
-        AuthError::StoreUnavailable
+        AuthError::Internal
     })?;
     PasswordHasher::argon2(params)
         .hash_password(password.expose().as_bytes(), &salt)
         .map(|h| PasswordHash(h.to_string()))
         .map_err(|e| {
             tracing::error!(error = %e, "argon2 hashing failed");
-            AuthError::StoreUnavailable
+            AuthError::Internal
         })
 }
 

@@ -156,6 +156,19 @@ pub(crate) fn live_newest_first(
     sessions
 }
 
+/// `Ok` when the session is live at `now`, else the error a client gets for it.
+pub(crate) fn live(
+    session: &Session,
+    now: DateTime<Utc>,
+    idle: chrono::Duration,
+) -> Result<(), crate::AuthError> {
+    match session.state(now, idle) {
+        SessionState::Live => Ok(()),
+        SessionState::Revoked(_) => Err(crate::AuthError::TokenRevoked),
+        SessionState::Expired => Err(crate::AuthError::TokenExpired),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,10 @@ async fn unknown_and_single_private_peers_are_warned_about_once() {
     let kit = TestKit::new();
     for phone in ["+15550000021", "+15550000022"] {
         kit.auth
-            .start_sms_login(phone, &ClientInfo::default())
+            .start_sms_login(
+                &auth_core::Phone::parse(phone, false).unwrap(),
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
     }

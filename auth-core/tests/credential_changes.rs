@@ -58,7 +58,7 @@ async fn change_password(
 async fn reset_by_sms(kit: &TestKit, challenge: &ChallengeSent, code: &OneTimeCode) -> AuthError {
     kit.auth
         .confirm_password_reset_sms(
-            &challenge.challenge_id.to_string(),
+            challenge.challenge_id,
             code,
             &"an attackers passphrase here".into(),
             &client(),
@@ -82,13 +82,13 @@ async fn a_password_change_kills_earlier_reset_codes_login_codes_and_emailed_tok
     // Issued before the change: an SMS reset code, an SMS login code, an emailed reset link.
     let reset = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let reset_code = kit.sms.last_code_for(PHONE).unwrap();
     let (login_id, login_code) = start(&kit, PHONE).await;
     kit.auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap();
     let reset_link = kit.mail.last_token_for(EMAIL).unwrap();
@@ -104,7 +104,7 @@ async fn a_password_change_kills_earlier_reset_codes_login_codes_and_emailed_tok
     );
     let e = kit
         .auth
-        .verify_sms(&login_id, &login_code, &client())
+        .verify_sms(cid(&login_id), &login_code, &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::CodeExpired);
@@ -125,7 +125,7 @@ async fn a_password_reset_kills_the_other_outstanding_reset_and_email_change_tok
     kit.auth
         .request_email_change(
             &p,
-            "nina.new@example.com",
+            &to_email("nina.new@example.com"),
             Some(&PASSWORD.into()),
             &client(),
         )
@@ -133,19 +133,19 @@ async fn a_password_reset_kills_the_other_outstanding_reset_and_email_change_tok
         .unwrap();
     let change_link = kit.mail.last_token_for("nina.new@example.com").unwrap();
     kit.auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap();
     let reset_link = kit.mail.last_token_for(EMAIL).unwrap();
     let first = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let first_code = kit.sms.last_code_for(PHONE).unwrap();
     let second = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let second_code = kit.sms.last_code_for(PHONE).unwrap();
@@ -153,7 +153,7 @@ async fn a_password_reset_kills_the_other_outstanding_reset_and_email_change_tok
     kit.clock.advance(secs(1));
     kit.auth
         .confirm_password_reset_sms(
-            &second.challenge_id.to_string(),
+            second.challenge_id,
             &second_code,
             &"the owners new passphrase".into(),
             &client(),
@@ -189,24 +189,19 @@ async fn a_phone_change_kills_codes_sent_to_the_old_number() {
     let p = email_account_with_phone(&kit).await;
     let reset = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let reset_code = kit.sms.last_code_for(PHONE).unwrap();
     let change = kit
         .auth
-        .request_phone_change(&p, NEW_PHONE, Some(&PASSWORD.into()), &client())
+        .request_phone_change(&p, &to_phone(NEW_PHONE), Some(&PASSWORD.into()), &client())
         .await
         .unwrap();
     let change_code = kit.sms.last_code_for(NEW_PHONE).unwrap();
     kit.clock.advance(secs(1));
     kit.auth
-        .confirm_phone_change(
-            &p,
-            &change.challenge_id.to_string(),
-            &change_code,
-            &client(),
-        )
+        .confirm_phone_change(&p, change.challenge_id, &change_code, &client())
         .await
         .unwrap();
     assert_eq!(

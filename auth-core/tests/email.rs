@@ -21,7 +21,11 @@ async fn login(
         password: Some(Password::new(pw)),
         ..Default::default()
     };
-    match kit.auth.login(req, &client()).await? {
+    match kit
+        .auth
+        .login(req.parse(kit.auth.config())?, &client())
+        .await?
+    {
         LoginOutcome::LoggedIn(p) => Ok(p),
         other => panic!("{other:?}"),
     }
@@ -94,16 +98,19 @@ async fn activation_links_expire_and_can_be_resent() {
         kit.auth.activate(&token, &client()).await.unwrap_err(),
         AuthError::CodeExpired
     );
-    kit.auth.resend_activation(EMAIL).await.unwrap();
+    kit.auth.resend_activation(&to_email(EMAIL)).await.unwrap();
     let fresh = kit.mail.last_token_for(EMAIL).unwrap();
     assert_ne!(fresh, token);
     // Resending is rate limited per address, and the same for unknown addresses.
     assert!(matches!(
-        kit.auth.resend_activation(EMAIL).await.unwrap_err(),
+        kit.auth
+            .resend_activation(&to_email(EMAIL))
+            .await
+            .unwrap_err(),
         AuthError::RateLimited { .. }
     ));
     kit.auth
-        .resend_activation("nobody@example.com")
+        .resend_activation(&to_email("nobody@example.com"))
         .await
         .unwrap();
     kit.auth.activate(&fresh, &client()).await.unwrap();
@@ -136,7 +143,7 @@ async fn reset_by_email_sets_the_password_and_revokes_sessions() {
     let session = login(&kit, EMAIL, PASSWORD).await.unwrap();
     kit.clock.advance(secs(61));
     kit.auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap();
     let mail = kit.mail.sent().pop().unwrap();
@@ -181,14 +188,14 @@ async fn reset_by_email_sets_the_password_and_revokes_sessions() {
 async fn reset_request_for_an_unknown_address_looks_the_same() {
     let kit = kit();
     kit.auth
-        .request_password_reset_email("ghost@example.com", &client())
+        .request_password_reset_email(&to_email("ghost@example.com"), &client())
         .await
         .unwrap();
     assert_eq!(kit.mail.count(), 0);
     // Limits are keyed by address, known or not.
     assert!(matches!(
         kit.auth
-            .request_password_reset_email("ghost@example.com", &client())
+            .request_password_reset_email(&to_email("ghost@example.com"), &client())
             .await
             .unwrap_err(),
         AuthError::RateLimited { .. }
@@ -201,7 +208,7 @@ async fn reset_tokens_expire() {
     register_email(&kit, EMAIL).await;
     kit.clock.advance(secs(61));
     kit.auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap();
     let token = kit.mail.last_token_for(EMAIL).unwrap();
@@ -227,13 +234,18 @@ async fn email_change_confirms_the_new_address_and_notifies_the_old() {
     let new = "mia.new@example.com";
     assert_eq!(
         kit.auth
-            .request_email_change(&p, new, Some(&"wrong wrong wrong wrong".into()), &client())
+            .request_email_change(
+                &p,
+                &to_email(new),
+                Some(&"wrong wrong wrong wrong".into()),
+                &client()
+            )
             .await
             .unwrap_err(),
         AuthError::InvalidCredentials
     );
     kit.auth
-        .request_email_change(&p, new, Some(&PASSWORD.into()), &client())
+        .request_email_change(&p, &to_email(new), Some(&PASSWORD.into()), &client())
         .await
         .unwrap();
     let sent = kit.mail.sent();
@@ -300,7 +312,12 @@ async fn email_change_to_a_taken_address_is_409() {
         .unwrap();
     assert_eq!(
         kit.auth
-            .request_email_change(&p, "other@example.com", Some(&PASSWORD.into()), &client())
+            .request_email_change(
+                &p,
+                &to_email("other@example.com"),
+                Some(&PASSWORD.into()),
+                &client()
+            )
             .await
             .unwrap_err(),
         AuthError::AlreadyRegistered
@@ -328,7 +345,7 @@ async fn without_a_mail_sender_email_flows_say_so() {
         .unwrap_err();
     assert_eq!(e.code(), "invalid_request");
     assert!(
-        auth.request_password_reset_email(EMAIL, &client())
+        auth.request_password_reset_email(&to_email(EMAIL), &client())
             .await
             .is_err()
     );
@@ -361,7 +378,7 @@ async fn a_failing_mail_provider_is_503_mail_unavailable() {
     kit.mail.set_failing(true);
     let e = kit
         .auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap_err();
     assert_eq!((e.code(), e.status()), ("mail_unavailable", 503));

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use auth_core::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
 use auth_core::hooks::{Action, AfterHook, BeforeHook, Hooks, Veto};
-use auth_core::store::{ChallengeStore as _, SessionStore as _};
+use auth_core::store::{ChallengeStore as _, SessionStore as _, UserStore as _};
 use auth_core::testkit::{FakeSms, ManualClock, MemoryStore, TestKit};
 use auth_core::{Auth, AuthError};
 use common::*;
@@ -117,8 +117,9 @@ async fn vetoed_registration_creates_nothing() {
         .unwrap_err();
     assert_vetoed(e);
     assert!(
-        k.auth
-            .find_user_by_email("a@example.com")
+        // The store itself: the admin lookup is an action the hooks would see.
+        k.store
+            .user_by_email(&to_email("a@example.com"))
             .await
             .unwrap()
             .is_none()
@@ -145,12 +146,22 @@ async fn vetoed_sms_start_sends_and_counts_nothing() {
         .await
         .unwrap();
     k.veto(Action::SmsStart);
-    assert_vetoed(k.auth.start_sms_login(PHONE, &client()).await.unwrap_err());
+    assert_vetoed(
+        k.auth
+            .start_sms_login(&to_phone(PHONE), &client())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(k.sms.count(), 0);
     assert_eq!(k.store.challenge_count(), 0);
     // No cooldown was consumed: the next start (allowed) goes through at once.
     *k.hooks.veto.lock().unwrap() = None;
-    assert!(k.auth.start_sms_login(PHONE, &client()).await.is_ok());
+    assert!(
+        k.auth
+            .start_sms_login(&to_phone(PHONE), &client())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -166,13 +177,17 @@ async fn vetoed_verify_consumes_no_attempt_and_creates_no_session() {
         )
         .await
         .unwrap();
-    let ch = k.auth.start_sms_login(PHONE, &client()).await.unwrap();
+    let ch = k
+        .auth
+        .start_sms_login(&to_phone(PHONE), &client())
+        .await
+        .unwrap();
     let code = k.sms.last_code_for(PHONE).unwrap();
     k.veto(Action::SmsVerify);
     for _ in 0..6 {
         assert_vetoed(
             k.auth
-                .verify_sms(&ch.challenge_id.to_string(), &code, &client())
+                .verify_sms(ch.challenge_id, &code, &client())
                 .await
                 .unwrap_err(),
         );
@@ -190,7 +205,7 @@ async fn vetoed_verify_consumes_no_attempt_and_creates_no_session() {
     *k.hooks.veto.lock().unwrap() = None;
     assert!(
         k.auth
-            .verify_sms(&ch.challenge_id.to_string(), &code, &client())
+            .verify_sms(ch.challenge_id, &code, &client())
             .await
             .is_ok()
     );
@@ -219,7 +234,12 @@ async fn every_action_calls_both_hooks_and_each_can_be_vetoed() {
         password: Some(PASSWORD.into()),
         ..Default::default()
     };
-    let pair = match k.auth.login(login(), &client()).await.unwrap() {
+    let pair = match k
+        .auth
+        .login(login().parse(k.auth.config()).unwrap(), &client())
+        .await
+        .unwrap()
+    {
         auth_core::api::LoginOutcome::LoggedIn(p) => p,
         other => panic!("{other:?}"),
     };
@@ -285,7 +305,9 @@ async fn every_action_calls_both_hooks_and_each_can_be_vetoed() {
                 email: Some("b@example.com".into()),
                 password: Some(new_pw.into()),
                 ..Default::default()
-            },
+            }
+            .parse(k.auth.config())
+            .unwrap(),
             &client(),
         )
         .await
@@ -300,7 +322,12 @@ async fn every_action_calls_both_hooks_and_each_can_be_vetoed() {
         .await
         .unwrap();
     k.veto(Action::PasswordLogin);
-    assert_vetoed(k.auth.login(login(), &client()).await.unwrap_err());
+    assert_vetoed(
+        k.auth
+            .login(login().parse(k.auth.config()).unwrap(), &client())
+            .await
+            .unwrap_err(),
+    );
     k.veto(Action::Refresh);
     assert_vetoed(
         k.auth

@@ -24,7 +24,10 @@ async fn login(
 ) -> Result<auth_core::api::TokenPair, AuthError> {
     match kit
         .auth
-        .login(email_login(email, password), &client())
+        .login(
+            email_login(email, password).parse(kit.auth.config())?,
+            &client(),
+        )
         .await?
     {
         LoginOutcome::LoggedIn(pair) => Ok(pair),
@@ -228,7 +231,13 @@ async fn registration_rejects_bad_shapes_and_weak_passwords() {
         assert_eq!(e.code(), code, "{dbg}");
     }
     // Nothing was created by any of them.
-    assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
+    assert!(
+        kit.auth
+            .find_user_by_phone(&to_phone(PHONE))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -489,13 +498,13 @@ async fn a_password_lockout_leaves_sms_login_and_sms_reset_open_to_the_owner() {
     // A stranger's password guesses do not block the owner's SMS reset…
     let ch = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let code = kit.sms.last_code_for(PHONE).unwrap();
     kit.auth
         .confirm_password_reset_sms(
-            &ch.challenge_id.to_string(),
+            ch.challenge_id,
             &code,
             &Password::new("a brand new passphrase here"),
             &client(),
@@ -705,7 +714,12 @@ async fn hashes_are_upgraded_when_parameters_rise() {
         .build()
         .unwrap();
     stronger
-        .login(email_login("ivy@example.com", PASSWORD), &client())
+        .login(
+            email_login("ivy@example.com", PASSWORD)
+                .parse(stronger.config())
+                .unwrap(),
+            &client(),
+        )
         .await
         .unwrap();
     let after = kit
@@ -719,7 +733,12 @@ async fn hashes_are_upgraded_when_parameters_rise() {
     assert!(after.as_phc().contains("m=2048,t=2"), "{}", after.as_phc());
     assert!(
         stronger
-            .login(email_login("ivy@example.com", PASSWORD), &client())
+            .login(
+                email_login("ivy@example.com", PASSWORD)
+                    .parse(stronger.config())
+                    .unwrap(),
+                &client()
+            )
             .await
             .is_ok()
     );
@@ -869,7 +888,10 @@ async fn login_request_shapes() {
             ..Default::default()
         },
     ] {
-        let e = kit.auth.login(req, &client()).await.unwrap_err();
+        let e = match req.parse(kit.auth.config()) {
+            Err(e) => e,
+            Ok(login) => kit.auth.login(login, &client()).await.unwrap_err(),
+        };
         assert_eq!(e.code(), "invalid_request");
     }
     let out = kit
@@ -878,7 +900,9 @@ async fn login_request_shapes() {
             LoginRequest {
                 phone: Some(PHONE.into()),
                 ..Default::default()
-            },
+            }
+            .parse(kit.auth.config())
+            .unwrap(),
             &client(),
         )
         .await

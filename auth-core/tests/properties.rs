@@ -28,7 +28,7 @@ proptest! {
             let (id, code) = start(&kit, PHONE).await;
             let mut tries = 0;
             for g in guesses.iter().filter(|g| g.as_str() != code.expose()) {
-                let r = kit.auth.verify_sms(&id, &OneTimeCode::new(g.clone()), &client()).await;
+                let r = kit.auth.verify_sms(cid(&id), &OneTimeCode::new(g.clone()), &client()).await;
                 tries += 1;
                 match r {
                     Ok(_) => panic!("wrong code {g} logged in"),

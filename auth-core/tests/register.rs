@@ -54,7 +54,11 @@ async fn password_login(kit: &TestKit, email: &str, password: &str) -> Result<()
         password: Some(Password::new(password)),
         ..Default::default()
     };
-    match kit.auth.login(request, &client()).await? {
+    match kit
+        .auth
+        .login(request.parse(kit.auth.config())?, &client())
+        .await?
+    {
         LoginOutcome::LoggedIn(_) => Ok(()),
         other => panic!("{other:?}"),
     }
@@ -241,20 +245,20 @@ async fn activation_mail_counts_against_the_mail_caps() {
     // The activation mail started the address's cooldown: a reset mail must wait.
     let err = kit
         .auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap_err();
     assert!(retry_after(err) <= secs(60));
     kit.clock.advance(secs(60));
     kit.auth
-        .request_password_reset_email(EMAIL, &client())
+        .request_password_reset_email(&to_email(EMAIL), &client())
         .await
         .unwrap();
 
     // An address already at its cap gets no activation mail; the registration still
     // succeeds, and a login with the password mails the link once the cap allows.
     let capped = "capped@example.com";
-    kit.auth.resend_activation(capped).await.unwrap(); // an unknown address: counted, no mail
+    kit.auth.resend_activation(&to_email(capped)).await.unwrap(); // an unknown address: counted, no mail
     let sent = kit.mail.count();
     let res = kit
         .auth
@@ -270,7 +274,10 @@ async fn activation_mail_counts_against_the_mail_caps() {
         ..Default::default()
     };
     assert_eq!(
-        kit.auth.login(req, &client()).await.unwrap_err(),
+        kit.auth
+            .login(req.parse(kit.auth.config()).unwrap(), &client())
+            .await
+            .unwrap_err(),
         AuthError::ActivationRequired
     );
     let token = kit.mail.last_token_for(capped).expect("an activation mail");

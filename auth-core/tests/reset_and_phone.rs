@@ -37,7 +37,7 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
     let a = sms_login(&kit, PHONE).await;
     let ch = kit
         .auth
-        .request_password_reset_sms("+1 555 123 4567", &client())
+        .request_password_reset_sms(&to_phone("+1 555 123 4567"), &client())
         .await
         .unwrap();
     let sms = kit.sms.sent().pop().unwrap();
@@ -48,14 +48,14 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
     // A weak new password does not burn the code.
     let e = kit
         .auth
-        .confirm_password_reset_sms(&id, &code, &"short".into(), &client())
+        .confirm_password_reset_sms(cid(&id), &code, &"short".into(), &client())
         .await
         .unwrap_err();
     assert_eq!(e.code(), "weak_password");
     let e = kit
         .auth
         .confirm_password_reset_sms(
-            &id,
+            cid(&id),
             &wrong(&code),
             &"a fresh long passphrase".into(),
             &client(),
@@ -64,7 +64,12 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCode);
     kit.auth
-        .confirm_password_reset_sms(&id, &code, &"a fresh long passphrase".into(), &client())
+        .confirm_password_reset_sms(
+            cid(&id),
+            &code,
+            &"a fresh long passphrase".into(),
+            &client(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -78,7 +83,12 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
     // Once only.
     let e = kit
         .auth
-        .confirm_password_reset_sms(&id, &code, &"another long passphrase".into(), &client())
+        .confirm_password_reset_sms(
+            cid(&id),
+            &code,
+            &"another long passphrase".into(),
+            &client(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::ChallengeConsumed);
@@ -97,27 +107,32 @@ async fn reset_by_sms_sets_the_password_and_revokes_every_session() {
     };
     assert!(matches!(
         kit.auth
-            .login(login("a fresh long passphrase"), &client())
+            .login(
+                login("a fresh long passphrase")
+                    .parse(kit.auth.config())
+                    .unwrap(),
+                &client()
+            )
             .await
             .unwrap(),
         LoginOutcome::LoggedIn(_)
     ));
     assert_eq!(
         kit.auth
-            .login(login(PASSWORD), &client())
+            .login(login(PASSWORD).parse(kit.auth.config()).unwrap(), &client())
             .await
             .unwrap_err(),
         AuthError::InvalidCredentials
     );
     let ch = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let code = kit.sms.last_code_for(PHONE).unwrap();
     let e = kit
         .auth
-        .verify_sms(&ch.challenge_id.to_string(), &code, &client())
+        .verify_sms(ch.challenge_id, &code, &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCode, "a reset challenge cannot log in");
@@ -129,12 +144,12 @@ async fn reset_for_an_unknown_phone_looks_the_same_and_sends_nothing() {
     register_phone(&kit, PHONE).await;
     let known = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let unknown = kit
         .auth
-        .request_password_reset_sms("+15550002222", &client())
+        .request_password_reset_sms(&to_phone("+15550002222"), &client())
         .await
         .unwrap();
     assert_eq!(
@@ -145,7 +160,7 @@ async fn reset_for_an_unknown_phone_looks_the_same_and_sends_nothing() {
     let e = kit
         .auth
         .confirm_password_reset_sms(
-            &unknown.challenge_id.to_string(),
+            unknown.challenge_id,
             &"123456".into(),
             &PASSWORD.into(),
             &client(),
@@ -159,10 +174,13 @@ async fn reset_for_an_unknown_phone_looks_the_same_and_sends_nothing() {
 async fn one_cooldown_covers_login_and_reset_sms() {
     let kit = kit();
     register_phone(&kit, PHONE).await;
-    kit.auth.start_sms_login(PHONE, &client()).await.unwrap();
+    kit.auth
+        .start_sms_login(&to_phone(PHONE), &client())
+        .await
+        .unwrap();
     let e = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap_err();
     assert!(matches!(e, AuthError::RateLimited { .. }));
@@ -174,47 +192,32 @@ async fn reset_codes_expire_and_burn_like_login_codes() {
     register_phone(&kit, PHONE).await;
     let ch = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let code = kit.sms.last_code_for(PHONE).unwrap();
     kit.clock.advance(secs(600));
     let e = kit
         .auth
-        .confirm_password_reset_sms(
-            &ch.challenge_id.to_string(),
-            &code,
-            &PASSWORD.into(),
-            &client(),
-        )
+        .confirm_password_reset_sms(ch.challenge_id, &code, &PASSWORD.into(), &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::CodeExpired);
     let ch = kit
         .auth
-        .request_password_reset_sms(PHONE, &client())
+        .request_password_reset_sms(&to_phone(PHONE), &client())
         .await
         .unwrap();
     let code = kit.sms.last_code_for(PHONE).unwrap();
     for _ in 0..5 {
         let _ = kit
             .auth
-            .confirm_password_reset_sms(
-                &ch.challenge_id.to_string(),
-                &wrong(&code),
-                &PASSWORD.into(),
-                &client(),
-            )
+            .confirm_password_reset_sms(ch.challenge_id, &wrong(&code), &PASSWORD.into(), &client())
             .await;
     }
     let e = kit
         .auth
-        .confirm_password_reset_sms(
-            &ch.challenge_id.to_string(),
-            &code,
-            &PASSWORD.into(),
-            &client(),
-        )
+        .confirm_password_reset_sms(ch.challenge_id, &code, &PASSWORD.into(), &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::TooManyAttempts { retry_after: None });
@@ -233,7 +236,7 @@ async fn phone_change_with_a_recent_login_and_notice_to_the_old_number() {
     let new = "+15557654321";
     let ch = kit
         .auth
-        .request_phone_change(&p, new, None, &client())
+        .request_phone_change(&p, &to_phone(new), None, &client())
         .await
         .unwrap();
     let sms = kit.sms.sent().pop().unwrap();
@@ -241,12 +244,12 @@ async fn phone_change_with_a_recent_login_and_notice_to_the_old_number() {
     let code = sms.code.unwrap();
     let e = kit
         .auth
-        .confirm_phone_change(&p, &ch.challenge_id.to_string(), &wrong(&code), &client())
+        .confirm_phone_change(&p, ch.challenge_id, &wrong(&code), &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCode);
     kit.auth
-        .confirm_phone_change(&p, &ch.challenge_id.to_string(), &code, &client())
+        .confirm_phone_change(&p, ch.challenge_id, &code, &client())
         .await
         .unwrap();
     let u = kit.auth.find_user(user).await.unwrap().unwrap();
@@ -257,7 +260,13 @@ async fn phone_change_with_a_recent_login_and_notice_to_the_old_number() {
         (SmsKind::Notice, PHONE, true)
     );
     // The old number is free again, the new one logs in.
-    assert!(kit.auth.find_user_by_phone(PHONE).await.unwrap().is_none());
+    assert!(
+        kit.auth
+            .find_user_by_phone(&to_phone(PHONE))
+            .await
+            .unwrap()
+            .is_none()
+    );
     kit.clock.advance(secs(61));
     assert_eq!(sms_login(&kit, new).await.user_id, user);
 }
@@ -285,7 +294,7 @@ async fn phone_change_needs_the_password_or_a_recent_login() {
         .unwrap();
     assert_eq!(
         kit.auth
-            .request_phone_change(&p2, "+15557654321", None, &client())
+            .request_phone_change(&p2, &to_phone("+15557654321"), None, &client())
             .await
             .unwrap_err(),
         AuthError::Forbidden
@@ -302,7 +311,7 @@ async fn phone_change_needs_the_password_or_a_recent_login() {
         .unwrap();
     assert_eq!(
         kit.auth
-            .request_phone_change(&p, "+15557654321", None, &client())
+            .request_phone_change(&p, &to_phone("+15557654321"), None, &client())
             .await
             .unwrap_err()
             .code(),
@@ -312,7 +321,7 @@ async fn phone_change_needs_the_password_or_a_recent_login() {
         kit.auth
             .request_phone_change(
                 &p,
-                "+15557654321",
+                &to_phone("+15557654321"),
                 Some(&"wrong wrong wrong wrong".into()),
                 &client()
             )
@@ -322,7 +331,12 @@ async fn phone_change_needs_the_password_or_a_recent_login() {
     );
     assert!(
         kit.auth
-            .request_phone_change(&p, "+15557654321", Some(&PASSWORD.into()), &client())
+            .request_phone_change(
+                &p,
+                &to_phone("+15557654321"),
+                Some(&PASSWORD.into()),
+                &client()
+            )
             .await
             .is_ok()
     );
@@ -347,14 +361,14 @@ async fn phone_change_to_a_taken_number_or_with_another_users_challenge_fails() 
         .unwrap();
     assert_eq!(
         kit.auth
-            .request_phone_change(&pa, "+15550003333", None, &client())
+            .request_phone_change(&pa, &to_phone("+15550003333"), None, &client())
             .await
             .unwrap_err(),
         AuthError::AlreadyRegistered
     );
     assert_eq!(
         kit.auth
-            .request_phone_change(&pa, PHONE, None, &client())
+            .request_phone_change(&pa, &to_phone(PHONE), None, &client())
             .await
             .unwrap_err()
             .code(),
@@ -362,19 +376,19 @@ async fn phone_change_to_a_taken_number_or_with_another_users_challenge_fails() 
     );
     let ch = kit
         .auth
-        .request_phone_change(&pa, "+15550004444", None, &client())
+        .request_phone_change(&pa, &to_phone("+15550004444"), None, &client())
         .await
         .unwrap();
     let code = kit.sms.last_code_for("+15550004444").unwrap();
     let e = kit
         .auth
-        .confirm_phone_change(&pb, &ch.challenge_id.to_string(), &code, &client())
+        .confirm_phone_change(&pb, ch.challenge_id, &code, &client())
         .await
         .unwrap_err();
     assert_eq!(e, AuthError::InvalidCode);
     assert!(
         kit.auth
-            .confirm_phone_change(&pa, &ch.challenge_id.to_string(), &code, &client())
+            .confirm_phone_change(&pa, ch.challenge_id, &code, &client())
             .await
             .is_ok()
     );

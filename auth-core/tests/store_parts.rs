@@ -52,7 +52,7 @@ async fn without_mail_no_token_store_is_needed_and_emailed_tokens_are_unknown() 
         AuthError::InvalidToken
     );
     assert_eq!(
-        auth.resend_activation("alice@example.com")
+        auth.resend_activation(&to_email("alice@example.com"))
             .await
             .unwrap_err()
             .code(),

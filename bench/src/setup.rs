@@ -244,12 +244,14 @@ pub(crate) async fn register_phones(auth: &Auth, phones: &[String]) -> anyhow::R
 /// One whole SMS login of `phone` through the core: start, then verify with the test code.
 pub(crate) async fn sms_login(auth: &Auth, phone: &str) -> anyhow::Result<TokenPair> {
     let client = client();
+    let parsed = auth_core::Phone::parse(phone, auth.config().sms.strict_phone_validation)
+        .with_context(|| format!("parsing {phone}"))?;
     let challenge = auth
-        .start_sms_login(phone, &client)
+        .start_sms_login(&parsed, &client)
         .await
         .with_context(|| format!("starting an SMS login of {phone}"))?;
     auth.verify_sms(
-        &challenge.challenge_id.to_string(),
+        challenge.challenge_id,
         &OneTimeCode::new(TEST_CODE),
         &client,
     )

@@ -280,10 +280,10 @@ async fn two_auth_instances_share_users_and_sessions() {
             )
             .await
             .unwrap();
-        let sent = b.start_sms_login(phone.as_str(), &client).await.unwrap();
+        let sent = b.start_sms_login(&phone, &client).await.unwrap();
         let code = sms.last_code_for(phone.as_str()).unwrap();
         let tokens = a
-            .verify_sms(&sent.challenge_id.to_string(), &code, &client)
+            .verify_sms(sent.challenge_id, &code, &client)
             .await
             .unwrap();
         let _ = b.authenticate(tokens.access_token.expose()).await.unwrap();

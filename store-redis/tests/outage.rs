@@ -211,10 +211,9 @@ async fn auth_answers_store_unavailable_while_redis_is_down() {
         ..Default::default()
     };
     let login = async |auth: &Auth| {
-        let sent = auth.start_sms_login(phone().as_str(), &client).await?;
+        let sent = auth.start_sms_login(&phone(), &client).await?;
         let code = sms.last_code_for(phone().as_str()).unwrap();
-        auth.verify_sms(&sent.challenge_id.to_string(), &code, &client)
-            .await
+        auth.verify_sms(sent.challenge_id, &code, &client).await
     };
     let _ = auth
         .register(register(phone().as_str()), &client)
@@ -236,9 +235,7 @@ async fn auth_answers_store_unavailable_while_redis_is_down() {
     };
     unavailable(
         "start_sms_login",
-        auth.start_sms_login(phone().as_str(), &client)
-            .await
-            .unwrap_err(),
+        auth.start_sms_login(&phone(), &client).await.unwrap_err(),
     );
     unavailable(
         "register",

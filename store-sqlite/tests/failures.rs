@@ -249,10 +249,16 @@ async fn the_core_answers_store_unavailable() {
     )
     .await
     .unwrap();
-    let challenge = auth.start_sms_login("+15550000104", &client).await.unwrap();
+    let challenge = auth
+        .start_sms_login(
+            &auth_core::Phone::parse("+15550000104", false).unwrap(),
+            &client,
+        )
+        .await
+        .unwrap();
     let code = sms.last_code_for("+15550000104").unwrap();
     let tokens = auth
-        .verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+        .verify_sms(challenge.challenge_id, &code, &client)
         .await
         .unwrap();
     let refreshed = auth
@@ -286,9 +292,12 @@ async fn the_core_answers_store_unavailable() {
         auth.authenticate(refreshed.access_token.expose())
             .await
             .map(|_| ()),
-        auth.start_sms_login("+15550000104", &client)
-            .await
-            .map(|_| ()),
+        auth.start_sms_login(
+            &auth_core::Phone::parse("+15550000104", false).unwrap(),
+            &client,
+        )
+        .await
+        .map(|_| ()),
         auth.register(
             RegisterRequest {
                 phone: Some("+15550000105".into()),

@@ -1,60 +1,108 @@
 //! The signed-in user's own account: `GET /me` and changing the password.
 
-use crate::api::{ChangePasswordRequest, ClientInfo, MeResponse};
-use crate::flows::password_login::account_key_of;
-use crate::hooks::{Action, AfterHook};
-use crate::hooks::{principal_after, principal_hook};
+use crate::AuthError;
+use crate::account::User;
+use crate::api::{ChangePasswordRequest, MeResponse};
+use crate::flows::credentials::Passwords;
+use crate::flows::reauth::Reauth;
+use crate::hooks::Action;
+use crate::limits::{Lockouts, account_key_of};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::session::RevokeReason;
 use crate::token::access::Principal;
-use crate::{Auth, AuthError};
 
-impl Auth {
-    /// `GET /me`.
-    pub async fn me(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<MeResponse, AuthError> {
-        self.before(principal_hook(Action::ProfileRead, principal, client))
-            .await?;
-        let user = self
-            .inner
-            .store
-            .user_by_id(principal.user_id)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
-        self.after(AfterHook {
-            user: Some(&user),
-            ..principal_after(Action::ProfileRead, principal, client)
-        })
-        .await;
-        Ok(MeResponse::from(&user))
+flow_ctx!(
+    /// What reading the account works with: the store only.
+    StoreCtx {}
+);
+
+flow_ctx!(
+    /// What changing the password works with: the password guard, policy and hasher, and
+    /// re-authentication.
+    ChangePasswordCtx {
+        lockouts: Lockouts<'a>,
+        passwords: Passwords<'a>,
+        reauth: Reauth<'a>,
+    }
+);
+
+/// `GET /me`.
+pub(crate) struct Me;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for Me {
+    const ACTION: Action = Action::ProfileRead;
+    type Ctx = StoreCtx<'a>;
+    type Input = Principal;
+    type Prepared = Principal;
+    type Output = MeResponse;
+
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
+        Ok(principal)
     }
 
-    /// `POST /password`: sets a new password. The current one is required when the account has
-    /// one (`invalid_credentials` when wrong; throttled like a login); an account without one
-    /// may set a first password only from a recent login (`accounts.recent_login_secs`,
-    /// `forbidden` otherwise). Every other session of the user is revoked, and SMS codes and
-    /// emailed tokens issued before stop working.
-    pub async fn change_password(
-        &self,
-        principal: &Principal,
-        request: ChangePasswordRequest,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        self.before(principal_hook(Action::ChangePassword, principal, client))
-            .await?;
-        let store = self.inner.store.as_ref();
-        let mut user = store
-            .user_by_id(principal.user_id)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
+    fn subject(principal: &Principal) -> Subject<'_> {
+        Subject::principal(principal)
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        principal: Principal,
+    ) -> Result<(MeResponse, Outcome), AuthError> {
+        let user = signed_in_user(ctx.store(), &principal).await?;
+        Ok((
+            MeResponse::from(&user),
+            Outcome::principal_user(&principal, user),
+        ))
+    }
+}
+
+/// The signed-in user's account; `token_revoked` when it is gone.
+pub(crate) async fn signed_in_user(
+    store: &dyn crate::store::Store,
+    principal: &Principal,
+) -> Result<User, AuthError> {
+    store
+        .user_by_id(principal.user_id)
+        .await?
+        .ok_or(AuthError::TokenRevoked)
+}
+
+/// `POST /password`: sets a new password. The current one is required when the account has
+/// one (`invalid_credentials` when wrong; throttled like a login); an account without one
+/// may set a first password only from a recent login (`accounts.recent_login_secs`,
+/// `forbidden` otherwise). Every other session of the user is revoked, and SMS codes and
+/// emailed tokens issued before stop working.
+pub(crate) struct ChangePassword;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for ChangePassword {
+    const ACTION: Action = Action::ChangePassword;
+    type Ctx = ChangePasswordCtx<'a>;
+    type Input = (Principal, ChangePasswordRequest);
+    type Prepared = (Principal, ChangePasswordRequest);
+    type Output = ();
+
+    async fn prepare(_: &Self::Ctx, input: Self::Input) -> Result<Self::Prepared, AuthError> {
+        Ok(input)
+    }
+
+    fn subject((principal, _): &Self::Prepared) -> Subject<'_> {
+        Subject::principal(principal)
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        (principal, request): Self::Prepared,
+    ) -> Result<((), Outcome), AuthError> {
+        let store = ctx.store();
+        let mut user = signed_in_user(ctx.store(), &principal).await?;
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
                 let key = account_key_of(&user);
-                self.check_password_guard(&key, Some(client)).await?;
-                if !self.inner.hasher.verify(old, hash).await? {
-                    self.password_failed(&key, Some(client)).await?;
+                ctx.lockouts().check_password_guard(&key, true).await?;
+                if !ctx.passwords().hasher.verify(old, hash).await? {
+                    ctx.lockouts().password_failed(&key, true).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
             }
@@ -66,31 +114,27 @@ impl Auth {
             }
             // Setting a first password: a stolen access token must not be enough to add one
             // (and log the owner's other devices out), so the session must be a recent login.
-            (None, None) => self.reauthenticate(principal, &user, None, client).await?,
+            (None, None) => ctx.reauth().reauthenticate(&principal, &user, None).await?,
         }
-        let hash = self
+        let hash = ctx
+            .passwords()
             .hash_new_password(Some(&user), &request.new_password)
             .await?;
         user.password_hash = Some(hash);
-        user.credentials_changed_at = Some(self.now());
+        user.credentials_changed_at = Some(ctx.now);
         if !store.update_user(&user).await? {
             return Err(AuthError::TokenRevoked);
         }
-        self.clear_lockouts(&user).await?;
+        ctx.lockouts().clear_lockouts(&user).await?;
         store
             .revoke_user_sessions(
                 user.id,
                 principal.session_id,
-                self.now(),
+                ctx.now,
                 RevokeReason::PasswordChanged,
             )
             .await?;
         tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
-        self.after(AfterHook {
-            user: Some(&user),
-            ..principal_after(Action::ChangePassword, principal, client)
-        })
-        .await;
-        Ok(())
+        Ok(((), Outcome::principal_user(&principal, user)))
     }
 }

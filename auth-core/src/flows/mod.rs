@@ -1,16 +1,25 @@
-//! The flows of [`crate::Auth`], one file each. Every flow reads the clock once through the
-//! injected [`crate::Clock`] and talks to the world only through the injected traits.
+//! The flows of [`crate::Auth`], one file per flow or family of flows, each a
+//! [`Flow`](crate::pipeline::Flow) run by the pipeline; and beside them the machinery several
+//! flows share (`sms_challenge`, `mailing`, `issuing`, `credentials`, `password_check`,
+//! `reauth`). Flows take
+//! the time from their context (read once per action) and talk to the world only through the
+//! injected traits.
 
-mod account;
-mod admin;
-mod email;
-mod password_login;
-mod password_reset;
-mod phone_change;
-mod profile;
-mod reauth;
-pub use password_login::LoginIdentifier;
-mod register;
+pub(crate) mod account;
+pub(crate) mod admin;
+pub(crate) mod credentials;
+pub(crate) mod email;
+pub(crate) mod issuing;
+pub(crate) mod mailing;
+mod password_check;
+pub(crate) mod password_login;
+pub(crate) mod password_reset;
+pub(crate) mod phone_change;
+pub(crate) mod profile;
+pub(crate) mod reauth;
+pub(crate) mod register;
 pub(crate) mod sessions;
-mod sms_challenge;
-mod sms_login;
+pub(crate) mod sms_challenge;
+pub(crate) mod sms_login;
+
+pub use password_login::LoginIdentifier;

@@ -5,93 +5,126 @@
 //! Proof of the account: its current password when it has one, otherwise a recent login
 //! (`accounts.recent_login_secs`); see `reauth.rs`.
 
-use crate::api::{ChallengeSent, ClientInfo};
-use crate::challenge::ChallengePurpose;
-use crate::flows::sms_challenge::Issue;
-use crate::hooks::{Action, AfterHook};
-use crate::hooks::{principal_after, principal_hook};
+use crate::AuthError;
+use crate::api::ChallengeSent;
+use crate::challenge::{Challenge, ChallengePurpose};
+use crate::flows::account::signed_in_user;
+use crate::flows::reauth::Reauth;
+use crate::flows::sms_challenge::{Issue, SmsChallenges};
+use crate::hooks::Action;
+use crate::ids::ChallengeId;
+use crate::phone::Phone;
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::secret::{OneTimeCode, Password};
 use crate::sms::{SmsKind, SmsMessage};
 use crate::store::StoreError;
 use crate::token::access::Principal;
-use crate::{Auth, AuthError};
 
-impl Auth {
-    /// `POST /phone`: sends a confirmation code to the new number.
-    pub async fn request_phone_change(
-        &self,
-        principal: &Principal,
-        phone: &str,
-        password: Option<&Password>,
-        client: &ClientInfo,
-    ) -> Result<ChallengeSent, AuthError> {
-        let phone = self.sms_phone(phone)?;
-        let mut hook = principal_hook(Action::PhoneChangeRequest, principal, client);
-        hook.phone = Some(&phone);
-        self.before(hook).await?;
-        let store = self.inner.store.as_ref();
-        let user = store
-            .user_by_id(principal.user_id)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
-        self.reauthenticate(principal, &user, password, client)
+flow_ctx!(
+    /// What changing the phone works with: the SMS challenges and re-authentication.
+    PhoneChangeCtx {
+        sms: SmsChallenges<'a>,
+        reauth: Reauth<'a>,
+    }
+);
+
+/// `POST /phone`: sends a confirmation code to the new number.
+pub(crate) struct PhoneChangeRequest;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for PhoneChangeRequest {
+    const ACTION: Action = Action::PhoneChangeRequest;
+    type Ctx = PhoneChangeCtx<'a>;
+    type Input = (Principal, Phone, Option<Password>);
+    type Prepared = Self::Input;
+    type Output = ChallengeSent;
+
+    async fn prepare(ctx: &Self::Ctx, input: Self::Input) -> Result<Self::Input, AuthError> {
+        ctx.sms().sms_phone_allowed(&input.1)?;
+        Ok(input)
+    }
+
+    fn subject((principal, phone, _): &Self::Input) -> Subject<'_> {
+        Subject {
+            phone: Some(phone),
+            ..Subject::principal(principal)
+        }
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        (principal, phone, password): Self::Input,
+    ) -> Result<(ChallengeSent, Outcome), AuthError> {
+        let user = signed_in_user(ctx.store(), &principal).await?;
+        ctx.reauth()
+            .reauthenticate(&principal, &user, password.as_ref())
             .await?;
         if user.phone.as_ref() == Some(&phone) {
             return Err(AuthError::invalid_request(
                 "that is already the account's phone",
             ));
         }
-        if store.user_by_phone(&phone).await?.is_some() {
+        if ctx.store().user_by_phone(&phone).await?.is_some() {
             return Err(AuthError::AlreadyRegistered);
         }
-        let sent = self
-            .issue_sms_challenge(
-                Issue {
-                    phone: &phone,
-                    purpose: ChallengePurpose::PhoneChange,
-                    user_id: Some(user.id),
-                    deliver: true,
-                    kind: SmsKind::PhoneChangeCode,
-                    template: &self.inner.config.sms.phone_change_template,
-                },
-                client,
-            )
+        let sent = ctx
+            .sms()
+            .issue_sms_challenge(Issue {
+                phone: &phone,
+                purpose: ChallengePurpose::PhoneChange,
+                user_id: Some(user.id),
+                deliver: true,
+                kind: SmsKind::PhoneChangeCode,
+                template: &ctx.sms().cfg.phone_change_template,
+            })
             .await?;
-        self.after(AfterHook {
-            user: Some(&user),
-            ..principal_after(Action::PhoneChangeRequest, principal, client)
-        })
-        .await;
-        Ok(sent)
+        Ok((sent, Outcome::principal_user(&principal, user)))
     }
+}
 
-    /// `POST /phone/confirm`: with the code sent to the new number, makes it the account's
-    /// phone. The old number gets a notice (best effort). SMS codes and emailed tokens issued
-    /// before stop working.
-    pub async fn confirm_phone_change(
-        &self,
-        principal: &Principal,
-        challenge_id: &str,
-        code: &OneTimeCode,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let challenge = self
-            .open_sms_challenge(challenge_id, code, &[ChallengePurpose::PhoneChange])
+/// `POST /phone/confirm`: with the code sent to the new number, makes it the account's
+/// phone. The old number gets a notice (best effort). SMS codes and emailed tokens issued
+/// before stop working.
+pub(crate) struct PhoneChangeConfirm;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for PhoneChangeConfirm {
+    const ACTION: Action = Action::PhoneChangeConfirm;
+    type Ctx = PhoneChangeCtx<'a>;
+    type Input = (Principal, ChallengeId, OneTimeCode);
+    type Prepared = (Principal, Challenge, OneTimeCode);
+    type Output = ();
+
+    async fn prepare(
+        ctx: &Self::Ctx,
+        (principal, id, code): Self::Input,
+    ) -> Result<Self::Prepared, AuthError> {
+        let challenge = ctx
+            .sms()
+            .open_sms_challenge(id, &code, &[ChallengePurpose::PhoneChange])
             .await?;
         if challenge.user_id != Some(principal.user_id) {
             return Err(AuthError::InvalidCode);
         }
-        let mut hook = principal_hook(Action::PhoneChangeConfirm, principal, client);
-        hook.phone = Some(&challenge.phone);
-        self.before(hook).await?;
-        self.solve_sms_challenge(&challenge, code).await?;
-        let store = self.inner.store.as_ref();
-        let mut user = store
-            .user_by_id(principal.user_id)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
+        Ok((principal, challenge, code))
+    }
+
+    fn subject((principal, challenge, _): &Self::Prepared) -> Subject<'_> {
+        Subject {
+            phone: Some(&challenge.phone),
+            ..Subject::principal(principal)
+        }
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        (principal, challenge, code): Self::Prepared,
+    ) -> Result<((), Outcome), AuthError> {
+        ctx.sms().solve_sms_challenge(&challenge, &code).await?;
+        let store = ctx.store();
+        let mut user = signed_in_user(ctx.store(), &principal).await?;
         let old = user.phone.replace(challenge.phone.clone());
-        user.credentials_changed_at = Some(self.now());
+        user.credentials_changed_at = Some(ctx.now);
         match store.update_user(&user).await {
             Ok(true) => {}
             Ok(false) => return Err(AuthError::TokenRevoked),
@@ -104,17 +137,12 @@ impl Auth {
                 to: old,
                 kind: SmsKind::Notice,
                 code: None,
-                text: self.inner.config.sms.phone_changed_notice.clone(),
+                text: ctx.sms().cfg.phone_changed_notice.clone(),
             };
-            if let Err(e) = self.inner.sms.send(&notice).await {
+            if let Err(e) = ctx.sms().sender.send(&notice).await {
                 tracing::warn!(error = %e, user_id = %user.id, "notifying the old phone failed");
             }
         }
-        self.after(AfterHook {
-            user: Some(&user),
-            ..principal_after(Action::PhoneChangeConfirm, principal, client)
-        })
-        .await;
-        Ok(())
+        Ok(((), Outcome::principal_user(&principal, user)))
     }
 }

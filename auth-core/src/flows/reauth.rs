@@ -1,13 +1,28 @@
 //! Re-authentication for sensitive changes (phone, email, a first password): the rule every
 //! such flow shares.
 
-use crate::api::ClientInfo;
-use crate::flows::password_login::account_key_of;
-use crate::secret::Password;
-use crate::token::access::Principal;
-use crate::{Auth, AuthError, User};
+use chrono::{DateTime, Utc};
 
-impl Auth {
+use crate::limits::{Lockouts, account_key_of};
+use crate::password::PasswordHasher;
+use crate::secret::Password;
+use crate::store::Store;
+use crate::token::access::Principal;
+use crate::{AuthError, User};
+
+/// What re-authentication works with: the time of the request, the store, the password
+/// guard, the hasher, how recent a login must be and how long a session may sit unused.
+#[derive(Clone, Copy)]
+pub(crate) struct Reauth<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) store: &'a dyn Store,
+    pub(crate) lockouts: Lockouts<'a>,
+    pub(crate) hasher: &'a PasswordHasher,
+    pub(crate) recent_login: chrono::Duration,
+    pub(crate) idle: chrono::Duration,
+}
+
+impl Reauth<'_> {
     /// Proves the signed-in user is who they say for a sensitive change: the current password
     /// (throttled and locked out like a login) when the account has one, else a session
     /// younger than `accounts.recent_login_secs` (`forbidden` otherwise).
@@ -16,14 +31,13 @@ impl Auth {
         principal: &Principal,
         user: &User,
         password: Option<&Password>,
-        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
                 let key = account_key_of(user);
-                self.check_password_guard(&key, Some(client)).await?;
-                if !self.inner.hasher.verify(password, hash).await? {
-                    self.password_failed(&key, Some(client)).await?;
+                self.lockouts.check_password_guard(&key, true).await?;
+                if !self.hasher.verify(password, hash).await? {
+                    self.lockouts.password_failed(&key, true).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
                 Ok(())
@@ -34,16 +48,14 @@ impl Auth {
             )),
             (None, None) => {
                 let session = self
-                    .inner
                     .store
                     .session(principal.session()?)
                     .await?
                     .ok_or(AuthError::TokenRevoked)?;
                 // The session itself must still be live: in stateless mode a logged-out
                 // session's access tokens still verify.
-                crate::auth::live(&session, self.now(), self.idle_timeout())?;
-                let recent = crate::auth::secs(self.inner.config.accounts.recent_login_secs);
-                if self.now() - session.created_at > recent {
+                crate::session::live(&session, self.now, self.idle)?;
+                if self.now - session.created_at > self.recent_login {
                     return Err(AuthError::Forbidden);
                 }
                 Ok(())

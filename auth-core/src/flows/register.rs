@@ -14,17 +14,34 @@
 //! 5. mail the activation link, within the address's mail limits
 //!    (over them no mail goes out; a later login with the password sends one).
 
+use crate::AuthError;
 use crate::account::{Email, User, UserStatus, Username};
-use crate::api::{ClientInfo, RegisterRequest, RegisterResponse};
+use crate::api::{RegisterRequest, RegisterResponse};
+use crate::config::{AccountConfig, SmsConfig};
 use crate::email_token::{EmailToken, EmailTokenPurpose, new_token};
-use crate::hooks::{Action, AfterHook, BeforeHook};
+use crate::flows::credentials::Passwords;
+use crate::flows::mailing::Mailer;
+use crate::hooks::Action;
 use crate::ids::UserId;
+use crate::limits::Counters;
 use crate::phone::Phone;
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::store::{StoreError, UniqueField};
-use crate::{Auth, AuthError};
+
+flow_ctx!(
+    /// What registration works with: the accounts and SMS sections of the configuration, the
+    /// registration counters, the password policy and hasher, and mail.
+    RegisterCtx {
+        accounts: &'a AccountConfig,
+        sms_config: &'a SmsConfig,
+        counters: Counters<'a>,
+        passwords: Passwords<'a>,
+        mailer: Mailer<'a>,
+    }
+);
 
 /// A registration request, validated.
-enum Credentials {
+pub(crate) enum Credentials {
     Phone(Phone),
     EmailPassword(Email, crate::secret::Password),
 }
@@ -39,25 +56,38 @@ impl Credentials {
     }
 }
 
-impl Auth {
-    /// `POST /register`: creates an account from `{"phone"}` or `{"email","password"}`, with
-    /// an optional unique `username` and a `profile` object. Answers `already_registered` when
-    /// the phone, email or username is taken, after the same argon2 work as a free one (see
-    /// the module docs for the order of the checks), except a taken email when
-    /// `accounts.conceal_existing` is on: that one gets a 201 like a free one. Over the
-    /// registration limits: `rate_limited`.
-    pub async fn register(
-        &self,
-        request: RegisterRequest,
-        client: &ClientInfo,
-    ) -> Result<RegisterResponse, AuthError> {
-        let cfg = &self.inner.config;
+/// A registration, validated: what the before hook sees.
+pub(crate) struct Registration {
+    credentials: Credentials,
+    username: Option<Username>,
+    profile: serde_json::Value,
+}
+
+/// `POST /register`: creates an account from `{"phone"}` or `{"email","password"}`, with
+/// an optional unique `username` and a `profile` object. Answers `already_registered` when
+/// the phone, email or username is taken, after the same argon2 work as a free one (see
+/// the module docs for the order of the checks), except a taken email when
+/// `accounts.conceal_existing` is on: that one gets a 201 like a free one. Over the
+/// registration limits: `rate_limited`.
+pub(crate) struct Register;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for Register {
+    const ACTION: Action = Action::Register;
+    type Ctx = RegisterCtx<'a>;
+    type Input = RegisterRequest;
+    type Prepared = Registration;
+    type Output = RegisterResponse;
+
+    async fn prepare(ctx: &Self::Ctx, request: RegisterRequest) -> Result<Registration, AuthError> {
+        let cfg = ctx.accounts();
         let credentials = match (request.phone, request.email, request.password) {
-            (Some(phone), None, None) => {
-                Credentials::Phone(Phone::parse(&phone, cfg.sms.strict_phone_validation)?)
-            }
+            (Some(phone), None, None) => Credentials::Phone(Phone::parse(
+                &phone,
+                ctx.sms_config().strict_phone_validation,
+            )?),
             (None, Some(email), Some(password)) => {
-                if cfg.accounts.require_email_activation && self.inner.mail.is_none() {
+                if cfg.require_email_activation && ctx.mailer().sender.is_none() {
                     return Err(AuthError::invalid_request(
                         "email is not enabled on this server",
                     ));
@@ -89,39 +119,56 @@ impl Auth {
             Some(_) => return Err(AuthError::invalid_request("profile must be a JSON object")),
         };
         // With declared fields, registration may set only the editable ones, typed.
-        let profile = if cfg.accounts.profile_fields.is_empty() {
+        let profile = if cfg.profile_fields.is_empty() {
             profile
         } else {
-            crate::profile::apply_patch(
-                &cfg.accounts.profile_fields,
-                &serde_json::Value::Null,
-                &profile,
-            )?
+            crate::profile::apply_patch(&cfg.profile_fields, &serde_json::Value::Null, &profile)?
         };
-        if profile.to_string().len() > cfg.accounts.max_profile_bytes {
+        if profile.to_string().len() > cfg.max_profile_bytes {
             return Err(AuthError::invalid_request(format!(
                 "profile is larger than {} bytes",
-                cfg.accounts.max_profile_bytes
+                cfg.max_profile_bytes
             )));
         }
 
-        let mut hook = BeforeHook::new(Action::Register, client);
-        hook.username = username.as_ref();
-        hook.profile = Some(&profile);
-        match &credentials {
-            Credentials::Phone(phone) => hook.phone = Some(phone),
-            Credentials::EmailPassword(email, _) => hook.email = Some(email),
-        }
-        self.before(hook).await?;
+        Ok(Registration {
+            credentials,
+            username,
+            profile,
+        })
+    }
 
-        let store = self.inner.store.as_ref();
+    fn subject(r: &Registration) -> Subject<'_> {
+        let mut s = Subject {
+            username: r.username.as_ref(),
+            profile: Some(&r.profile),
+            ..Subject::default()
+        };
+        match &r.credentials {
+            Credentials::Phone(phone) => s.phone = Some(phone),
+            Credentials::EmailPassword(email, _) => s.email = Some(email),
+        }
+        s
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        r: Registration,
+    ) -> Result<(RegisterResponse, Outcome), AuthError> {
+        let cfg = ctx.accounts();
+        let Registration {
+            credentials,
+            username,
+            profile,
+        } = r;
+        let store = ctx.store();
         let mut identifiers = vec![credentials.identifier()];
         identifiers.extend(username.as_ref().map(Username::as_str));
-        self.counters()
-            .check_register(&cfg.accounts, &identifiers, client.ip, self.now())
+        ctx.counters()
+            .check_register(cfg, &identifiers, ctx.client.ip, ctx.now)
             .await?;
 
-        let mut user = User::new(UserId::new_random(), self.now());
+        let mut user = User::new(UserId::new_random(), ctx.now);
         user.username = username;
         user.profile = profile;
         match credentials {
@@ -132,14 +179,14 @@ impl Auth {
                 let mut context = vec![email.as_str().to_owned()];
                 context.extend(email.as_str().split('@').next().map(str::to_owned));
                 context.extend(user.username.as_ref().map(|u| u.as_str().to_owned()));
-                let hash = self
-                    .inner
+                let hash = ctx
+                    .passwords()
                     .hasher
                     .hash_new(
-                        &self.inner.policy,
+                        ctx.passwords().policy,
                         &password,
                         context,
-                        self.inner.breached.as_deref(),
+                        ctx.passwords().breached,
                     )
                     .await?;
                 user.email = Some(email);
@@ -163,10 +210,7 @@ impl Auth {
         {
             return Err(AuthError::AlreadyRegistered);
         }
-        let activation = user
-            .email
-            .clone()
-            .filter(|_| cfg.accounts.require_email_activation);
+        let activation = user.email.clone().filter(|_| cfg.require_email_activation);
         user.status = if activation.is_some() {
             UserStatus::PendingActivation
         } else {
@@ -176,7 +220,9 @@ impl Auth {
             Ok(()) => {}
             Err(StoreError::Conflict(UniqueField::Email)) => {
                 return match &user.email {
-                    Some(email) => self.taken_email(email).await,
+                    // Answered as if the email were free; the app's after hook is not told
+                    // of an account that was not created.
+                    Some(email) => Ok((taken_email(ctx, email).await?, Outcome::unseen())),
                     None => Err(AuthError::AlreadyRegistered),
                 };
             }
@@ -185,8 +231,9 @@ impl Auth {
         }
         tracing::info!(user_id = %user.id, "registered");
         if let Some(email) = &activation {
-            if self.mail_allowed(email).await? {
-                self.mail_token(user.id, email, EmailTokenPurpose::Activation)
+            if ctx.mailer().mail_allowed(email).await? {
+                ctx.mailer()
+                    .mail_token(user.id, email, EmailTokenPurpose::Activation)
                     .await?;
             } else {
                 tracing::info!(
@@ -195,65 +242,58 @@ impl Auth {
                 );
             }
         }
-        self.after(AfterHook {
-            action: Action::Register,
-            client,
-            user: Some(&user),
-            user_id: Some(user.id),
-            session_id: None,
-        })
-        .await;
-        Ok(RegisterResponse {
+        let response = RegisterResponse {
             user_id: user.id,
             activation_required: user.status == UserStatus::PendingActivation,
-        })
+        };
+        Ok((response, Outcome::user(user)))
     }
+}
 
-    /// A registration whose email is taken: 409 `already_registered`, or with
-    /// `accounts.conceal_existing` the answer a free email gets (201, a random `user_id` that
-    /// belongs to no account, `activation_required: true`), and the owner is told by mail,
-    /// within the address's mail limits, instead of getting an activation link. The password
-    /// was hashed already, as for a free email.
-    async fn taken_email(&self, email: &Email) -> Result<RegisterResponse, AuthError> {
-        if !self.inner.config.accounts.conceal_existing {
-            return Err(AuthError::AlreadyRegistered);
-        }
-        let user_id = UserId::new_random();
-        // The store work of a free email too, so the answer takes the same time: its two
-        // durable writes (the account, the activation token) are matched by a counter hit and
-        // an activation token that names no account and whose secret nobody holds.
-        let now = self.now();
-        let ttl = crate::auth::secs(self.inner.config.accounts.activation_ttl_secs);
-        let store = self.inner.store.as_ref();
-        store
-            .hit_counter(
-                &self.counters().key(&format!("registerpad:{user_id}")),
-                now + crate::auth::secs(1),
-                now,
-            )
-            .await?;
-        // There is a token store whenever there is a mail sender; without one no activation
-        // token is ever written, so there is none to match.
-        if let Some(tokens) = &self.inner.one_time_tokens {
-            tokens
-                .insert_email_token(&EmailToken {
-                    hash: new_token(&self.inner.email_key).1,
-                    purpose: EmailTokenPurpose::Activation,
-                    user_id,
-                    email: email.clone(),
-                    created_at: now,
-                    expires_at: now + ttl,
-                    consumed_at: None,
-                })
-                .await?;
-        }
-        if self.mail_allowed(email).await? {
-            self.mail_registration_attempt(email).await?;
-        }
-        tracing::info!("registration of a taken email answered as if it were free");
-        Ok(RegisterResponse {
-            user_id,
-            activation_required: true,
-        })
+/// A registration whose email is taken: 409 `already_registered`, or with
+/// `accounts.conceal_existing` the answer a free email gets (201, a random `user_id` that
+/// belongs to no account, `activation_required: true`), and the owner is told by mail,
+/// within the address's mail limits, instead of getting an activation link. The password
+/// was hashed already, as for a free email.
+async fn taken_email(ctx: &RegisterCtx<'_>, email: &Email) -> Result<RegisterResponse, AuthError> {
+    if !ctx.accounts().conceal_existing {
+        return Err(AuthError::AlreadyRegistered);
     }
+    let user_id = UserId::new_random();
+    // The store work of a free email too, so the answer takes the same time: its two
+    // durable writes (the account, the activation token) are matched by a counter hit and
+    // an activation token that names no account and whose secret nobody holds.
+    let now = ctx.now;
+    let ttl = crate::clock::secs(ctx.accounts().activation_ttl_secs);
+    let store = ctx.store();
+    store
+        .hit_counter(
+            &ctx.counters().key(&format!("registerpad:{user_id}")),
+            now + crate::clock::secs(1),
+            now,
+        )
+        .await?;
+    // There is a token store whenever there is a mail sender; without one no activation
+    // token is ever written, so there is none to match.
+    if let Some(tokens) = ctx.mailer().tokens {
+        tokens
+            .insert_email_token(&EmailToken {
+                hash: new_token(ctx.mailer().email_key).1,
+                purpose: EmailTokenPurpose::Activation,
+                user_id,
+                email: email.clone(),
+                created_at: now,
+                expires_at: now + ttl,
+                consumed_at: None,
+            })
+            .await?;
+    }
+    if ctx.mailer().mail_allowed(email).await? {
+        ctx.mailer().mail_registration_attempt(email).await?;
+    }
+    tracing::info!("registration of a taken email answered as if it were free");
+    Ok(RegisterResponse {
+        user_id,
+        activation_required: true,
+    })
 }

@@ -1,249 +1,350 @@
 //! Refresh-token rotation with reuse detection, logout, and the user's own session list.
 
-use chrono::{DateTime, Utc};
-
-use crate::account::User;
-use crate::account::UserStatus;
-use crate::api::{ClientInfo, RevokedCount, SessionInfo, TokenPair};
-use crate::auth::{live, secs};
-use crate::hooks::{Action, AfterHook, BeforeHook, principal_after, principal_hook};
+use crate::AuthError;
+use crate::account::{User, UserStatus};
+use crate::api::{RevokedCount, SessionInfo, TokenPair};
+use crate::clock::secs;
+use crate::flows::issuing::Issuer;
+use crate::hooks::Action;
 use crate::ids::SessionId;
+use crate::limits::Counters;
 use crate::limits::{self, FailureCap};
-use crate::session::{RefreshState, RevokeReason, SessionState, live_newest_first};
+use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
+use crate::session::live;
+use crate::session::{RefreshState, RevokeReason, Session, SessionState};
 use crate::token::access::Principal;
 use crate::token::refresh::{Authentic, Presented, RefreshToken};
-use crate::{Auth, AuthError};
 
-impl Auth {
-    /// `POST /refresh`: rotates the refresh token and returns a new pair.
-    ///
-    /// * the current token: rotated atomically (of concurrent calls exactly one rotates);
-    /// * the token rotated just before, within `session.refresh_grace_secs` of the rotation:
-    ///   the same new refresh token again, with a fresh access token;
-    /// * any older token, or the previous one after the grace window: reuse — the session is
-    ///   revoked and the answer is `refresh_token_reused`;
-    /// * anything else: `invalid_token`; each such failure counts against the client's IP and
-    ///   the session the token names, and once `session.refresh_failures_per_ip` or
-    ///   `session.refresh_failures_per_session` failures lie within
-    ///   `session.refresh_failure_window_secs` of the latest, a token that is not genuine
-    ///   answers `rate_limited` (with `Retry-After`) from that IP or for that session. A
-    ///   genuine token (its tag checks out) is never held up.
-    pub async fn refresh(
-        &self,
-        refresh_token: &str,
-        client: &ClientInfo,
-    ) -> Result<TokenPair, AuthError> {
-        let (pair, user) = self.refresh_session(refresh_token, client).await?;
-        self.after(AfterHook {
-            action: Action::Refresh,
-            client,
-            user: Some(&user),
-            user_id: Some(user.id),
-            session_id: Some(pair.session_id),
-        })
-        .await;
-        Ok(pair)
+flow_ctx!(
+    /// What a refresh works with: the issuer of token pairs, the failure counters and the
+    /// idle timeout.
+    RefreshCtx {
+        issuer: Issuer<'a>,
+        counters: Counters<'a>,
+        idle: chrono::Duration,
     }
+);
 
-    /// The limits on failed refreshes around `rotate`. A token whose tag checks out is
-    /// genuine and never held up by them. Any other (malformed, forged) is refused with
-    /// `rate_limited` while its client IP or the session it names is over its cap, before any
-    /// store read but the caps'; every `invalid_token` counts one failure against both.
-    async fn refresh_session(
-        &self,
-        refresh_token: &str,
-        client: &ClientInfo,
-    ) -> Result<(TokenPair, User), AuthError> {
-        let cfg = &self.inner.config.session;
-        let now = self.now();
-        let token = RefreshToken::parse(refresh_token);
+flow_ctx!(
+    /// What logout and the user's session list work with: the idle timeout.
+    SessionsCtx { idle: chrono::Duration }
+);
+
+/// `POST /refresh`: rotates the refresh token and returns a new pair.
+///
+/// * the current token: rotated atomically (of concurrent calls exactly one rotates);
+/// * the token rotated just before, within `session.refresh_grace_secs` of the rotation:
+///   the same new refresh token again, with a fresh access token;
+/// * any older token, or the previous one after the grace window: reuse — the session is
+///   revoked and the answer is `refresh_token_reused`;
+/// * anything else: `invalid_token`; each such failure counts against the client's IP and
+///   the session the token names, and once `session.refresh_failures_per_ip` or
+///   `session.refresh_failures_per_session` failures lie within
+///   `session.refresh_failure_window_secs` of the latest, a token that is not genuine
+///   answers `rate_limited` (with `Retry-After`) from that IP or for that session. A
+///   genuine token (its tag checks out) is never held up.
+pub(crate) struct Refresh;
+
+/// A genuine refresh token, its live session and what the token is to it.
+pub(crate) struct Presentation {
+    token: Authentic,
+    session: Session,
+    presented: Presented,
+}
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for Refresh {
+    const ACTION: Action = Action::Refresh;
+    type Ctx = RefreshCtx<'a>;
+    type Input = String;
+    type Prepared = Presentation;
+    type Output = TokenPair;
+
+    /// The limits on failed refreshes: a token whose tag checks out is genuine and never held
+    /// up by them. Any other (malformed, forged) is refused with `rate_limited` while its
+    /// client IP or the session it names is over its cap, before any store read but the caps';
+    /// every `invalid_token` counts one failure against both.
+    async fn prepare(ctx: &Self::Ctx, refresh_token: String) -> Result<Presentation, AuthError> {
+        let token = RefreshToken::parse(&refresh_token);
         let session_id = token.as_ref().map(|t| t.session_id);
         // A forged token ends here, without a read of its session.
-        let genuine = token.and_then(|t| self.inner.refresh_keys.authenticate(t));
-        let counters = self.counters();
-        let caps = [
-            (
-                Some(limits::refresh_ip_key(client.ip)),
-                FailureCap::refreshes_per_ip(cfg),
-            ),
-            (
-                session_id.map(limits::refresh_session_key),
-                FailureCap::refreshes_per_session(cfg),
-            ),
-        ];
+        let genuine = token.and_then(|t| ctx.issuer().refresh_keys.authenticate(t));
         let outcome = match genuine {
-            Some(token) => self.rotate(token, client, now).await,
+            Some(token) => presentation(ctx, token).await,
             None => {
-                for (key, cap) in &caps {
+                for (key, cap) in &refresh_caps(ctx, session_id) {
                     if let Some(key) = key {
-                        counters.check_cap(key, *cap, now).await?;
+                        ctx.counters().check_cap(key, *cap, ctx.now).await?;
                     }
                 }
                 Err(AuthError::InvalidToken)
             }
         };
-        if let Err(AuthError::InvalidToken) = outcome {
-            for (key, cap) in &caps {
-                if let Some(key) = key {
-                    counters.count_against_cap(key, *cap, now).await?;
-                }
-            }
-        }
-        outcome
+        count_invalid(ctx, session_id, outcome).await
     }
 
-    /// Checks the token's tag, reads its session, and rotates, answers within the grace
-    /// window, or revokes for reuse.
-    async fn rotate(
-        &self,
-        token: Authentic,
-        client: &ClientInfo,
-        now: DateTime<Utc>,
-    ) -> Result<(TokenPair, User), AuthError> {
-        let keys = &self.inner.refresh_keys;
-        let store = self.inner.store.as_ref();
-        let idle = self.idle_timeout();
-        // Two rounds: a lost rotation race re-reads the session once and then finds the
-        // token to be the previous one.
-        for round in 0..2 {
-            let session = store
-                .session(token.token().session_id)
+    fn subject(p: &Presentation) -> Subject<'_> {
+        Subject {
+            user_id: Some(p.session.user_id),
+            session_id: Some(p.session.id),
+            ..Subject::default()
+        }
+    }
+
+    async fn execute(ctx: &Self::Ctx, p: Presentation) -> Result<(TokenPair, Outcome), AuthError> {
+        let session_id = p.token.token().session_id;
+        let outcome = rotate(ctx, p).await;
+        let (pair, user) = count_invalid(ctx, Some(session_id), outcome).await?;
+        let session_id = pair.session_id;
+        Ok((pair, Outcome::session(user, session_id)))
+    }
+}
+
+/// The failure caps a refresh counts against: the client's IP and the session the token
+/// names, when it names one.
+fn refresh_caps(
+    ctx: &RefreshCtx<'_>,
+    session_id: Option<SessionId>,
+) -> [(Option<String>, FailureCap); 2] {
+    let cfg = ctx.issuer().cfg;
+    [
+        (
+            Some(limits::refresh_ip_key(ctx.client.ip)),
+            FailureCap::refreshes_per_ip(cfg),
+        ),
+        (
+            session_id.map(limits::refresh_session_key),
+            FailureCap::refreshes_per_session(cfg),
+        ),
+    ]
+}
+
+/// Counts an `invalid_token` outcome against the refresh failure caps; passes `outcome` on.
+async fn count_invalid<T>(
+    ctx: &RefreshCtx<'_>,
+    session_id: Option<SessionId>,
+    outcome: Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    if let Err(AuthError::InvalidToken) = outcome {
+        for (key, cap) in &refresh_caps(ctx, session_id) {
+            if let Some(key) = key {
+                ctx.counters().count_against_cap(key, *cap, ctx.now).await?;
+            }
+        }
+    }
+    outcome
+}
+
+/// Reads the token's session and checks that the token is one of its and the session live.
+async fn presentation(ctx: &RefreshCtx<'_>, token: Authentic) -> Result<Presentation, AuthError> {
+    let session = ctx
+        .store()
+        .session(token.token().session_id)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let presented = ctx
+        .issuer()
+        .refresh_keys
+        .classify(session.id, &session.refresh, &token);
+    if presented == Presented::Unknown {
+        return Err(AuthError::InvalidToken);
+    }
+    match session.state(ctx.now, ctx.idle()) {
+        SessionState::Live => {}
+        SessionState::Revoked(RevokeReason::RefreshTokenReused) => {
+            return Err(AuthError::RefreshTokenReused);
+        }
+        SessionState::Revoked(_) => return Err(AuthError::TokenRevoked),
+        SessionState::Expired => return Err(AuthError::TokenExpired),
+    }
+    Ok(Presentation {
+        token,
+        session,
+        presented,
+    })
+}
+
+/// Rotates, answers within the grace window, or revokes for reuse. A lost rotation race
+/// re-reads the session once and then finds the token to be the previous one.
+async fn rotate(ctx: &RefreshCtx<'_>, p: Presentation) -> Result<(TokenPair, User), AuthError> {
+    let Presentation {
+        token,
+        session,
+        presented,
+    } = p;
+    if let Some(done) = rotate_once(ctx, session, presented).await? {
+        return Ok(done);
+    }
+    // Someone else rotated first: look again.
+    let p = presentation(ctx, token).await?;
+    rotate_once(ctx, p.session, p.presented)
+        .await?
+        .ok_or(AuthError::InvalidToken)
+}
+
+/// One rotation attempt; `None` when another rotated the session first.
+async fn rotate_once(
+    ctx: &RefreshCtx<'_>,
+    session: Session,
+    presented: Presented,
+) -> Result<Option<(TokenPair, User)>, AuthError> {
+    let keys = ctx.issuer().refresh_keys;
+    let now = ctx.now;
+    match presented {
+        Presented::Current { next: next_secret } => {
+            let next = RefreshState {
+                generation: session.refresh.generation + 1,
+                hash: keys.storage_hash(session.id, &next_secret),
+                issued_at: now,
+            };
+            if !ctx
+                .store()
+                .rotate_refresh(session.id, session.refresh.generation, &next, now)
                 .await?
-                .ok_or(AuthError::InvalidToken)?;
-            let presented = keys.classify(session.id, &session.refresh, &token);
-            if presented == Presented::Unknown {
-                return Err(AuthError::InvalidToken);
+            {
+                return Ok(None);
             }
-            match session.state(now, idle) {
-                SessionState::Live => {}
-                SessionState::Revoked(RevokeReason::RefreshTokenReused) => {
-                    return Err(AuthError::RefreshTokenReused);
-                }
-                SessionState::Revoked(_) => return Err(AuthError::TokenRevoked),
-                SessionState::Expired => return Err(AuthError::TokenExpired),
-            }
-            if round == 0 {
-                let mut hook = BeforeHook::new(Action::Refresh, client);
-                hook.user_id = Some(session.user_id);
-                hook.session_id = Some(session.id);
-                self.before(hook).await?;
-            }
-            match presented {
-                Presented::Current { next: next_secret } => {
-                    let next = RefreshState {
-                        generation: session.refresh.generation + 1,
-                        hash: keys.storage_hash(session.id, &next_secret),
-                        issued_at: now,
-                    };
-                    if store
-                        .rotate_refresh(session.id, session.refresh.generation, &next, now)
-                        .await?
-                    {
-                        let mut rotated = session;
-                        rotated.refresh = next;
-                        rotated.last_used_at = now;
-                        let user = self.session_user(&rotated).await?;
-                        return Ok((self.token_pair(&user, &rotated, next_secret)?, user));
-                    }
-                    // Someone else rotated first: look again.
-                }
-                Presented::Previous { current } => {
-                    if now - session.refresh.issued_at
-                        <= secs(self.inner.config.session.refresh_grace_secs)
-                    {
-                        let user = self.session_user(&session).await?;
-                        return Ok((self.token_pair(&user, &session, current)?, user));
-                    }
-                    return Err(self.revoke_for_reuse(session.id).await);
-                }
-                Presented::Older => return Err(self.revoke_for_reuse(session.id).await),
-                Presented::Unknown => return Err(AuthError::InvalidToken),
-            }
+            let mut rotated = session;
+            rotated.refresh = next;
+            rotated.last_used_at = now;
+            let user = session_user(ctx, &rotated).await?;
+            Ok(Some((
+                ctx.issuer().token_pair(&user, &rotated, next_secret)?,
+                user,
+            )))
         }
-        Err(AuthError::InvalidToken)
-    }
-
-    /// Revokes a session whose old refresh token came back; the error to answer with.
-    async fn revoke_for_reuse(&self, id: SessionId) -> AuthError {
-        if let Err(e) = self
-            .inner
-            .store
-            .revoke_session(id, self.now(), RevokeReason::RefreshTokenReused)
-            .await
-        {
-            return e.into();
+        Presented::Previous { current } => {
+            if now - session.refresh.issued_at <= secs(ctx.issuer().cfg.refresh_grace_secs) {
+                let user = session_user(ctx, &session).await?;
+                return Ok(Some((
+                    ctx.issuer().token_pair(&user, &session, current)?,
+                    user,
+                )));
+            }
+            Err(revoke_for_reuse(ctx, session.id).await)
         }
-        tracing::warn!(session_id = %id, "refresh token reuse detected; session revoked");
-        AuthError::RefreshTokenReused
+        Presented::Older => Err(revoke_for_reuse(ctx, session.id).await),
+        Presented::Unknown => Err(AuthError::InvalidToken),
+    }
+}
+
+/// Revokes a session whose old refresh token came back; the error to answer with.
+async fn revoke_for_reuse(ctx: &RefreshCtx<'_>, id: SessionId) -> AuthError {
+    if let Err(e) = ctx
+        .store()
+        .revoke_session(id, ctx.now, RevokeReason::RefreshTokenReused)
+        .await
+    {
+        return e.into();
+    }
+    tracing::warn!(session_id = %id, "refresh token reuse detected; session revoked");
+    AuthError::RefreshTokenReused
+}
+
+/// The session's user, unless it is gone (`token_revoked`) or disabled.
+async fn session_user(ctx: &RefreshCtx<'_>, session: &Session) -> Result<User, AuthError> {
+    let user = ctx
+        .store()
+        .user_by_id(session.user_id)
+        .await?
+        .ok_or(AuthError::TokenRevoked)?;
+    if user.status == UserStatus::Disabled {
+        return Err(AuthError::AccountDisabled);
+    }
+    Ok(user)
+}
+
+/// `POST /logout`: revokes the principal's session; its refresh token and (unless
+/// stateless) its access tokens stop working at once.
+pub(crate) struct Logout;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for Logout {
+    const ACTION: Action = Action::Logout;
+    type Ctx = SessionsCtx<'a>;
+    type Input = Principal;
+    type Prepared = Principal;
+    type Output = ();
+
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
+        Ok(principal)
     }
 
-    async fn session_user(
-        &self,
-        session: &crate::session::Session,
-    ) -> Result<crate::account::User, AuthError> {
-        let user = self
-            .inner
-            .store
-            .user_by_id(session.user_id)
-            .await?
-            .ok_or(AuthError::TokenRevoked)?;
-        if user.status == UserStatus::Disabled {
-            return Err(AuthError::AccountDisabled);
-        }
-        Ok(user)
+    fn subject(principal: &Principal) -> Subject<'_> {
+        Subject::principal(principal)
     }
 
-    /// `POST /logout`: revokes the principal's session; its refresh token and (unless
-    /// stateless) its access tokens stop working at once.
-    pub async fn logout(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        self.before(principal_hook(Action::Logout, principal, client))
+    async fn execute(ctx: &Self::Ctx, principal: Principal) -> Result<((), Outcome), AuthError> {
+        ctx.store()
+            .revoke_session(principal.session()?, ctx.now, RevokeReason::Logout)
             .await?;
-        self.inner
-            .store
-            .revoke_session(principal.session()?, self.now(), RevokeReason::Logout)
-            .await?;
-        self.after(principal_after(Action::Logout, principal, client))
-            .await;
-        Ok(())
+        Ok(((), Outcome::principal(&principal)))
+    }
+}
+
+/// `POST /logout_all_other_sessions`: revokes every session of the user but the caller's.
+pub(crate) struct LogoutOthers;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for LogoutOthers {
+    const ACTION: Action = Action::LogoutOthers;
+    type Ctx = SessionsCtx<'a>;
+    type Input = Principal;
+    type Prepared = Principal;
+    type Output = RevokedCount;
+
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
+        Ok(principal)
     }
 
-    /// `POST /logout_all_other_sessions`: revokes every session of the user but the caller's.
-    pub async fn logout_all_other_sessions(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<RevokedCount, AuthError> {
-        self.before(principal_hook(Action::LogoutOthers, principal, client))
-            .await?;
-        let revoked = self
-            .inner
-            .store
+    fn subject(principal: &Principal) -> Subject<'_> {
+        Subject::principal(principal)
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        principal: Principal,
+    ) -> Result<(RevokedCount, Outcome), AuthError> {
+        let revoked = ctx
+            .store()
             .revoke_user_sessions(
                 principal.user_id,
                 Some(principal.session()?),
-                self.now(),
+                ctx.now,
                 RevokeReason::RevokedByUser,
             )
             .await?;
-        self.after(principal_after(Action::LogoutOthers, principal, client))
-            .await;
-        Ok(RevokedCount { revoked })
+        Ok((RevokedCount { revoked }, Outcome::principal(&principal)))
+    }
+}
+
+/// `GET /sessions`: the user's live sessions, newest first.
+pub(crate) struct ListSessions;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for ListSessions {
+    const ACTION: Action = Action::ListSessions;
+    type Ctx = SessionsCtx<'a>;
+    type Input = Principal;
+    type Prepared = Principal;
+    type Output = Vec<SessionInfo>;
+
+    async fn prepare(_: &Self::Ctx, principal: Principal) -> Result<Principal, AuthError> {
+        Ok(principal)
     }
 
-    /// `GET /sessions`: the user's live sessions, newest first.
-    pub async fn list_sessions(
-        &self,
-        principal: &Principal,
-    ) -> Result<Vec<SessionInfo>, AuthError> {
-        let now = self.now();
-        let idle = self.idle_timeout();
-        let sessions = self.inner.store.sessions_of_user(principal.user_id).await?;
-        let sessions = live_newest_first(principal.user_id, sessions, now, idle);
-        Ok(sessions
+    fn subject(principal: &Principal) -> Subject<'_> {
+        Subject::principal(principal)
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        principal: Principal,
+    ) -> Result<(Vec<SessionInfo>, Outcome), AuthError> {
+        let (now, idle) = (ctx.now, ctx.idle());
+        let sessions = ctx.store().sessions_of_user(principal.user_id).await?;
+        let sessions = crate::session::live_newest_first(principal.user_id, sessions, now, idle);
+        let list = sessions
             .into_iter()
             .map(|s| SessionInfo {
                 current: Some(s.id) == principal.session_id,
@@ -253,38 +354,57 @@ impl Auth {
                 ip: s.ip,
                 user_agent: s.user_agent,
             })
-            .collect())
+            .collect();
+        Ok((list, Outcome::principal(&principal)))
     }
+}
 
-    /// `DELETE /sessions/{id}`: revokes one of the user's own live sessions; `not_found` for
-    /// anyone else's, a malformed id, or one already ended.
-    pub async fn revoke_own_session(
-        &self,
-        principal: &Principal,
-        session_id: &str,
-    ) -> Result<(), AuthError> {
-        let id: SessionId = session_id.parse().map_err(|_| AuthError::NotFound)?;
-        let session = self
-            .inner
-            .store
+/// `DELETE /sessions/{id}`: revokes one of the user's own live sessions; `not_found` for
+/// anyone else's or one already ended.
+pub(crate) struct RevokeSession;
+
+#[async_trait::async_trait]
+impl<'a> Flow<'a> for RevokeSession {
+    const ACTION: Action = Action::RevokeSession;
+    type Ctx = SessionsCtx<'a>;
+    type Input = (Principal, SessionId);
+    type Prepared = (Principal, SessionId);
+    type Output = ();
+
+    async fn prepare(
+        ctx: &Self::Ctx,
+        (principal, id): Self::Input,
+    ) -> Result<Self::Prepared, AuthError> {
+        let session = ctx
+            .store()
             .session(id)
             .await?
             .filter(|s| s.user_id == principal.user_id)
             .ok_or(AuthError::NotFound)?;
-        live(&session, self.now(), self.idle_timeout()).map_err(|_| AuthError::NotFound)?;
+        live(&session, ctx.now, ctx.idle()).map_err(|_| AuthError::NotFound)?;
+        Ok((principal, id))
+    }
+
+    fn subject((principal, _): &Self::Prepared) -> Subject<'_> {
+        Subject::principal(principal)
+    }
+
+    async fn execute(
+        ctx: &Self::Ctx,
+        (principal, id): Self::Prepared,
+    ) -> Result<((), Outcome), AuthError> {
         let reason = if Some(id) == principal.session_id {
             RevokeReason::Logout
         } else {
             RevokeReason::RevokedByUser
         };
-        if !self
-            .inner
-            .store
-            .revoke_session(id, self.now(), reason)
-            .await?
-        {
+        if !ctx.store().revoke_session(id, ctx.now, reason).await? {
             return Err(AuthError::NotFound);
         }
-        Ok(())
+        let outcome = Outcome {
+            session_id: Some(id),
+            ..Outcome::principal(&principal)
+        };
+        Ok(((), outcome))
     }
 }

@@ -3,16 +3,22 @@
 //! attempt, constant-time compare, single use). The flows decide what a solved challenge is
 //! worth.
 
-use std::sync::atomic::Ordering;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::api::{ChallengeSent, ClientInfo};
+use chrono::{DateTime, Utc};
+
+use crate::AuthError;
+use crate::api::ChallengeSent;
 use crate::challenge::{Challenge, ChallengePurpose, ChallengeState, code_hash};
+use crate::config::SmsConfig;
 use crate::ids::{ChallengeId, UserId};
-use crate::limits::{self, Lockout};
+use crate::limits::{self, Counters, Lockout};
 use crate::phone::Phone;
+use crate::secret::MacKey;
 use crate::secret::{OneTimeCode, random_numeric_code};
-use crate::sms::{SmsKind, SmsMessage};
-use crate::{Auth, AuthError};
+use crate::sms::{SmsKind, SmsMessage, SmsSender};
+use crate::store::Store;
 
 /// After a failed send, how long every SMS start answers `sms_unavailable` unless a send
 /// succeeds (sends are still tried for phones that get one).
@@ -30,11 +36,25 @@ pub(crate) struct Issue<'a> {
     pub(crate) template: &'a str,
 }
 
-impl Auth {
-    /// Parses a phone for SMS and applies the country allow/deny lists.
-    pub(crate) fn sms_phone(&self, phone: &str) -> Result<Phone, AuthError> {
-        let cfg = &self.inner.config.sms;
-        let phone = Phone::parse(phone, cfg.strict_phone_validation)?;
+/// What the SMS challenge machinery works with: the time and client IP of the request, the
+/// store, the SMS section of the configuration, the code key, the sender and its outage mark.
+#[derive(Clone, Copy)]
+pub(crate) struct SmsChallenges<'a> {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) store: &'a dyn Store,
+    pub(crate) cfg: &'a SmsConfig,
+    pub(crate) code_key: &'a MacKey,
+    pub(crate) sender: &'a dyn SmsSender,
+    /// Until when (Unix seconds) the SMS provider is taken to be down after a failed send.
+    pub(crate) down_until: &'a AtomicI64,
+    pub(crate) counters: Counters<'a>,
+}
+
+impl SmsChallenges<'_> {
+    /// Applies the country allow/deny lists to a phone an SMS would go to.
+    pub(crate) fn sms_phone_allowed(&self, phone: &Phone) -> Result<(), AuthError> {
+        let cfg = self.cfg;
         let cc = phone.country_code();
         let allowed = cfg
             .allowed_country_codes
@@ -45,7 +65,7 @@ impl Auth {
                 "SMS to country code +{cc} is not supported"
             )));
         }
-        Ok(phone)
+        Ok(())
     }
 
     /// Counts the send against the limits, refuses a locked phone, stores the challenge (only a
@@ -54,15 +74,14 @@ impl Auth {
     pub(crate) async fn issue_sms_challenge(
         &self,
         issue: Issue<'_>,
-        client: &ClientInfo,
     ) -> Result<ChallengeSent, AuthError> {
-        let cfg = &self.inner.config.sms;
-        let store = self.inner.store.as_ref();
-        let now = self.now();
+        let cfg = self.cfg;
+        let store = self.store;
+        let now = self.now;
         let phone = issue.phone;
-        let counters = self.counters();
+        let counters = self.counters;
         counters
-            .check_sms_send(cfg, phone, issue.purpose, client.ip, now)
+            .check_sms_send(cfg, phone, issue.purpose, self.client_ip, now)
             .await?;
         counters
             .check_lockout(
@@ -76,7 +95,7 @@ impl Auth {
         let deliver = issue.deliver && test_code.is_none();
         // While the provider is taken to be down, phones we would not text answer the same
         // 503 as those we would, so an outage does not reveal which phones have accounts.
-        let down_until = self.inner.sms_down_until.load(Ordering::Relaxed);
+        let down_until = self.down_until.load(Ordering::Relaxed);
         if !deliver && test_code.is_none() && now.timestamp() < down_until {
             return Err(AuthError::SmsUnavailable);
         }
@@ -86,11 +105,11 @@ impl Auth {
         let challenge = Challenge {
             id,
             purpose: issue.purpose,
-            code_hash: code_hash(&self.inner.code_key, id, phone, &code),
+            code_hash: code_hash(self.code_key, id, phone, &code),
             phone: phone.clone(),
             user_id: issue.user_id,
             created_at: now,
-            expires_at: now + crate::auth::secs(cfg.code_ttl_secs),
+            expires_at: now + crate::clock::secs(cfg.code_ttl_secs),
             attempts: 0,
             consumed_at: None,
         };
@@ -102,12 +121,12 @@ impl Auth {
                 kind: issue.kind,
                 code: Some(code),
             };
-            match self.inner.sms.send(&message).await {
-                Ok(()) => self.inner.sms_down_until.store(i64::MIN, Ordering::Relaxed),
+            match self.sender.send(&message).await {
+                Ok(()) => self.down_until.store(i64::MIN, Ordering::Relaxed),
                 Err(e) => {
                     tracing::warn!(error = %e, challenge_id = %id, "sending an SMS code failed");
                     let until = now.timestamp().saturating_add(SMS_OUTAGE_SECS);
-                    self.inner.sms_down_until.store(until, Ordering::Relaxed);
+                    self.down_until.store(until, Ordering::Relaxed);
                     return Err(AuthError::SmsUnavailable);
                 }
             }
@@ -122,12 +141,11 @@ impl Auth {
     /// Checks the code's form and loads an open challenge of one of `purposes`. Reads only.
     pub(crate) async fn open_sms_challenge(
         &self,
-        challenge_id: &str,
+        id: ChallengeId,
         code: &OneTimeCode,
         purposes: &[ChallengePurpose],
     ) -> Result<Challenge, AuthError> {
-        let cfg = &self.inner.config.sms;
-        let id: ChallengeId = challenge_id.parse()?;
+        let cfg = self.cfg;
         let c = code.expose();
         if c.len() != usize::from(cfg.code_length) || !c.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AuthError::invalid_request(format!(
@@ -136,13 +154,12 @@ impl Auth {
             )));
         }
         let challenge = self
-            .inner
             .store
             .challenge(id)
             .await?
             .filter(|ch| purposes.contains(&ch.purpose))
             .ok_or(AuthError::InvalidCode)?;
-        closed_state_error(challenge.state(self.now(), cfg.max_attempts))?;
+        closed_state_error(challenge.state(self.now, cfg.max_attempts))?;
         Ok(challenge)
     }
 
@@ -155,10 +172,10 @@ impl Auth {
         challenge: &Challenge,
         code: &OneTimeCode,
     ) -> Result<(), AuthError> {
-        let cfg = &self.inner.config.sms;
-        let store = self.inner.store.as_ref();
-        let now = self.now();
-        let counters = self.counters();
+        let cfg = self.cfg;
+        let store = self.store;
+        let now = self.now;
+        let counters = self.counters;
         let lockout = Lockout::sms_codes(cfg);
         let failures_key = limits::sms_failures_key(&challenge.phone, challenge.purpose);
         counters.check_lockout(&failures_key, lockout, now).await?;
@@ -175,7 +192,7 @@ impl Auth {
             return Err(AuthError::TooManyAttempts { retry_after: None });
         }
         let decoy = challenge.user_id.is_none() && challenge.purpose != ChallengePurpose::Signup;
-        if !challenge.code_matches(&self.inner.code_key, code) || decoy {
+        if !challenge.code_matches(self.code_key, code) || decoy {
             counters.add_failure(&failures_key, lockout, now).await?;
             return Err(AuthError::InvalidCode);
         }

@@ -43,7 +43,7 @@ impl HttpResponse {
             },
             Err(e) => {
                 tracing::error!(error = %e, "serializing a response failed");
-                Self::error(&AuthError::StoreUnavailable)
+                Self::error(&AuthError::Internal)
             }
         }
     }

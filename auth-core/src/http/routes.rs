@@ -204,14 +204,20 @@ impl Auth {
                 let body: RegisterRequest = json_body(req)?;
                 Ok(HttpResponse::json(201, &self.register(body, client).await?))
             }
-            Route::Login => match self.login(json_body::<LoginRequest>(req)?, client).await? {
+            Route::Login => match self
+                .login(
+                    json_body::<LoginRequest>(req)?.parse(&self.inner.config)?,
+                    client,
+                )
+                .await?
+            {
                 LoginOutcome::ChallengeSent(sent) => Ok(HttpResponse::json(202, &sent)),
                 LoginOutcome::LoggedIn(pair) => Ok(HttpResponse::json(200, &pair)),
             },
             Route::VerifySms => {
                 let body: VerifySmsRequest = json_body(req)?;
                 let pair = self
-                    .verify_sms(&body.challenge_id, &body.code, client)
+                    .verify_sms(body.challenge_id.parse()?, &body.code, client)
                     .await?;
                 Ok(HttpResponse::json(200, &pair))
             }
@@ -245,11 +251,15 @@ impl Auth {
             }
             Route::ListSessions => {
                 let p = self.principal(req).await?;
-                Ok(HttpResponse::json(200, &self.list_sessions(&p).await?))
+                Ok(HttpResponse::json(
+                    200,
+                    &self.list_sessions(&p, client).await?,
+                ))
             }
             Route::RevokeSession(id) => {
                 let p = self.principal(req).await?;
-                self.revoke_own_session(&p, id).await?;
+                let id = id.parse().map_err(|_| AuthError::NotFound)?;
+                self.revoke_own_session(&p, id, client).await?;
                 Ok(HttpResponse::no_content())
             }
             Route::Me => {
@@ -266,16 +276,25 @@ impl Auth {
             }
             Route::GetUser(id) => {
                 self.principal(req).await?;
-                Ok(HttpResponse::json(200, &self.public_profile(id).await?))
+                let id = id.parse().map_err(|_| AuthError::NotFound)?;
+                Ok(HttpResponse::json(
+                    200,
+                    &self.public_profile(id, client).await?,
+                ))
             }
             Route::PasswordReset => {
                 let body: PasswordResetRequest = json_body(req)?;
                 match (body.email, body.phone) {
                     (Some(email), None) => {
-                        self.request_password_reset_email(&email, client).await?;
+                        self.request_password_reset_email(&crate::Email::parse(&email)?, client)
+                            .await?;
                         Ok(HttpResponse::json(202, &serde_json::json!({})))
                     }
                     (None, Some(phone)) => {
+                        let phone = crate::Phone::parse(
+                            &phone,
+                            self.inner.config.sms.strict_phone_validation,
+                        )?;
                         let sent = self.request_password_reset_sms(&phone, client).await?;
                         Ok(HttpResponse::json(202, &sent))
                     }
@@ -296,8 +315,13 @@ impl Auth {
                         .await?;
                     }
                     (None, Some(id), Some(code)) => {
-                        self.confirm_password_reset_sms(&id, &code, &body.new_password, client)
-                            .await?;
+                        self.confirm_password_reset_sms(
+                            id.parse()?,
+                            &code,
+                            &body.new_password,
+                            client,
+                        )
+                        .await?;
                     }
                     _ => {
                         return Err(AuthError::invalid_request(
@@ -315,22 +339,27 @@ impl Auth {
             Route::ChangePhone => {
                 let p = self.principal(req).await?;
                 let body: PhoneChangeRequest = json_body(req)?;
+                let phone = crate::Phone::parse(
+                    &body.phone,
+                    self.inner.config.sms.strict_phone_validation,
+                )?;
                 let sent = self
-                    .request_phone_change(&p, &body.phone, body.password.as_ref(), client)
+                    .request_phone_change(&p, &phone, body.password.as_ref(), client)
                     .await?;
                 Ok(HttpResponse::json(202, &sent))
             }
             Route::ConfirmPhone => {
                 let p = self.principal(req).await?;
                 let body: VerifySmsRequest = json_body(req)?;
-                self.confirm_phone_change(&p, &body.challenge_id, &body.code, client)
+                self.confirm_phone_change(&p, body.challenge_id.parse()?, &body.code, client)
                     .await?;
                 Ok(HttpResponse::no_content())
             }
             Route::ChangeEmail => {
                 let p = self.principal(req).await?;
                 let body: EmailChangeRequest = json_body(req)?;
-                self.request_email_change(&p, &body.email, body.password.as_ref(), client)
+                let email = crate::Email::parse(&body.email)?;
+                self.request_email_change(&p, &email, body.password.as_ref(), client)
                     .await?;
                 Ok(HttpResponse::json(202, &serde_json::json!({})))
             }

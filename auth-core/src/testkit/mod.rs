@@ -118,13 +118,14 @@ impl TestKit {
             Ok(_) | Err(AuthError::AlreadyRegistered) => {}
             Err(e) => return Err(e),
         }
-        let challenge = self.auth.start_sms_login(phone, &client).await?;
+        let parsed = crate::Phone::parse(phone, self.auth.config().sms.strict_phone_validation)?;
+        let challenge = self.auth.start_sms_login(&parsed, &client).await?;
         let code = self
             .sms
             .last_code_for(phone)
             .ok_or(AuthError::InvalidCode)?;
         self.auth
-            .verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+            .verify_sms(challenge.challenge_id, &code, &client)
             .await
     }
 }

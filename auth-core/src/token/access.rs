@@ -130,7 +130,7 @@ impl AccessTokens {
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.encoding).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");
-            AuthError::StoreUnavailable
+            AuthError::Internal
         })?;
         Ok((token, self.ttl.unsigned_abs()))
     }

@@ -77,7 +77,11 @@ pub async fn register_email(kit: &TestKit, email: &str) -> auth_core::UserId {
 
 /// Starts an SMS login and returns (challenge id, the code that was sent).
 pub async fn start(kit: &TestKit, phone: &str) -> (String, OneTimeCode) {
-    let ch = kit.auth.start_sms_login(phone, &client()).await.unwrap();
+    let ch = kit
+        .auth
+        .start_sms_login(&to_phone(phone), &client())
+        .await
+        .unwrap();
     let code = kit.sms.last_code_for(phone).expect("an SMS was sent");
     (ch.challenge_id.to_string(), code)
 }
@@ -85,7 +89,10 @@ pub async fn start(kit: &TestKit, phone: &str) -> (String, OneTimeCode) {
 /// A full SMS login of an already registered phone.
 pub async fn sms_login(kit: &TestKit, phone: &str) -> TokenPair {
     let (id, code) = start(kit, phone).await;
-    kit.auth.verify_sms(&id, &code, &client()).await.unwrap()
+    kit.auth
+        .verify_sms(cid(&id), &code, &client())
+        .await
+        .unwrap()
 }
 
 /// A code that differs from `code` in its last digit.
@@ -98,6 +105,55 @@ pub fn wrong(code: &OneTimeCode) -> OneTimeCode {
         char::from(last as u8 + 1)
     });
     OneTimeCode::new(s)
+}
+
+/// A phone, as the HTTP layer parses it (non-strict, as in the test configuration).
+pub fn to_phone(s: &str) -> auth_core::Phone {
+    auth_core::Phone::parse(s, false).unwrap()
+}
+
+/// An email, parsed.
+pub fn to_email(s: &str) -> auth_core::Email {
+    auth_core::Email::parse(s).unwrap()
+}
+
+/// A challenge id, parsed.
+pub fn cid(s: &str) -> auth_core::ChallengeId {
+    s.parse().unwrap()
+}
+
+/// A session id, parsed.
+pub fn sid(s: &str) -> auth_core::SessionId {
+    s.parse().unwrap()
+}
+
+/// A user id, parsed.
+pub fn uid(s: &str) -> auth_core::UserId {
+    s.parse().unwrap()
+}
+
+/// A `POST /login` body, parsed as the HTTP layer parses it.
+pub fn login_of(kit: &TestKit, request: auth_core::api::LoginRequest) -> auth_core::api::Login {
+    request.parse(kit.auth.config()).unwrap()
+}
+
+/// A bodiless request to `route` over the core's HTTP layer, signed in with `access_token`:
+/// for what the HTTP layer decides (e.g. a malformed id in a path is `not_found`).
+pub async fn http_call(
+    kit: &TestKit,
+    route: auth_core::http::Route<'_>,
+    access_token: &str,
+) -> auth_core::http::HttpResponse {
+    let authorization = format!("Bearer {access_token}");
+    let headers = [("authorization", authorization.as_str())];
+    let client = client();
+    let req = auth_core::http::HttpRequest {
+        peer: client.ip,
+        headers: &headers,
+        user_agent: client.user_agent.as_deref(),
+        ..auth_core::http::HttpRequest::default()
+    };
+    kit.auth.handle(route, &req).await
 }
 
 pub fn secs(n: u64) -> std::time::Duration {

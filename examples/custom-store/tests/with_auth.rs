@@ -39,10 +39,11 @@ async fn sms_login_lands_in_the_apps_users_table_and_keeps_its_columns() {
     assert!(db.set_plan(id, "pro"));
     auth.grant_role(registered.user_id, "admin").await.unwrap();
 
-    let challenge = auth.start_sms_login(phone, &client).await.unwrap();
+    let parsed = auth_core::Phone::parse(phone, false).unwrap();
+    let challenge = auth.start_sms_login(&parsed, &client).await.unwrap();
     let code: OneTimeCode = sms.last_code_for(phone).unwrap();
     let tokens = auth
-        .verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+        .verify_sms(challenge.challenge_id, &code, &client)
         .await
         .unwrap();
     let principal = auth

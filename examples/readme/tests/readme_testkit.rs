@@ -10,18 +10,19 @@ async fn a_code_expires_after_ten_minutes() {
     let kit = TestKit::new(); // Auth + MemoryStore + FakeSms + ManualClock
     let client = ClientInfo::default();
     let phone = "+15551234567";
+    let parsed = auth_core::Phone::parse(phone, false).unwrap();
     let register = RegisterRequest {
         phone: Some(phone.into()),
         ..Default::default()
     };
     kit.auth.register(register, &client).await.unwrap();
 
-    let challenge = kit.auth.start_sms_login(phone, &client).await.unwrap();
+    let challenge = kit.auth.start_sms_login(&parsed, &client).await.unwrap();
     let code = kit.sms.last_code_for(phone).unwrap();
     kit.clock.advance(Duration::from_secs(600));
     let err = kit
         .auth
-        .verify_sms(&challenge.challenge_id.to_string(), &code, &client)
+        .verify_sms(challenge.challenge_id, &code, &client)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "code_expired");

@@ -64,13 +64,19 @@ impl AdminList {
     pub async fn grant_existing(&self, auth: &Auth) -> Result<usize, AuthError> {
         let mut found = 0;
         for phone in &self.phones {
-            if let Some(user) = auth.find_user_by_phone(phone).await? {
+            if let Some(user) = auth
+                .find_user_by_phone(&auth_core::Phone::parse(phone, false)?)
+                .await?
+            {
                 auth.grant_role(user.id, ADMIN_ROLE).await?;
                 found += 1;
             }
         }
         for email in &self.emails {
-            if let Some(user) = auth.find_user_by_email(email).await? {
+            if let Some(user) = auth
+                .find_user_by_email(&auth_core::Email::parse(email)?)
+                .await?
+            {
                 auth.grant_role(user.id, ADMIN_ROLE).await?;
                 found += 1;
             }

@@ -75,7 +75,8 @@ mod tests {
         )
         .await
         .unwrap();
-        let challenge = auth.start_sms_login(phone, &client).await.unwrap();
+        let parsed = auth_core::Phone::parse(phone, false).unwrap();
+        let challenge = auth.start_sms_login(&parsed, &client).await.unwrap();
 
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -87,9 +88,9 @@ mod tests {
         assert!(line["message"].as_str().unwrap().contains(code));
         assert!(line["sent_at"].as_str().unwrap().ends_with('Z'));
         // The code in the outbox is the one that works.
-        let id = challenge.challenge_id.to_string();
+        let id = challenge.challenge_id;
         assert!(
-            auth.verify_sms(&id, &OneTimeCode::new(code), &client)
+            auth.verify_sms(id, &OneTimeCode::new(code), &client)
                 .await
                 .is_ok()
         );

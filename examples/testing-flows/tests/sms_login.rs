@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use auth_core::testkit::TestKit;
-use common::{PHONE, client, register, signed_in, start_login, verify, wrong};
+use common::{PHONE, client, parse_phone, register, signed_in, start_login, verify, wrong};
 
 #[tokio::test]
 async fn logs_in_with_the_code_from_the_fake_sms() {
@@ -92,7 +92,7 @@ async fn a_second_sms_waits_for_the_resend_cooldown() {
 
     let err = kit
         .auth
-        .start_sms_login(PHONE, &client())
+        .start_sms_login(&parse_phone(PHONE), &client())
         .await
         .unwrap_err();
     assert_eq!((err.status(), err.code()), (429, "rate_limited"));
@@ -100,7 +100,12 @@ async fn a_second_sms_waits_for_the_resend_cooldown() {
     assert_eq!(kit.sms.count(), 1);
 
     kit.clock.advance(Duration::from_secs(60));
-    assert!(kit.auth.start_sms_login(PHONE, &client()).await.is_ok());
+    assert!(
+        kit.auth
+            .start_sms_login(&parse_phone(PHONE), &client())
+            .await
+            .is_ok()
+    );
     assert_eq!(kit.sms.count(), 2);
 }
 
@@ -109,7 +114,7 @@ async fn an_unknown_phone_gets_the_same_answer_and_no_sms() {
     let kit = TestKit::new();
     let sent = kit
         .auth
-        .start_sms_login("+15550009999", &client())
+        .start_sms_login(&parse_phone("+15550009999"), &client())
         .await
         .unwrap();
     assert_eq!((sent.expires_in, sent.resend_in), (600, 60));

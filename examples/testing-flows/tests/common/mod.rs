@@ -27,15 +27,24 @@ pub async fn register(kit: &TestKit, phone: &str) {
 
 /// Starts an SMS login and returns the challenge id with the code the fake SMS received.
 pub async fn start_login(kit: &TestKit, phone: &str) -> (String, OneTimeCode) {
-    let challenge = kit.auth.start_sms_login(phone, &client()).await.unwrap();
+    let challenge = kit
+        .auth
+        .start_sms_login(&parse_phone(phone), &client())
+        .await
+        .unwrap();
     let code = kit.sms.last_code_for(phone).expect("an SMS with a code");
     (challenge.challenge_id.to_string(), code)
+}
+
+/// A phone as the HTTP layer parses it.
+pub fn parse_phone(phone: &str) -> auth_core::Phone {
+    auth_core::Phone::parse(phone, false).unwrap()
 }
 
 /// Tries a code on a challenge.
 pub async fn verify(kit: &TestKit, challenge_id: &str, code: &str) -> Result<TokenPair, AuthError> {
     kit.auth
-        .verify_sms(challenge_id, &OneTimeCode::new(code), &client())
+        .verify_sms(challenge_id.parse()?, &OneTimeCode::new(code), &client())
         .await
 }
 
