@@ -69,6 +69,7 @@ impl Kit {
         config.accounts.mail_per_address_per_hour = 100;
         let auth = Auth::builder(config)
             .store(store.clone())
+            .one_time_tokens(store.clone())
             .sms(sms.clone())
             .mail(mail.clone())
             .clock(clock.clone())

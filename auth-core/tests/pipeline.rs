@@ -36,8 +36,10 @@ async fn every_action_reads_the_clock_once() {
     let sms = FakeSms::new();
     let mut config = TestKit::config();
     config.accounts.require_email_activation = false;
+    let store = MemoryStore::new();
     let auth = Auth::builder(config)
-        .store(MemoryStore::new())
+        .store(store.clone())
+        .one_time_tokens(store)
         .sms(sms.clone())
         .mail(FakeMail::new())
         .clock(clock.clone())
