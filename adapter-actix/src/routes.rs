@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use actix_web::http::header::{CONTENT_TYPE, USER_AGENT};
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_core::AuthError;
-use auth_core::http::{HttpRequest as CoreRequest, HttpResponse as CoreResponse, ROUTES, RouteId};
+use auth_core::http::{HttpRequest as CoreRequest, HttpResponse as CoreResponse, ROUTES, Route};
 
 use crate::request::{Headers, auth_of, header, peer, read_body};
 use crate::response::into_actix;
@@ -76,7 +76,7 @@ async fn not_found() -> HttpResponse {
 }
 
 /// Reads the request, lets the core serve the route `id`, writes its answer.
-async fn serve(req: HttpRequest, payload: web::Payload, id: RouteId) -> HttpResponse {
+async fn serve(req: HttpRequest, payload: web::Payload, id: Route) -> HttpResponse {
     let auth = match auth_of(&req) {
         Ok(auth) => auth,
         Err(err) => return into_actix(CoreResponse::error(&err)),
@@ -85,19 +85,17 @@ async fn serve(req: HttpRequest, payload: web::Payload, id: RouteId) -> HttpResp
         Ok(body) => body,
         Err(err) => return into_actix(CoreResponse::error(&err)),
     };
-    let param = id
-        .param()
-        .and_then(|name| req.match_info().get(name))
-        .unwrap_or_default();
+    let path_param = id.param().and_then(|name| req.match_info().get(name));
     let headers = req.headers();
     let content_type = header(headers, &CONTENT_TYPE);
     let user_agent = header(headers, &USER_AGENT);
     let core_req = CoreRequest {
         peer: peer(&req),
         headers: &Headers(headers),
+        path_param,
         content_type: content_type.as_deref(),
         user_agent: user_agent.as_deref(),
         body: &body,
     };
-    into_actix(auth.handle(id.route(param), &core_req).await)
+    into_actix(auth.handle(id, &core_req).await)
 }

@@ -5,7 +5,7 @@
 
 use auth_core::AuthError;
 use auth_core::api::MAX_BODY_BYTES;
-use auth_core::http::{HttpRequest, HttpResponse, ROUTES, RouteId};
+use auth_core::http::{HttpRequest, HttpResponse, ROUTES, Route};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::RawPathParamsRejection;
@@ -90,7 +90,7 @@ fn method_filter(method: &str) -> Option<MethodFilter> {
 
 /// Serves the route `id`: reads the peer, the path parameter and (for a route that takes
 /// one) the body, lets the core answer.
-async fn serve(state: AuthState, id: RouteId, req: Request) -> ContractResponse {
+async fn serve(state: AuthState, id: Route, req: Request) -> ContractResponse {
     let (mut parts, body) = req.into_parts();
     let peer = peer(&parts);
     let param = match id.param() {
@@ -112,11 +112,12 @@ async fn serve(state: AuthState, id: RouteId, req: Request) -> ContractResponse 
     let req = HttpRequest {
         peer,
         headers: &headers,
+        path_param: id.param().map(|_| param.as_str()),
         content_type: header_text(&parts.headers, CONTENT_TYPE),
         user_agent: header_text(&parts.headers, USER_AGENT),
         body: &body,
     };
-    ContractResponse(state.auth().handle(id.route(&param), &req).await)
+    ContractResponse(state.auth().handle(id, &req).await)
 }
 
 /// The percent-decoded path capture `name`. A capture that is not UTF-8 once decoded names

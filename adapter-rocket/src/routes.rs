@@ -58,7 +58,7 @@ async fn list_sessions(req: Incoming<'_>) -> AuthResponse {
 
 #[delete("/sessions/<session_id>")]
 async fn revoke_session(req: Incoming<'_>, session_id: &str) -> AuthResponse {
-    req.serve(Route::RevokeSession(session_id), b"").await
+    req.serve_param(Route::RevokeSession, session_id).await
 }
 
 #[get("/me")]
@@ -73,7 +73,7 @@ async fn update_me(req: Incoming<'_>, body: Data<'_>) -> AuthResponse {
 
 #[get("/users/<user_id>")]
 async fn get_user(req: Incoming<'_>, user_id: &str) -> AuthResponse {
-    req.serve(Route::GetUser(user_id), b"").await
+    req.serve_param(Route::GetUser, user_id).await
 }
 
 #[post("/password", data = "<body>")]
@@ -174,7 +174,7 @@ impl Sentinel for Incoming<'_> {
 
 impl Incoming<'_> {
     /// Reads the body (at most [`MAX_BODY_BYTES`]; beyond, 413) and serves `route`.
-    async fn serve_with_body(self, route: Route<'_>, body: Data<'_>) -> AuthResponse {
+    async fn serve_with_body(self, route: Route, body: Data<'_>) -> AuthResponse {
         // One byte more than allowed, to tell "exactly the limit" from "over it".
         let limit = ByteUnit::from(MAX_BODY_BYTES.saturating_add(1));
         match body.open(limit).into_bytes().await {
@@ -189,10 +189,25 @@ impl Incoming<'_> {
         }
     }
 
-    async fn serve(self, route: Route<'_>, body: &[u8]) -> AuthResponse {
+    /// Serves `route` with its path parameter.
+    async fn serve_param(self, route: Route, param: &str) -> AuthResponse {
+        self.serve_request(route, Some(param), b"").await
+    }
+
+    async fn serve(self, route: Route, body: &[u8]) -> AuthResponse {
+        self.serve_request(route, None, body).await
+    }
+
+    async fn serve_request(
+        self,
+        route: Route,
+        path_param: Option<&str>,
+        body: &[u8],
+    ) -> AuthResponse {
         let req = HttpRequest {
             peer: self.peer,
             headers: &Headers(self.headers),
+            path_param,
             content_type: self.headers.get_one("Content-Type"),
             user_agent: self.headers.get_one("User-Agent"),
             body,

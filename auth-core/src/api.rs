@@ -60,7 +60,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
 }
 
 /// Whether a `Content-Type` header value is JSON (`application/json`, any parameters).
-pub fn is_json_content_type(value: &str) -> bool {
+pub(crate) fn is_json_content_type(value: &str) -> bool {
     value
         .split(';')
         .next()
@@ -68,27 +68,13 @@ pub fn is_json_content_type(value: &str) -> bool {
 }
 
 /// Checks the content type of a request that must carry a JSON body.
-pub fn require_json_content_type(value: Option<&str>) -> Result<(), AuthError> {
+pub(crate) fn require_json_content_type(value: Option<&str>) -> Result<(), AuthError> {
     match value {
         Some(v) if is_json_content_type(v) => Ok(()),
         _ => Err(AuthError::invalid_request(
             "content-type must be application/json",
         )),
     }
-}
-
-/// Extracts the token from an `Authorization: Bearer <token>` header value (scheme
-/// case-insensitive). `missing_token` for a header of another scheme or an empty token.
-pub fn bearer_token(header_value: &str) -> Result<&str, AuthError> {
-    let (scheme, token) = header_value
-        .trim()
-        .split_once(' ')
-        .ok_or(AuthError::MissingToken)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(AuthError::MissingToken);
-    }
-    Ok(token)
 }
 
 /// What the caller knows about the client, passed in by the adapter.
@@ -322,9 +308,6 @@ pub struct EmailChangeRequest {
     pub password: Option<Password>,
 }
 
-/// `POST /phone/confirm`: `{"challenge_id","code"}`.
-pub type PhoneConfirmRequest = VerifySmsRequest;
-
 /// A token pair, the answer of every successful login and refresh.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenPair {
@@ -462,6 +445,8 @@ mod tests {
 
     #[test]
     fn bearer_header_parsing() {
+        let kit = crate::testkit::TestKit::new();
+        let bearer_token = |value| kit.auth.token_from_header(value);
         assert_eq!(bearer_token("Bearer abc"), Ok("abc"));
         assert_eq!(bearer_token("bearer  abc "), Ok("abc"));
         assert_eq!(bearer_token("Basic abc"), Err(AuthError::MissingToken));

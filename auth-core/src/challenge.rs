@@ -82,7 +82,7 @@ pub struct Challenge {
 
 /// The state a challenge is in at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengeState {
+pub(crate) enum ChallengeState {
     /// Waiting for the code; `attempts_left` more tries allowed.
     Open {
         /// Tries left.
@@ -99,7 +99,7 @@ pub enum ChallengeState {
 impl Challenge {
     /// The state at `now`, given the configured attempt limit. A consumed challenge stays
     /// consumed after expiry (so a replay says `challenge_consumed`).
-    pub fn state(&self, now: DateTime<Utc>, max_attempts: u32) -> ChallengeState {
+    pub(crate) fn state(&self, now: DateTime<Utc>, max_attempts: u32) -> ChallengeState {
         if self.consumed_at.is_some() {
             ChallengeState::Consumed
         } else if self.attempts >= max_attempts {

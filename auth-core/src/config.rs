@@ -4,7 +4,6 @@
 //! Durations are whole seconds (`*_secs`). Only [`AuthConfig::secret`] has no default.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -240,13 +239,6 @@ impl Default for AccessTokenConfig {
             leeway_secs: 5,
             mode: AccessMode::SessionChecked,
         }
-    }
-}
-
-impl AccessTokenConfig {
-    /// Lifetime as a [`Duration`].
-    pub fn ttl(&self) -> Duration {
-        Duration::from_secs(self.ttl_secs)
     }
 }
 

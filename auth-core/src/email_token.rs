@@ -65,7 +65,7 @@ pub struct EmailToken {
 
 /// The state of a token at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailTokenState {
+pub(crate) enum EmailTokenState {
     /// Usable.
     Open,
     /// Used once; never again.
@@ -76,7 +76,7 @@ pub enum EmailTokenState {
 
 impl EmailToken {
     /// The state at `now`. A used token stays used after expiry.
-    pub fn state(&self, now: DateTime<Utc>) -> EmailTokenState {
+    pub(crate) fn state(&self, now: DateTime<Utc>) -> EmailTokenState {
         if self.consumed_at.is_some() {
             EmailTokenState::Consumed
         } else if now >= self.expires_at {

@@ -61,7 +61,7 @@ pub trait BreachedPasswordCheck: Send + Sync {
 
 /// The rules a new password must meet.
 #[derive(Debug, Clone)]
-pub struct PasswordPolicy {
+pub(crate) struct PasswordPolicy {
     min_length: usize,
     max_length: usize,
     min_strength: u8,
@@ -69,7 +69,7 @@ pub struct PasswordPolicy {
 
 impl PasswordPolicy {
     /// The policy from configuration.
-    pub fn from_config(config: &PasswordConfig) -> Self {
+    pub(crate) fn from_config(config: &PasswordConfig) -> Self {
         Self {
             min_length: config.min_length,
             max_length: config.max_length,
@@ -79,7 +79,11 @@ impl PasswordPolicy {
 
     /// NFKC-normalizes `password` and checks it. `context` holds words the password must not
     /// be built from (the user's email, phone, username). Returns the normalized password.
-    pub fn check(&self, password: &Password, context: &[&str]) -> Result<Password, AuthError> {
+    pub(crate) fn check(
+        &self,
+        password: &Password,
+        context: &[&str],
+    ) -> Result<Password, AuthError> {
         if exceeds_max_length(password, self.max_length) {
             return Err(AuthError::WeakPassword(format!(
                 "the password is too long: at most {} characters",
@@ -133,7 +137,7 @@ pub fn normalize(password: &Password) -> Password {
 
 /// Hashes and verifies passwords with argon2id off the async runtime.
 #[derive(Clone)]
-pub struct PasswordHasher {
+pub(crate) struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
     /// A hash of a random password, verified against when the account is unknown, so an
@@ -156,7 +160,7 @@ impl fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     /// A hasher with the configured argon2id parameters.
-    pub fn new(config: &PasswordConfig) -> Result<Self, crate::config::ConfigError> {
+    pub(crate) fn new(config: &PasswordConfig) -> Result<Self, crate::config::ConfigError> {
         let params = Params::new(
             config.argon2_m_cost_kib,
             config.argon2_t_cost,
@@ -175,7 +179,7 @@ impl PasswordHasher {
     /// How many argon2 computations (hashes and verifications, including the dummy
     /// verification of unknown accounts) this hasher and its clones have started. The dummy
     /// hash itself, made once on first use, is not counted.
-    pub fn computations(&self) -> u64 {
+    pub(crate) fn computations(&self) -> u64 {
         self.computed.load(Ordering::Relaxed)
     }
 
@@ -200,7 +204,7 @@ impl PasswordHasher {
 
     /// Checks `password` against `policy` and hashes it, both off the runtime. Returns the hash
     /// of the normalized password.
-    pub async fn hash_new(
+    pub(crate) async fn hash_new(
         &self,
         policy: &PasswordPolicy,
         password: &Password,
@@ -234,7 +238,7 @@ impl PasswordHasher {
 
     /// Verifies `password` against `hash` off the runtime. `false` for a wrong password or an
     /// unparsable hash.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         password: &Password,
         hash: &PasswordHash,
@@ -248,7 +252,7 @@ impl PasswordHasher {
 
     /// Spends the time of one verification against a dummy hash and returns `false`: what a
     /// login for an unknown account does, so it cannot be told from a wrong password.
-    pub async fn verify_dummy(&self, password: &Password) -> Result<bool, AuthError> {
+    pub(crate) async fn verify_dummy(&self, password: &Password) -> Result<bool, AuthError> {
         let params = self.params.clone();
         let dummy = self
             .dummy
@@ -266,7 +270,7 @@ impl PasswordHasher {
 
     /// Whether `hash` was made with weaker parameters than the configured ones (or another
     /// algorithm), so it should be replaced after a successful login.
-    pub fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+    pub(crate) fn needs_rehash(&self, hash: &PasswordHash) -> bool {
         let Ok(parsed) = PhcHash::new(hash.as_phc()) else {
             return true;
         };

@@ -201,7 +201,7 @@ impl SecretHash {
         })
     }
     /// Constant-time equality.
-    pub fn ct_eq(&self, other: &SecretHash) -> bool {
+    pub(crate) fn ct_eq(&self, other: &SecretHash) -> bool {
         constant_time_eq(&self.0, &other.0)
     }
 }

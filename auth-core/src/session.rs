@@ -113,7 +113,7 @@ pub struct Session {
 
 /// The state a session is in at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
+pub(crate) enum SessionState {
     /// Usable.
     Live,
     /// Revoked.
@@ -124,7 +124,7 @@ pub enum SessionState {
 
 impl Session {
     /// The state at `now` given the idle timeout. Revocation wins over expiry.
-    pub fn state(&self, now: DateTime<Utc>, idle_timeout: chrono::Duration) -> SessionState {
+    pub(crate) fn state(&self, now: DateTime<Utc>, idle_timeout: chrono::Duration) -> SessionState {
         match self.status {
             SessionStatus::Revoked { reason, .. } => SessionState::Revoked(reason),
             SessionStatus::Active if now >= self.expires_at => SessionState::Expired,
@@ -136,7 +136,7 @@ impl Session {
     }
 
     /// When refreshing stops working if the session stays idle.
-    pub fn refresh_deadline(&self, idle_timeout: chrono::Duration) -> DateTime<Utc> {
+    pub(crate) fn refresh_deadline(&self, idle_timeout: chrono::Duration) -> DateTime<Utc> {
         self.expires_at.min(self.last_used_at + idle_timeout)
     }
 }

@@ -54,7 +54,10 @@ async fn unknown_and_single_private_peers_are_warned_about_once() {
     // warning, saying how to give the adapter the peer address.
     const UNKNOWN: &str = "client IP is unknown";
     let policy = ClientIpPolicy::default();
-    assert_eq!(policy.client_ip(None, Some("203.0.113.9")), None);
+    assert_eq!(
+        policy.client_ip_of(None, &[("x-forwarded-for", "203.0.113.9")]),
+        None
+    );
     let kit = TestKit::new();
     for phone in ["+15550000021", "+15550000022"] {
         kit.auth
@@ -77,15 +80,15 @@ async fn unknown_and_single_private_peers_are_warned_about_once() {
     let balancer: IpAddr = "10.1.2.3".parse().unwrap();
     for _ in 0..99 {
         assert_eq!(
-            policy.client_ip(Some(balancer), Some("203.0.113.9")),
+            policy.client_ip_of(Some(balancer), &[("x-forwarded-for", "203.0.113.9")]),
             Some(balancer)
         );
     }
     assert_eq!(warnings.containing(ONE_IP), 0);
-    policy.client_ip(Some(balancer), None);
+    policy.client_ip_of(Some(balancer), &[]);
     assert_eq!(warnings.containing(ONE_IP), 1);
     for _ in 0..200 {
-        policy.client_ip(Some(balancer), None);
+        policy.client_ip_of(Some(balancer), &[]);
     }
     assert_eq!(warnings.containing(ONE_IP), 1);
     assert_eq!(warnings.containing(UNKNOWN), 1);

@@ -153,7 +153,8 @@ async fn public_profiles_show_only_exposed_fields() {
     assert_eq!(
         http_call(
             &kit,
-            auth_core::http::Route::GetUser("garbage"),
+            auth_core::http::Route::GetUser,
+            Some("garbage"),
             viewer.access_token.expose()
         )
         .await,

@@ -363,7 +363,8 @@ async fn list_and_revoke_own_sessions() {
         // A malformed id in the path is the HTTP layer's to answer.
         http_call(
             &kit,
-            auth_core::http::Route::RevokeSession("nope"),
+            auth_core::http::Route::RevokeSession,
+            Some("nope"),
             b.access_token.expose()
         )
         .await,

@@ -2,7 +2,7 @@
 //! the sessions list. Adapters put the TCP peer address and the request's headers into an
 //! [`HttpRequest`](super::HttpRequest); the core applies the policy of
 //! [`AuthConfig::client_ip`](crate::AuthConfig::client_ip) to them
-//! ([`ClientIpPolicy::client_ip_from`]). Every rule about them lives here.
+//! ([`ClientIpPolicy::client_ip_of`]). Every rule about them lives here.
 //!
 //! * **IPv4 on a dual-stack listener.** A socket bound to `[::]` reports an IPv4 client as
 //!   the IPv4-mapped IPv6 address `::ffff:a.b.c.d`. Every address is brought to its
@@ -12,7 +12,7 @@
 //!   client can write `X-Forwarded-For` or `Forwarded`. List the proxies (addresses or CIDR
 //!   ranges) in [`ClientIpPolicy::trusted_proxies`] and name the header they maintain in
 //!   [`ClientIpPolicy::header`] (the `client_ip` section of the configuration); the header is then read, right to left, only on requests whose
-//!   peer is one of them (see [`ClientIpPolicy::client_ip_from`]).
+//!   peer is one of them (see [`ClientIpPolicy::client_ip_of`]).
 //! * **Unknown client IP.** Without a peer address (axum served without `ConnectInfo`, a Unix
 //!   socket) the client IP is `None`. Per-IP limits then count the request in one shared
 //!   "unknown" bucket (they fail closed, never skip), and a warning is logged once per
@@ -25,20 +25,20 @@
 //!   settled.
 //!
 //! ```
-//! use auth_core::http::client_ip::{ClientIpPolicy, ForwardingHeaders, ProxyHeader};
+//! use auth_core::http::client_ip::{ClientIpPolicy, ProxyHeader};
 //!
 //! // In a config file: {"trusted_proxies": ["10.0.0.0/8", "2001:db8:ffff::/48"], "header": "forwarded"}
 //! let policy = ClientIpPolicy::trusting(["10.0.0.0/8".parse()?, "2001:db8:ffff::/48".parse()?])
 //!     .reading(ProxyHeader::Forwarded);
-//! let headers = ForwardingHeaders {
-//!     forwarded: Some(r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711", for=10.1.2.3"#),
-//!     ..ForwardingHeaders::default()
-//! };
+//! let headers = [(
+//!     "Forwarded",
+//!     r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711", for=10.1.2.3"#,
+//! )];
 //! // From a trusted proxy: the first untrusted address from the right.
-//! let ip = policy.client_ip_from(Some("10.0.0.1".parse()?), headers);
+//! let ip = policy.client_ip_of(Some("10.0.0.1".parse()?), &headers);
 //! assert_eq!(ip, Some("2001:db8:cafe::17".parse()?));
 //! // From anyone else the headers are not read.
-//! let ip = policy.client_ip_from(Some("198.51.100.7".parse()?), headers);
+//! let ip = policy.client_ip_of(Some("198.51.100.7".parse()?), &headers);
 //! assert_eq!(ip, Some("198.51.100.7".parse()?));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -84,7 +84,7 @@ pub struct IpRange(IpNet);
 
 impl IpRange {
     /// The range `net` (host bits cleared, IPv4-mapped ranges as IPv4).
-    pub fn new(net: IpNet) -> Self {
+    pub(crate) fn new(net: IpNet) -> Self {
         if let IpNet::V6(v6) = net
             && let Some(v4) = v6.network().to_ipv4_mapped()
             && let Some(prefix) = v6.prefix_len().checked_sub(96)
@@ -96,12 +96,12 @@ impl IpRange {
     }
 
     /// Whether `ip` (in its [`canonical`] form) is in the range.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         self.0.contains(&canonical(ip))
     }
 
     /// The range as an [`IpNet`].
-    pub fn net(&self) -> IpNet {
+    pub(crate) fn net(&self) -> IpNet {
         self.0
     }
 }
@@ -181,12 +181,13 @@ impl ProxyHeader {
 /// of one header joined with `,` (both headers are comma-separated lists). Only the one the
 /// policy's [`header`](ClientIpPolicy::header) names is read, and only when the peer is
 /// trusted.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ForwardingHeaders<'a> {
+pub(crate) struct ForwardingHeaders<'a> {
     /// The RFC 7239 `Forwarded` header.
-    pub forwarded: Option<&'a str>,
+    pub(crate) forwarded: Option<&'a str>,
     /// The `X-Forwarded-For` header.
-    pub x_forwarded_for: Option<&'a str>,
+    pub(crate) x_forwarded_for: Option<&'a str>,
 }
 
 /// The lines of one list header (`Forwarded`, `X-Forwarded-For`) as one value, joined with
@@ -226,9 +227,14 @@ pub(crate) fn join_lines<'a>(
 /// let policy: ClientIpPolicy = serde_json::from_str(
 ///     r#"{"trusted_proxies": ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"], "header": "forwarded"}"#,
 /// )?;
-/// assert!(policy.is_trusted("10.20.30.40".parse()?));
-/// assert!(policy.is_trusted("::ffff:10.20.30.40".parse()?));
-/// assert!(!policy.is_trusted("192.0.2.8".parse()?));
+/// let headers = [("forwarded", "for=203.0.113.9")];
+/// let client = Some("203.0.113.9".parse()?);
+/// // Trusted peers: their header names the client.
+/// assert_eq!(policy.client_ip_of(Some("10.20.30.40".parse()?), &headers), client);
+/// assert_eq!(policy.client_ip_of(Some("::ffff:10.20.30.40".parse()?), &headers), client);
+/// // Anyone else is the client itself.
+/// let other = Some("192.0.2.8".parse()?);
+/// assert_eq!(policy.client_ip_of(other, &headers), other);
 /// assert_eq!(policy.header, ProxyHeader::Forwarded);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -259,14 +265,19 @@ impl ClientIpPolicy {
     }
 
     /// Whether `ip` is one of the trusted proxies.
-    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|range| range.contains(ip))
     }
 
     /// The client IP of a request from `peer` carrying `x_forwarded_for` (all values of the
     /// header joined with `,`): [`client_ip_from`](Self::client_ip_from) with no `Forwarded`
-    /// header.
-    pub fn client_ip(&self, peer: Option<IpAddr>, x_forwarded_for: Option<&str>) -> Option<IpAddr> {
+    /// header. For the tests.
+    #[cfg(test)]
+    pub(crate) fn client_ip(
+        &self,
+        peer: Option<IpAddr>,
+        x_forwarded_for: Option<&str>,
+    ) -> Option<IpAddr> {
         self.client_ip_from(
             peer,
             ForwardingHeaders {
@@ -276,7 +287,25 @@ impl ClientIpPolicy {
         )
     }
 
-    /// The client IP of a request from `peer` carrying `headers`, in [`canonical`] form.
+    /// [`client_ip_of`](Self::client_ip_of) over the two proxy headers' joined values. For
+    /// the tests.
+    #[cfg(test)]
+    pub(crate) fn client_ip_from(
+        &self,
+        peer: Option<IpAddr>,
+        headers: ForwardingHeaders<'_>,
+    ) -> Option<IpAddr> {
+        self.resolve(peer, |header| {
+            match header {
+                ProxyHeader::XForwardedFor => headers.x_forwarded_for,
+                ProxyHeader::Forwarded => headers.forwarded,
+            }
+            .map(Cow::Borrowed)
+        })
+    }
+
+    /// The client IP of a request from `peer` with `headers`, in [`canonical`] form. The configured
+    /// proxy header is read (every line of it, joined with `,`) only when the peer is trusted.
     ///
     /// * No peer address: `None` (per-IP limits then use the shared "unknown" bucket; a
     ///   warning is logged once).
@@ -291,24 +320,7 @@ impl ClientIpPolicy {
     ///
     /// Both headers may carry ports (`1.2.3.4:5678`, `"[2001:db8::1]:4711"`); empty list
     /// elements are skipped.
-    pub fn client_ip_from(
-        &self,
-        peer: Option<IpAddr>,
-        headers: ForwardingHeaders<'_>,
-    ) -> Option<IpAddr> {
-        self.resolve(peer, |header| {
-            match header {
-                ProxyHeader::XForwardedFor => headers.x_forwarded_for,
-                ProxyHeader::Forwarded => headers.forwarded,
-            }
-            .map(Cow::Borrowed)
-        })
-    }
-
-    /// The client IP of a request from `peer` with `headers`: as
-    /// [`client_ip_from`](Self::client_ip_from), reading the configured proxy header (every
-    /// line of it) only when the peer is a trusted proxy.
-    pub(crate) fn client_ip_of(
+    pub fn client_ip_of(
         &self,
         peer: Option<IpAddr>,
         headers: &dyn RequestHeaders,
@@ -318,7 +330,7 @@ impl ClientIpPolicy {
         })
     }
 
-    /// The rules of [`client_ip_from`](Self::client_ip_from); `value_of` reads a proxy
+    /// The rules of [`client_ip_of`](Self::client_ip_of); `value_of` reads a proxy
     /// header, called only for a trusted peer.
     fn resolve<'h>(
         &self,
@@ -427,7 +439,7 @@ fn is_port(port: &str) -> bool {
 
 /// Requests in a row from one private peer, with no trusted proxy configured, after which
 /// the load-balancer warning is logged.
-pub const SAME_PRIVATE_PEER_WARN_AFTER: u32 = 100;
+pub(crate) const SAME_PRIVATE_PEER_WARN_AFTER: u32 = 100;
 
 /// Whether `ip` is a private address that a load balancer or reverse proxy would connect
 /// from: RFC 1918 IPv4 or IPv6 unique local (`fc00::/7`). Loopback is not: it is what a

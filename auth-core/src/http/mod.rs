@@ -45,7 +45,7 @@ mod routes;
 
 pub use guards::Requirement;
 pub use response::HttpResponse;
-pub use routes::{ROUTES, Route, RouteId};
+pub use routes::{ROUTES, Route};
 
 /// The headers of a request, as the core reads them: the token header (`transport.header`)
 /// and, from a trusted proxy, the proxy header of the client IP policy. Adapters implement it
@@ -82,6 +82,9 @@ pub struct HttpRequest<'a> {
     pub peer: Option<IpAddr>,
     /// The request's headers: the core reads the token header and the proxy header.
     pub headers: &'a dyn RequestHeaders,
+    /// The path parameter of a route that has one ([`Route::param`]: the session id of
+    /// `DELETE /sessions/{session_id}`, the user id of `GET /users/{user_id}`).
+    pub path_param: Option<&'a str>,
     /// The `Content-Type` header.
     pub content_type: Option<&'a str>,
     /// The `User-Agent` header.
@@ -100,6 +103,7 @@ impl Default for HttpRequest<'_> {
         Self {
             peer: None,
             headers: NO_HEADERS,
+            path_param: None,
             content_type: None,
             user_agent: None,
             body: &[],
@@ -112,6 +116,7 @@ impl std::fmt::Debug for HttpRequest<'_> {
         // Headers and bodies may carry credentials.
         f.debug_struct("HttpRequest")
             .field("peer", &self.peer)
+            .field("path_param", &self.path_param)
             .field("content_type", &self.content_type)
             .field("user_agent", &self.user_agent)
             .field("body_len", &self.body.len())

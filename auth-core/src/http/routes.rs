@@ -1,6 +1,5 @@
 //! The route table and dispatch: [`ROUTES`] lists every route of the contract (method, path,
-//! [`RouteId`]) once, for the adapters' routing and their tests; [`Route`] is one route with
-//! its path parameter, and `dispatch` serves it: parse the body, call the flow, shape the
+//! [`Route`]) once, for the adapters' routing and their tests, and `dispatch` serves a route: parse the body, call the flow, shape the
 //! answer.
 
 use crate::api::{
@@ -12,9 +11,11 @@ use crate::{Auth, AuthError};
 
 use super::{HttpRequest, HttpResponse};
 
-/// One route of the contract. Path parameters travel inside the variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route<'a> {
+/// One route of the contract: what [`ROUTES`] maps a method and a path to. The path
+/// parameter of the two routes that have one travels in
+/// [`HttpRequest::path_param`](super::HttpRequest::path_param).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
     /// `POST /register`
     Register,
     /// `POST /login`
@@ -30,13 +31,13 @@ pub enum Route<'a> {
     /// `GET /sessions`
     ListSessions,
     /// `DELETE /sessions/{session_id}`
-    RevokeSession(&'a str),
+    RevokeSession,
     /// `GET /me`
     Me,
     /// `PATCH /me`
     UpdateMe,
     /// `GET /users/{user_id}`
-    GetUser(&'a str),
+    GetUser,
     /// `POST /password`
     ChangePassword,
     /// `POST /password/reset`
@@ -55,110 +56,41 @@ pub enum Route<'a> {
     ConfirmEmail,
 }
 
-/// A route of the contract without its path parameter: what [`ROUTES`] maps a method and a
-/// path to. [`RouteId::route`] gives the [`Route`] to serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteId {
-    /// [`Route::Register`]
-    Register,
-    /// [`Route::Login`]
-    Login,
-    /// [`Route::VerifySms`]
-    VerifySms,
-    /// [`Route::Refresh`]
-    Refresh,
-    /// [`Route::Logout`]
-    Logout,
-    /// [`Route::LogoutAllOtherSessions`]
-    LogoutAllOtherSessions,
-    /// [`Route::ListSessions`]
-    ListSessions,
-    /// [`Route::RevokeSession`]
-    RevokeSession,
-    /// [`Route::Me`]
-    Me,
-    /// [`Route::UpdateMe`]
-    UpdateMe,
-    /// [`Route::GetUser`]
-    GetUser,
-    /// [`Route::ChangePassword`]
-    ChangePassword,
-    /// [`Route::PasswordReset`]
-    PasswordReset,
-    /// [`Route::PasswordResetConfirm`]
-    PasswordResetConfirm,
-    /// [`Route::Activate`]
-    Activate,
-    /// [`Route::ChangePhone`]
-    ChangePhone,
-    /// [`Route::ConfirmPhone`]
-    ConfirmPhone,
-    /// [`Route::ChangeEmail`]
-    ChangeEmail,
-    /// [`Route::ConfirmEmail`]
-    ConfirmEmail,
-}
-
 /// Every route of the contract: method, path (relative to the mount prefix, a path
-/// parameter written `{name}`) and [`RouteId`]. Adapters build their routing from it or
+/// parameter written `{name}`) and [`Route`]. Adapters build their routing from it or
 /// test that they serve each one, so a route added here and missing in an adapter fails
 /// that adapter's tests.
-pub const ROUTES: &[(&str, &str, RouteId)] = &[
-    ("POST", "/register", RouteId::Register),
-    ("POST", "/login", RouteId::Login),
-    ("POST", "/verify_sms", RouteId::VerifySms),
-    ("POST", "/refresh", RouteId::Refresh),
-    ("POST", "/logout", RouteId::Logout),
+pub const ROUTES: &[(&str, &str, Route)] = &[
+    ("POST", "/register", Route::Register),
+    ("POST", "/login", Route::Login),
+    ("POST", "/verify_sms", Route::VerifySms),
+    ("POST", "/refresh", Route::Refresh),
+    ("POST", "/logout", Route::Logout),
     (
         "POST",
         "/logout_all_other_sessions",
-        RouteId::LogoutAllOtherSessions,
+        Route::LogoutAllOtherSessions,
     ),
-    ("GET", "/sessions", RouteId::ListSessions),
-    ("DELETE", "/sessions/{session_id}", RouteId::RevokeSession),
-    ("GET", "/me", RouteId::Me),
-    ("PATCH", "/me", RouteId::UpdateMe),
-    ("GET", "/users/{user_id}", RouteId::GetUser),
-    ("POST", "/password", RouteId::ChangePassword),
-    ("POST", "/password/reset", RouteId::PasswordReset),
+    ("GET", "/sessions", Route::ListSessions),
+    ("DELETE", "/sessions/{session_id}", Route::RevokeSession),
+    ("GET", "/me", Route::Me),
+    ("PATCH", "/me", Route::UpdateMe),
+    ("GET", "/users/{user_id}", Route::GetUser),
+    ("POST", "/password", Route::ChangePassword),
+    ("POST", "/password/reset", Route::PasswordReset),
     (
         "POST",
         "/password/reset/confirm",
-        RouteId::PasswordResetConfirm,
+        Route::PasswordResetConfirm,
     ),
-    ("POST", "/activate", RouteId::Activate),
-    ("POST", "/phone", RouteId::ChangePhone),
-    ("POST", "/phone/confirm", RouteId::ConfirmPhone),
-    ("POST", "/email", RouteId::ChangeEmail),
-    ("POST", "/email/confirm", RouteId::ConfirmEmail),
+    ("POST", "/activate", Route::Activate),
+    ("POST", "/phone", Route::ChangePhone),
+    ("POST", "/phone/confirm", Route::ConfirmPhone),
+    ("POST", "/email", Route::ChangeEmail),
+    ("POST", "/email/confirm", Route::ConfirmEmail),
 ];
 
-impl RouteId {
-    /// The route, with `param` as its path parameter (ignored by routes without one).
-    pub fn route(self, param: &str) -> Route<'_> {
-        match self {
-            Self::Register => Route::Register,
-            Self::Login => Route::Login,
-            Self::VerifySms => Route::VerifySms,
-            Self::Refresh => Route::Refresh,
-            Self::Logout => Route::Logout,
-            Self::LogoutAllOtherSessions => Route::LogoutAllOtherSessions,
-            Self::ListSessions => Route::ListSessions,
-            Self::RevokeSession => Route::RevokeSession(param),
-            Self::Me => Route::Me,
-            Self::UpdateMe => Route::UpdateMe,
-            Self::GetUser => Route::GetUser(param),
-            Self::ChangePassword => Route::ChangePassword,
-            Self::PasswordReset => Route::PasswordReset,
-            Self::PasswordResetConfirm => Route::PasswordResetConfirm,
-            Self::Activate => Route::Activate,
-            Self::ChangePhone => Route::ChangePhone,
-            Self::ConfirmPhone => Route::ConfirmPhone,
-            Self::ChangeEmail => Route::ChangeEmail,
-            Self::ConfirmEmail => Route::ConfirmEmail,
-        }
-    }
-
+impl Route {
     /// The name of the route's path parameter (`session_id`, `user_id`), if it has one.
     pub fn param(self) -> Option<&'static str> {
         match self {
@@ -185,7 +117,7 @@ impl RouteId {
 
 impl Auth {
     /// Serves one route of the contract.
-    pub async fn handle(&self, route: Route<'_>, req: &HttpRequest<'_>) -> HttpResponse {
+    pub async fn handle(&self, route: Route, req: &HttpRequest<'_>) -> HttpResponse {
         let client = self.client_info(req);
         match self.dispatch(route, req, &client).await {
             Ok(res) => res,
@@ -195,7 +127,7 @@ impl Auth {
 
     async fn dispatch(
         &self,
-        route: Route<'_>,
+        route: Route,
         req: &HttpRequest<'_>,
         client: &ClientInfo,
     ) -> Result<HttpResponse, AuthError> {
@@ -256,7 +188,8 @@ impl Auth {
                     &self.list_sessions(&p, client).await?,
                 ))
             }
-            Route::RevokeSession(id) => {
+            Route::RevokeSession => {
+                let id = req.path_param.unwrap_or_default();
                 let p = self.principal(req).await?;
                 let id = id.parse().map_err(|_| AuthError::NotFound)?;
                 self.revoke_own_session(&p, id, client).await?;
@@ -274,7 +207,8 @@ impl Auth {
                     &self.update_profile(&p, &patch, client).await?,
                 ))
             }
-            Route::GetUser(id) => {
+            Route::GetUser => {
+                let id = req.path_param.unwrap_or_default();
                 self.principal(req).await?;
                 let id = id.parse().map_err(|_| AuthError::NotFound)?;
                 Ok(HttpResponse::json(

@@ -137,11 +137,12 @@ pub fn login_of(kit: &TestKit, request: auth_core::api::LoginRequest) -> auth_co
     request.parse(kit.auth.config()).unwrap()
 }
 
-/// A bodiless request to `route` over the core's HTTP layer, signed in with `access_token`:
+/// A bodiless request to `route` (with its path parameter) over the core's HTTP layer, signed in with `access_token`:
 /// for what the HTTP layer decides (e.g. a malformed id in a path is `not_found`).
 pub async fn http_call(
     kit: &TestKit,
-    route: auth_core::http::Route<'_>,
+    route: auth_core::http::Route,
+    path_param: Option<&str>,
     access_token: &str,
 ) -> auth_core::http::HttpResponse {
     let authorization = format!("Bearer {access_token}");
@@ -150,6 +151,7 @@ pub async fn http_call(
     let req = auth_core::http::HttpRequest {
         peer: client.ip,
         headers: &headers,
+        path_param,
         user_agent: client.user_agent.as_deref(),
         ..auth_core::http::HttpRequest::default()
     };

@@ -18,29 +18,27 @@ pub fn config(
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use auth_core::http::client_ip::ForwardingHeaders;
-
     #[test]
     fn the_policy_reads_forwarded_from_the_trusted_ranges() {
         let secret = auth_core::SigningSecret::generate();
         let config = super::config(auth_core::AuthConfig::new(secret)).unwrap();
         assert!(config.validate().is_ok());
         let policy = config.client_ip;
-        let headers = ForwardingHeaders {
-            forwarded: Some("for=203.0.113.7"),
-            x_forwarded_for: Some("198.51.100.1"),
-        };
+        let headers = [
+            ("forwarded", "for=203.0.113.7"),
+            ("x-forwarded-for", "198.51.100.1"),
+        ];
         let ip = |s: &str| Some(s.parse().unwrap());
         assert_eq!(
-            policy.client_ip_from(ip("10.1.2.3"), headers),
+            policy.client_ip_of(ip("10.1.2.3"), &headers),
             ip("203.0.113.7")
         );
         assert_eq!(
-            policy.client_ip_from(ip("2001:db8:1::9"), headers),
+            policy.client_ip_of(ip("2001:db8:1::9"), &headers),
             ip("203.0.113.7")
         );
         assert_eq!(
-            policy.client_ip_from(ip("192.0.2.1"), headers),
+            policy.client_ip_of(ip("192.0.2.1"), &headers),
             ip("192.0.2.1")
         );
     }
