@@ -20,7 +20,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Parses a JSON request body, which must be an object. Malformed JSON, a missing or unknown field, or a field of the
 /// wrong type give `invalid_request` with serde's explanation (which never echoes values);
 /// more than [`MAX_BODY_BYTES`] gives `payload_too_large`.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(AuthError::PayloadTooLarge);
     }
@@ -221,20 +221,20 @@ impl LoginRequest {
 /// `POST /verify_sms`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VerifySmsRequest {
+pub(crate) struct VerifySmsRequest {
     /// From the `/login` answer.
-    pub challenge_id: String,
+    pub(crate) challenge_id: String,
     /// The code from the SMS.
-    pub code: OneTimeCode,
+    pub(crate) code: OneTimeCode,
 }
 
 /// `POST /refresh` body (the token may instead come in the `Authorization` header).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
+pub(crate) struct RefreshRequest {
     /// The refresh token.
     #[serde(default)]
-    pub refresh_token: Option<BearerToken>,
+    pub(crate) refresh_token: Option<BearerToken>,
 }
 
 /// `POST /password`.
@@ -251,61 +251,61 @@ pub struct ChangePasswordRequest {
 /// `POST /password/reset`: `{"email"}` or `{"phone"}`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordResetRequest {
+pub(crate) struct PasswordResetRequest {
     /// Email of a password account: a reset link is mailed.
     #[serde(default)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Phone of an account: a reset code is sent by SMS.
     #[serde(default)]
-    pub phone: Option<String>,
+    pub(crate) phone: Option<String>,
 }
 
 /// `POST /password/reset/confirm`: `{"token","new_password"}` or
 /// `{"challenge_id","code","new_password"}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordResetConfirm {
+pub(crate) struct PasswordResetConfirm {
     /// The emailed token.
     #[serde(default)]
-    pub token: Option<BearerToken>,
+    pub(crate) token: Option<BearerToken>,
     /// The SMS challenge.
     #[serde(default)]
-    pub challenge_id: Option<String>,
+    pub(crate) challenge_id: Option<String>,
     /// The SMS code.
     #[serde(default)]
-    pub code: Option<OneTimeCode>,
+    pub(crate) code: Option<OneTimeCode>,
     /// The new password.
-    pub new_password: Password,
+    pub(crate) new_password: Password,
 }
 
 /// `POST /activate`, `POST /email/confirm`: `{"token"}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     /// The emailed token.
-    pub token: BearerToken,
+    pub(crate) token: BearerToken,
 }
 
 /// `POST /phone`: `{"phone"}` (and `"password"` for accounts with one).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PhoneChangeRequest {
+pub(crate) struct PhoneChangeRequest {
     /// The new phone.
-    pub phone: String,
+    pub(crate) phone: String,
     /// The current password, for accounts that have one.
     #[serde(default)]
-    pub password: Option<Password>,
+    pub(crate) password: Option<Password>,
 }
 
 /// `POST /email`: `{"email"}` (and `"password"` for accounts with one).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EmailChangeRequest {
+pub(crate) struct EmailChangeRequest {
     /// The new address.
-    pub email: String,
+    pub(crate) email: String,
     /// The current password, for accounts that have one.
     #[serde(default)]
-    pub password: Option<Password>,
+    pub(crate) password: Option<Password>,
 }
 
 /// A token pair, the answer of every successful login and refresh.

@@ -44,7 +44,7 @@ pub mod api;
 mod auth;
 mod authenticate;
 pub mod challenge;
-pub mod clock;
+mod clock;
 pub mod config;
 pub mod email_token;
 pub mod error;
