@@ -108,7 +108,9 @@ async fn sign_in(kit: &TestKit, phone: &str) -> auth_core::api::TokenPair {
         RegisterRequest {
             phone: Some(phone.to_owned()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &auth_core::api::ClientInfo::default(),
     )
     .await
@@ -506,7 +508,7 @@ macro_rules! session_ip {
             .register(RegisterRequest {
                 phone: Some($phone.to_owned()),
                 ..Default::default()
-            }, &auth_core::api::ClientInfo::default())
+            }.parse($kit.auth.config()).unwrap(), &auth_core::api::ClientInfo::default())
             .await
             .unwrap();
         let res = send(

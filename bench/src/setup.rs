@@ -232,7 +232,9 @@ pub(crate) async fn register_phones(auth: &Auth, phones: &[String]) -> anyhow::R
                 RegisterRequest {
                     phone: Some(phone.clone()),
                     ..Default::default()
-                },
+                }
+                .parse(auth.config())
+                .unwrap(),
                 &client,
             )
             .await
@@ -284,7 +286,9 @@ pub(crate) async fn seed(
                 email: Some(PASSWORD_EMAIL.to_owned()),
                 password: Some(Password::new(PASSWORD)),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client(),
         )
         .await

@@ -15,7 +15,10 @@ async fn a_code_expires_after_ten_minutes() {
         phone: Some(phone.into()),
         ..Default::default()
     };
-    kit.auth.register(register, &client).await.unwrap();
+    kit.auth
+        .register(register.parse(kit.auth.config()).unwrap(), &client)
+        .await
+        .unwrap();
 
     let challenge = kit.auth.start_sms_login(&parsed, &client).await.unwrap();
     let code = kit.sms.last_code_for(phone).unwrap();
