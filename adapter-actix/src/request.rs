@@ -13,16 +13,15 @@ use auth_core::{Auth, AuthError};
 
 /// The [`Auth`] the app registered with `app_data(web::Data::new(auth))`.
 ///
-/// Without one the app is misconfigured: that is logged and answered as the store being
-/// unavailable (503), the contract's answer when the server cannot serve, rather than with
-/// actix-web's plain-text 500.
+/// Without one the app is misconfigured: that is logged and answered with the contract's
+/// JSON 500 `internal_error`, rather than with actix-web's plain-text 500.
 pub(crate) fn auth_of(req: &HttpRequest) -> Result<web::Data<Auth>, AuthError> {
     req.app_data::<web::Data<Auth>>().cloned().ok_or_else(|| {
         tracing::error!(
             "adapter-actix: no `web::Data<auth_core::Auth>` in app data; \
              register it with `App::app_data(web::Data::new(auth))`"
         );
-        AuthError::StoreUnavailable
+        AuthError::Internal
     })
 }
 

@@ -108,7 +108,9 @@ async fn sign_in(kit: &TestKit, phone: &str) -> auth_core::api::TokenPair {
         RegisterRequest {
             phone: Some(phone.to_owned()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &auth_core::api::ClientInfo::default(),
     )
     .await
@@ -486,12 +488,12 @@ async fn bad_requests_get_the_contract_json() {
 }
 
 #[actix_web::test]
-async fn a_missing_auth_is_a_json_503_not_a_panic() {
+async fn a_missing_auth_is_a_json_500_not_a_panic() {
     let app = app!();
     let res = send(&app, TestRequest::get().uri("/api/auth/me").to_request()).await;
-    res.assert_error(503, "store_unavailable");
+    res.assert_error(500, "internal_error");
     let res = send(&app, TestRequest::get().uri("/api/hello").to_request()).await;
-    res.assert_error(503, "store_unavailable");
+    res.assert_error(500, "internal_error");
 }
 
 /// Signs `phone` in over the routes from `peer` with an `X-Forwarded-For` header (or the
@@ -506,7 +508,7 @@ macro_rules! session_ip {
             .register(RegisterRequest {
                 phone: Some($phone.to_owned()),
                 ..Default::default()
-            }, &auth_core::api::ClientInfo::default())
+            }.parse($kit.auth.config()).unwrap(), &auth_core::api::ClientInfo::default())
             .await
             .unwrap();
         let res = send(

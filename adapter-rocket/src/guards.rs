@@ -281,11 +281,12 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>) -> bool {
     missing
 }
 
-/// The managed [`Auth`]; without one (the sentinels prevent it), fail closed.
+/// The managed [`Auth`]; without one (the sentinels prevent it), fail closed with a 500
+/// `internal_error`: a misconfiguration, neither the store's nor the client's fault.
 pub(crate) fn managed_auth<'r>(req: &'r Request<'_>) -> Result<&'r Auth, AuthError> {
     req.rocket().state::<Auth>().ok_or_else(|| {
         tracing::error!("adapter-rocket needs `auth_core::Auth` as managed state");
-        AuthError::StoreUnavailable
+        AuthError::Internal
     })
 }
 

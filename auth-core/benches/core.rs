@@ -119,7 +119,9 @@ fn sms(c: &mut Criterion) {
                 RegisterRequest {
                     phone: Some(PHONE.into()),
                     ..Default::default()
-                },
+                }
+                .parse(kit.auth.config())
+                .unwrap(),
                 &client,
             )
             .await

@@ -123,6 +123,98 @@ pub struct RegisterRequest {
     pub profile: Option<serde_json::Value>,
 }
 
+/// How a new account signs in: the credentials of a [`NewAccount`].
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// An SMS account, by phone.
+    Phone(crate::Phone),
+    /// A password account, by email and password.
+    EmailPassword(crate::Email, Password),
+}
+
+impl Credentials {
+    /// The normalized phone or email, as the per-identifier registration limit counts it.
+    pub fn identifier(&self) -> &str {
+        match self {
+            Self::Phone(phone) => phone.as_str(),
+            Self::EmailPassword(email, _) => email.as_str(),
+        }
+    }
+}
+
+/// A `POST /register` body, parsed ([`RegisterRequest::parse`]): what
+/// [`Auth::register`](crate::Auth::register) takes. The profile is checked by the
+/// registration itself, against `accounts.profile_fields` and `accounts.max_profile_bytes`.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The phone, or the email and password.
+    pub credentials: Credentials,
+    /// Optional unique username.
+    pub username: Option<crate::Username>,
+    /// Optional profile; must be a JSON object.
+    pub profile: Option<serde_json::Value>,
+}
+
+impl NewAccount {
+    /// An SMS account, without username or profile.
+    pub fn phone(phone: crate::Phone) -> Self {
+        Self {
+            credentials: Credentials::Phone(phone),
+            username: None,
+            profile: None,
+        }
+    }
+
+    /// A password account, without username or profile.
+    pub fn email(email: crate::Email, password: Password) -> Self {
+        Self {
+            credentials: Credentials::EmailPassword(email, password),
+            username: None,
+            profile: None,
+        }
+    }
+}
+
+impl RegisterRequest {
+    /// Parses the body's either/or shape: `{"phone"}` (the phone parsed as `config.sms`
+    /// says) or `{"email","password"}`, and the optional `username`; `invalid_request` for
+    /// anything else. The profile is passed on as it is.
+    pub fn parse(self, config: &crate::AuthConfig) -> Result<NewAccount, AuthError> {
+        let credentials = match (self.phone, self.email, self.password) {
+            (Some(phone), None, None) => Credentials::Phone(crate::Phone::parse(
+                &phone,
+                config.sms.strict_phone_validation,
+            )?),
+            (None, Some(email), Some(password)) => {
+                Credentials::EmailPassword(crate::Email::parse(&email)?, password)
+            }
+            (None, Some(_), None) => {
+                return Err(AuthError::invalid_request(
+                    "password is required with email",
+                ));
+            }
+            (Some(_), _, _) => {
+                return Err(AuthError::invalid_request(
+                    "register with either {\"phone\"} or {\"email\",\"password\"}",
+                ));
+            }
+            (None, None, _) => {
+                return Err(AuthError::invalid_request("phone or email is required"));
+            }
+        };
+        let username = self
+            .username
+            .as_deref()
+            .map(crate::Username::parse)
+            .transpose()?;
+        Ok(NewAccount {
+            credentials,
+            username,
+            profile: self.profile,
+        })
+    }
+}
+
 /// `201` answer of `POST /register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterResponse {

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::AuthError;
 use crate::account::{Email, User};
 use crate::api::{
-    ChallengeSent, ChangePasswordRequest, ClientInfo, Login, LoginOutcome, MeResponse,
-    RegisterRequest, RegisterResponse, RevokedCount, SessionInfo, TokenPair,
+    ChallengeSent, ChangePasswordRequest, ClientInfo, Login, LoginOutcome, MeResponse, NewAccount,
+    RegisterResponse, RevokedCount, SessionInfo, TokenPair,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AccessMode, AuthConfig, ConfigError};
@@ -274,12 +274,17 @@ impl Auth {
     /// the phone, email or username is taken, after the same argon2 work as a free one, except
     /// a taken email when `accounts.conceal_existing` is on: that one gets a 201 like a free
     /// one. Over the registration limits: `rate_limited`.
+    ///
+    /// Takes the request parsed by [`RegisterRequest::parse`](crate::api::RegisterRequest::parse)
+    /// (or built with [`NewAccount::phone`] / [`NewAccount::email`]); the profile is checked
+    /// here. `invalid_request` for an email account when the server cannot mail the
+    /// activation link it requires.
     pub async fn register(
         &self,
-        request: RegisterRequest,
+        account: NewAccount,
         client: &ClientInfo,
     ) -> Result<RegisterResponse, AuthError> {
-        self.run::<Register>(request, client).await
+        self.run::<Register>(account, client).await
     }
 
     /// `POST /login`: an SMS login start ([`Auth::start_sms_login`]) or a password login

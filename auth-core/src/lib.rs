@@ -13,15 +13,15 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), auth_core::AuthError> {
 //! use auth_core::testkit::TestKit;
-//! use auth_core::api::{ClientInfo, RegisterRequest};
+//! use auth_core::api::{ClientInfo, NewAccount};
 //!
 //! let kit = TestKit::new(); // MemoryStore + FakeSms + ManualClock, fast argon2 parameters
 //! let auth = &kit.auth;
 //! let client = ClientInfo::default();
 //!
-//! auth.register(RegisterRequest { phone: Some("+1 555 123 4567".into()), ..Default::default() }, &client)
-//!     .await?;
-//! let phone = auth_core::Phone::parse("+15551234567", false)?;
+//! // Typed inputs: the HTTP layer parses a `RegisterRequest` body with `.parse(auth.config())`.
+//! let phone = auth_core::Phone::parse("+1 555 123 4567", false)?;
+//! auth.register(NewAccount::phone(phone.clone()), &client).await?;
 //! let challenge = auth.start_sms_login(&phone, &client).await?;
 //! let code = kit.sms.last_code_for("+15551234567").expect("an SMS was sent");
 //! let tokens = auth.verify_sms(challenge.challenge_id, &code, &client).await?;

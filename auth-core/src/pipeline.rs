@@ -11,7 +11,7 @@
 //! [`Ctx::sms`] (SMS challenges), [`Ctx::lockouts`] (throttles, lockouts, failure caps),
 //! [`Ctx::issuer`] (sessions and token pairs), [`Ctx::mailer`] (mail and emailed tokens),
 //! [`Ctx::passwords`] (policy and hashing), [`Ctx::reauth`] (re-authentication),
-//! [`Ctx::counters`], [`Ctx::accounts`], [`Ctx::sms_config`] and [`Ctx::idle`].
+//! [`Ctx::counters`], [`Ctx::accounts`] and [`Ctx::idle`].
 //!
 //! The trait is an `async_trait` (a boxed future per step): with native async functions, a
 //! context type tied to the run's lifetime trips the compiler's higher-ranked `Send` check
@@ -68,11 +68,6 @@ impl<'a> Ctx<'a> {
     /// How long a session may sit unused.
     pub(crate) fn idle(&self) -> chrono::Duration {
         crate::clock::secs(self.inner.config.session.idle_timeout_secs)
-    }
-
-    /// The SMS section of the configuration.
-    pub(crate) fn sms_config(&self) -> &'a crate::config::SmsConfig {
-        &self.inner.config.sms
     }
 
     /// Re-authentication for sensitive changes.

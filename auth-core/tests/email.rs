@@ -34,11 +34,14 @@ async fn login(
 async fn register(kit: &auth_core::testkit::TestKit) -> auth_core::UserId {
     kit.auth
         .register(
-            RegisterRequest {
-                email: Some(EMAIL.into()),
-                password: Some(PASSWORD.into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some(EMAIL.into()),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -122,11 +125,14 @@ async fn activation_can_be_turned_off() {
     let res = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some(EMAIL.into()),
-                password: Some(PASSWORD.into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some(EMAIL.into()),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -338,7 +344,9 @@ async fn without_a_mail_sender_email_flows_say_so() {
                 email: Some(EMAIL.into()),
                 password: Some(PASSWORD.into()),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client(),
         )
         .await
@@ -355,7 +363,9 @@ async fn without_a_mail_sender_email_flows_say_so() {
             RegisterRequest {
                 phone: Some(PHONE.into()),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client()
         )
         .await

@@ -106,11 +106,14 @@ async fn vetoed_registration_creates_nothing() {
     let e = k
         .auth
         .register(
-            RegisterRequest {
-                email: Some("a@example.com".into()),
-                password: Some(PASSWORD.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    email: Some("a@example.com".into()),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -137,10 +140,13 @@ async fn vetoed_sms_start_sends_and_counts_nothing() {
     let k = hooked();
     k.auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -169,10 +175,13 @@ async fn vetoed_verify_consumes_no_attempt_and_creates_no_session() {
     let k = hooked();
     k.auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -220,11 +229,14 @@ async fn every_action_calls_both_hooks_and_each_can_be_vetoed() {
     let k = hooked();
     k.auth
         .register(
-            RegisterRequest {
-                email: Some("b@example.com".into()),
-                password: Some(PASSWORD.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    email: Some("b@example.com".into()),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await

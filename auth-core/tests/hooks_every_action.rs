@@ -12,7 +12,7 @@ use auth_core::api::{ChangePasswordRequest, ClientInfo, RegisterRequest, TokenPa
 use auth_core::hooks::{Action, AfterHook, BeforeHook, Hooks, Veto};
 use auth_core::testkit::{FakeMail, FakeSms, ManualClock, MemoryStore, TestKit};
 use auth_core::{Auth, AuthError, LoginIdentifier, Password, Principal};
-use common::{PASSWORD, PHONE, client, secs, to_email, to_phone};
+use common::{PASSWORD, PHONE, client, reg, secs, to_email, to_phone};
 use serde_json::json;
 
 const EMAIL: &str = "eve@example.com";
@@ -162,10 +162,13 @@ async fn every_action_can_be_vetoed_and_is_seen_after() {
         k,
         Action::Register,
         k.auth.register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    ..Default::default()
+                }
+            ),
             &c,
         )
     )
@@ -173,11 +176,14 @@ async fn every_action_can_be_vetoed_and_is_seen_after() {
     let email_user = k
         .auth
         .register(
-            RegisterRequest {
-                email: Some(EMAIL.into()),
-                password: Some(PASSWORD.into()),
-                ..Default::default()
-            },
+            reg(
+                &k.auth,
+                RegisterRequest {
+                    email: Some(EMAIL.into()),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            ),
             &c,
         )
         .await

@@ -56,13 +56,16 @@ async fn register_then_login_with_email_or_username() {
     let res = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some("Alice@Example.com".into()),
-                password: Some(Password::new(PASSWORD)),
-                username: Some("alice".into()),
-                profile: Some(serde_json::json!({"name": "Alice"})),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("Alice@Example.com".into()),
+                    password: Some(Password::new(PASSWORD)),
+                    username: Some("alice".into()),
+                    profile: Some(serde_json::json!({"name": "Alice"})),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -108,11 +111,14 @@ async fn duplicates_are_already_registered() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some("BOB@example.com ".into()),
-                password: Some(Password::new(PASSWORD)),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("BOB@example.com ".into()),
+                    password: Some(Password::new(PASSWORD)),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -122,10 +128,13 @@ async fn duplicates_are_already_registered() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some("+1-555-123-4567".into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some("+1-555-123-4567".into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -227,7 +236,11 @@ async fn registration_rejects_bad_shapes_and_weak_passwords() {
     ];
     for (req, code) in cases {
         let dbg = format!("{req:?}");
-        let e = kit.auth.register(req, &client()).await.unwrap_err();
+        // The shape and the identifiers fail to parse; the rest fails in the flow.
+        let e = match req.parse(kit.auth.config()) {
+            Ok(account) => kit.auth.register(account, &client()).await.unwrap_err(),
+            Err(e) => e,
+        };
         assert_eq!(e.code(), code, "{dbg}");
     }
     // Nothing was created by any of them.
@@ -246,11 +259,14 @@ async fn weak_password_messages_say_why() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some("c@d.co".into()),
-                password: Some("short".into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("c@d.co".into()),
+                    password: Some("short".into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -259,11 +275,14 @@ async fn weak_password_messages_say_why() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some("c@d.co".into()),
-                password: Some(Password::new("a".repeat(300))),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("c@d.co".into()),
+                    password: Some(Password::new("a".repeat(300))),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -283,12 +302,17 @@ async fn registration_takes_15_characters_and_refuses_14() {
     };
     let e = kit
         .auth
-        .register(request(&fifteen[..14]), &client())
+        .register(reg(&kit.auth, request(&fifteen[..14])), &client())
         .await
         .unwrap_err();
     assert_eq!(e.code(), "weak_password");
     assert!(e.to_string().contains("at least 15 characters"), "{e}");
-    assert!(kit.auth.register(request(fifteen), &client()).await.is_ok());
+    assert!(
+        kit.auth
+            .register(reg(&kit.auth, request(fifteen)), &client())
+            .await
+            .is_ok()
+    );
 }
 
 /// Registers a phone account (no password) with a username and an email address, the two
@@ -297,11 +321,14 @@ async fn register_passwordless(kit: &auth_core::testkit::TestKit, username: &str
     let id = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                username: Some(username.into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    username: Some(username.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -661,12 +688,15 @@ async fn passwords_are_normalized_not_truncated() {
     let kit = kit();
     kit.auth
         .register(
-            RegisterRequest {
-                email: Some("hal@example.com".into()),
-                // "ﬁ" (U+FB01) is NFKC-equivalent to "fi".
-                password: Some("\u{FB01}ve velvet quarry lanterns".into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("hal@example.com".into()),
+                    // "ﬁ" (U+FB01) is NFKC-equivalent to "fi".
+                    password: Some("\u{FB01}ve velvet quarry lanterns".into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -965,11 +995,14 @@ async fn login_counts_password_length_as_the_policy_does() {
     // The policy counts after NFKC: exactly the maximum, accepted.
     kit.auth
         .register(
-            RegisterRequest {
-                email: Some("nia@example.com".into()),
-                password: Some(at_max.as_str().into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("nia@example.com".into()),
+                    password: Some(at_max.as_str().into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -983,11 +1016,14 @@ async fn login_counts_password_length_as_the_policy_does() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some("oli@example.com".into()),
-                password: Some(over.as_str().into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("oli@example.com".into()),
+                    password: Some(over.as_str().into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -1013,10 +1049,13 @@ async fn store_outage_is_503_for_password_flows() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await

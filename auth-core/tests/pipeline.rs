@@ -53,7 +53,9 @@ async fn every_action_reads_the_clock_once() {
         RegisterRequest {
             phone: Some(PHONE.into()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &c,
     )
     .await
@@ -92,7 +94,9 @@ async fn every_action_reads_the_clock_once() {
             email: Some("ada@example.com".into()),
             password: Some(PASSWORD.into()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &c,
     )
     .await

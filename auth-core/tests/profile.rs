@@ -46,11 +46,14 @@ async fn patch_me_changes_only_editable_fields() {
     let user = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                profile: Some(json!({"name": "Ann", "age": 30})),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    profile: Some(json!({"name": "Ann", "age": 30})),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -98,11 +101,14 @@ async fn registration_follows_the_declaration_too() {
     let e = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                profile: Some(json!({"verified": true})),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    profile: Some(json!({"verified": true})),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -123,11 +129,14 @@ async fn public_profiles_show_only_exposed_fields() {
     let user = kit
         .auth
         .register(
-            RegisterRequest {
-                phone: Some(PHONE.into()),
-                profile: Some(json!({"name": "Ann", "age": 30})),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(PHONE.into()),
+                    profile: Some(json!({"name": "Ann", "age": 30})),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await

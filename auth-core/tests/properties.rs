@@ -80,7 +80,11 @@ proptest! {
     ) {
         runtime().block_on(async {
             let kit = kit();
-            let r = kit.auth.register(RegisterRequest { phone, email, username, ..Default::default() }, &client()).await;
+            let request = RegisterRequest { phone, email, username, ..Default::default() };
+            let r = match request.parse(kit.auth.config()) {
+                Ok(account) => kit.auth.register(account, &client()).await,
+                Err(e) => Err(e),
+            };
             if let Err(e) = r {
                 assert!((400..500).contains(&e.status()), "{e:?}");
             }

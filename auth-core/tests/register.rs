@@ -40,7 +40,7 @@ async fn register_counting(
     client: &ClientInfo,
 ) -> (Result<RegisterResponse, AuthError>, u64) {
     let before = kit.hashes();
-    let res = kit.auth.register(request, client).await;
+    let res = kit.auth.register(reg(&kit.auth, request), client).await;
     (res, kit.hashes() - before)
 }
 
@@ -83,11 +83,14 @@ async fn registrations_are_limited_per_client_ip_per_hour_and_per_day() {
     // Default: 20 per IP per hour, 100 per day.
     for hour in 0..5 {
         for _ in 0..20 {
-            kit.auth.register(by_phone(&phone()), &nat).await.unwrap();
+            kit.auth
+                .register(reg(&kit.auth, by_phone(&phone())), &nat)
+                .await
+                .unwrap();
         }
         let err = kit
             .auth
-            .register(by_phone(&phone()), &nat)
+            .register(reg(&kit.auth, by_phone(&phone())), &nat)
             .await
             .unwrap_err();
         let wait = retry_after(err);
@@ -97,7 +100,7 @@ async fn registrations_are_limited_per_client_ip_per_hour_and_per_day() {
         );
         // Another client is not affected.
         kit.auth
-            .register(by_phone(&phone()), &client_from(2 + hour))
+            .register(reg(&kit.auth, by_phone(&phone())), &client_from(2 + hour))
             .await
             .unwrap();
         kit.clock.advance(secs(3600));
@@ -105,13 +108,16 @@ async fn registrations_are_limited_per_client_ip_per_hour_and_per_day() {
     // 100 today: the daily cap holds though the hour is new.
     let err = kit
         .auth
-        .register(by_phone(&phone()), &nat)
+        .register(reg(&kit.auth, by_phone(&phone())), &nat)
         .await
         .unwrap_err();
     let wait = retry_after(err);
     assert!(wait > secs(3600) && wait <= secs(19 * 3600), "{wait:?}");
     kit.clock.advance(wait);
-    kit.auth.register(by_phone(&phone()), &nat).await.unwrap();
+    kit.auth
+        .register(reg(&kit.auth, by_phone(&phone())), &nat)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -120,13 +126,13 @@ async fn registrations_are_limited_per_identifier_from_any_ip() {
     // A phone: one account, then 409s, from five IPs; the sixth attempt is refused before
     // the lookup, so it answers 429 instead of 409.
     kit.auth
-        .register(by_phone(PHONE), &client_from(1))
+        .register(reg(&kit.auth, by_phone(PHONE)), &client_from(1))
         .await
         .unwrap();
     for ip in 2..=5 {
         assert_eq!(
             kit.auth
-                .register(by_phone(PHONE), &client_from(ip))
+                .register(reg(&kit.auth, by_phone(PHONE)), &client_from(ip))
                 .await
                 .unwrap_err(),
             AuthError::AlreadyRegistered
@@ -134,12 +140,15 @@ async fn registrations_are_limited_per_identifier_from_any_ip() {
     }
     let err = kit
         .auth
-        .register(by_phone(" +1 555 123 4567 "), &client_from(6))
+        .register(
+            reg(&kit.auth, by_phone(" +1 555 123 4567 ")),
+            &client_from(6),
+        )
         .await
         .unwrap_err();
     assert!(retry_after(err) <= secs(3600));
     kit.auth
-        .register(by_phone("+15557654321"), &client_from(6))
+        .register(reg(&kit.auth, by_phone("+15557654321")), &client_from(6))
         .await
         .unwrap();
 
@@ -163,7 +172,7 @@ async fn registrations_are_limited_per_identifier_from_any_ip() {
     // A username counts on its own, whatever the email beside it.
     kit.auth
         .register(
-            with_username(by_phone("+15552000000"), "mia"),
+            reg(&kit.auth, with_username(by_phone("+15552000000"), "mia")),
             &client_from(10),
         )
         .await
@@ -172,7 +181,10 @@ async fn registrations_are_limited_per_identifier_from_any_ip() {
         let err = kit
             .auth
             .register(
-                with_username(by_phone(&format!("+1555200000{i}")), "mia"),
+                reg(
+                    &kit.auth,
+                    with_username(by_phone(&format!("+1555200000{i}")), "mia"),
+                ),
                 &client_from(10 + i),
             )
             .await
@@ -182,7 +194,7 @@ async fn registrations_are_limited_per_identifier_from_any_ip() {
     let err = kit
         .auth
         .register(
-            with_username(by_phone("+15552000009"), "Mia"),
+            reg(&kit.auth, with_username(by_phone("+15552000009"), "Mia")),
             &client_from(20),
         )
         .await
@@ -262,7 +274,7 @@ async fn activation_mail_counts_against_the_mail_caps() {
     let sent = kit.mail.count();
     let res = kit
         .auth
-        .register(by_email(capped, PASSWORD), &client())
+        .register(reg(&kit.auth, by_email(capped, PASSWORD)), &client())
         .await
         .unwrap();
     assert!(res.activation_required);
@@ -292,7 +304,7 @@ async fn without_conceal_existing_a_taken_email_is_409() {
     let sent = kit.mail.count();
     assert_eq!(
         kit.auth
-            .register(by_email(EMAIL, OTHER_PASSWORD), &client())
+            .register(reg(&kit.auth, by_email(EMAIL, OTHER_PASSWORD)), &client())
             .await
             .unwrap_err(),
         AuthError::AlreadyRegistered
@@ -309,14 +321,20 @@ async fn conceal_existing_answers_a_taken_email_like_a_free_one_and_tells_the_ow
     let (writes, hashes) = (kit.store.writes(), kit.hashes());
     let free = kit
         .auth
-        .register(by_email("free@example.com", PASSWORD), &client())
+        .register(
+            reg(&kit.auth, by_email("free@example.com", PASSWORD)),
+            &client(),
+        )
         .await
         .unwrap();
     let free_work = (kit.store.writes() - writes, kit.hashes() - hashes);
     let (writes, hashes) = (kit.store.writes(), kit.hashes());
     let taken = kit
         .auth
-        .register(by_email(" Mia@Example.com", OTHER_PASSWORD), &client())
+        .register(
+            reg(&kit.auth, by_email(" Mia@Example.com", OTHER_PASSWORD)),
+            &client(),
+        )
         .await
         .unwrap();
     let taken_work = (kit.store.writes() - writes, kit.hashes() - hashes);
@@ -365,7 +383,7 @@ async fn conceal_existing_answers_a_taken_email_like_a_free_one_and_tells_the_ow
     let sent = kit.mail.count();
     let again = kit
         .auth
-        .register(by_email(EMAIL, OTHER_PASSWORD), &client())
+        .register(reg(&kit.auth, by_email(EMAIL, OTHER_PASSWORD)), &client())
         .await
         .unwrap();
     assert!(again.activation_required);
@@ -377,14 +395,20 @@ async fn conceal_existing_answers_a_taken_email_like_a_free_one_and_tells_the_ow
 async fn conceal_existing_leaves_taken_usernames_and_phones_at_409() {
     let kit = conceal();
     kit.auth
-        .register(with_username(by_email(EMAIL, PASSWORD), "mia"), &client())
+        .register(
+            reg(&kit.auth, with_username(by_email(EMAIL, PASSWORD), "mia")),
+            &client(),
+        )
         .await
         .unwrap();
     register_phone(&kit, PHONE).await;
     assert_eq!(
         kit.auth
             .register(
-                with_username(by_email("noah@example.com", PASSWORD), "mia"),
+                reg(
+                    &kit.auth,
+                    with_username(by_email("noah@example.com", PASSWORD), "mia")
+                ),
                 &client()
             )
             .await
@@ -395,7 +419,10 @@ async fn conceal_existing_leaves_taken_usernames_and_phones_at_409() {
     assert_eq!(
         kit.auth
             .register(
-                with_username(by_email(EMAIL, OTHER_PASSWORD), "mia"),
+                reg(
+                    &kit.auth,
+                    with_username(by_email(EMAIL, OTHER_PASSWORD), "mia")
+                ),
                 &client()
             )
             .await
@@ -404,7 +431,7 @@ async fn conceal_existing_leaves_taken_usernames_and_phones_at_409() {
     );
     assert_eq!(
         kit.auth
-            .register(by_phone(PHONE), &client())
+            .register(reg(&kit.auth, by_phone(PHONE)), &client())
             .await
             .unwrap_err(),
         AuthError::AlreadyRegistered

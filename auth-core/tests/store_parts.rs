@@ -40,7 +40,9 @@ async fn without_mail_no_token_store_is_needed_and_emailed_tokens_are_unknown() 
         RegisterRequest {
             phone: Some(PHONE.into()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &client(),
     )
     .await
@@ -65,11 +67,14 @@ async fn auth_purge_expired_purges_the_emailed_tokens_too() {
     let kit = kit();
     kit.auth
         .register(
-            RegisterRequest {
-                email: Some("alice@example.com".into()),
-                password: Some(Password::new(PASSWORD)),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("alice@example.com".into()),
+                    password: Some(Password::new(PASSWORD)),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await

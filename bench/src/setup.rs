@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use auth_core::api::{ClientInfo, RegisterRequest, TokenPair};
+use auth_core::api::{ClientInfo, NewAccount, TokenPair};
 use auth_core::testkit::MemoryStore;
 use auth_core::{
-    Auth, AuthConfig, OneTimeCode, Password, SigningSecret, SmsError, SmsMessage, SmsSender, Store,
-    async_trait,
+    Auth, AuthConfig, Email, OneTimeCode, Password, SigningSecret, SmsError, SmsMessage, SmsSender,
+    Store, async_trait,
 };
 use clap::{Args, ValueEnum};
 use store_redis::{RedisStore, RedisStoreConfig};
@@ -227,14 +227,10 @@ pub(crate) fn client() -> ClientInfo {
 pub(crate) async fn register_phones(auth: &Auth, phones: &[String]) -> anyhow::Result<()> {
     let client = client();
     for phone in phones {
+        let parsed = auth_core::Phone::parse(phone, auth.config().sms.strict_phone_validation)
+            .with_context(|| format!("parsing {phone}"))?;
         let _ = auth
-            .register(
-                RegisterRequest {
-                    phone: Some(phone.clone()),
-                    ..Default::default()
-                },
-                &client,
-            )
+            .register(NewAccount::phone(parsed), &client)
             .await
             .with_context(|| format!("registering {phone}"))?;
     }
@@ -280,11 +276,10 @@ pub(crate) async fn seed(
     register_phones(auth, &phones).await?;
     let _ = auth
         .register(
-            RegisterRequest {
-                email: Some(PASSWORD_EMAIL.to_owned()),
-                password: Some(Password::new(PASSWORD)),
-                ..Default::default()
-            },
+            NewAccount::email(
+                Email::parse(PASSWORD_EMAIL).context("parsing the password account's email")?,
+                Password::new(PASSWORD),
+            ),
             &client(),
         )
         .await

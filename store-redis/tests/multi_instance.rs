@@ -275,7 +275,9 @@ async fn two_auth_instances_share_users_and_sessions() {
                 RegisterRequest {
                     phone: Some(phone.as_str().to_owned()),
                     ..Default::default()
-                },
+                }
+                .parse(a.config())
+                .unwrap(),
                 &client,
             )
             .await

@@ -216,7 +216,10 @@ async fn auth_answers_store_unavailable_while_redis_is_down() {
         auth.verify_sms(sent.challenge_id, &code, &client).await
     };
     let _ = auth
-        .register(register(phone().as_str()), &client)
+        .register(
+            register(phone().as_str()).parse(auth.config()).unwrap(),
+            &client,
+        )
         .await
         .unwrap();
     let tokens = login(&auth).await.unwrap();
@@ -239,9 +242,12 @@ async fn auth_answers_store_unavailable_while_redis_is_down() {
     );
     unavailable(
         "register",
-        auth.register(register("+15550008888"), &client)
-            .await
-            .unwrap_err(),
+        auth.register(
+            register("+15550008888").parse(auth.config()).unwrap(),
+            &client,
+        )
+        .await
+        .unwrap_err(),
     );
     unavailable(
         "refresh",
@@ -270,7 +276,13 @@ async fn auth_answers_store_unavailable_while_redis_is_down() {
     server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match auth.register(register(phone().as_str()), &client).await {
+        match auth
+            .register(
+                register(phone().as_str()).parse(auth.config()).unwrap(),
+                &client,
+            )
+            .await
+        {
             Ok(_) => break,
             Err(AuthError::StoreUnavailable) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -24,7 +24,7 @@
 //! let user = auth.register(auth_core::api::RegisterRequest {
 //!     phone: Some("+15551234567".into()),
 //!     ..Default::default()
-//! }, &auth_core::api::ClientInfo::default()).await?;
+//! }.parse(auth.config())?, &auth_core::api::ClientInfo::default()).await?;
 //! assert!(auth.find_user(user.user_id).await?.is_some());
 //! # Ok(())
 //! # }

@@ -244,7 +244,9 @@ async fn the_core_answers_store_unavailable() {
         RegisterRequest {
             phone: Some("+15550000104".into()),
             ..Default::default()
-        },
+        }
+        .parse(auth.config())
+        .unwrap(),
         &client,
     )
     .await
@@ -302,7 +304,9 @@ async fn the_core_answers_store_unavailable() {
             RegisterRequest {
                 phone: Some("+15550000105".into()),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client,
         )
         .await

@@ -2,7 +2,8 @@
 //!
 //! The order of the steps is what keeps a taken identifier from being told apart from a free
 //! one by anything but the v1 contract's 409:
-//! 1. parse and validate the request (400), run the before hook;
+//! 1. validate the parsed request ([`RegisterRequest::parse`](crate::api::RegisterRequest::parse)
+//!    did the shape and identifiers) against the server (400), run the before hook;
 //! 2. count the registration limits (per client IP, per identifier; 429), before any lookup or
 //!    hashing, the same for taken and free identifiers;
 //! 3. for a password account, check the password policy (422 `weak_password`) and hash it:
@@ -16,45 +17,27 @@
 
 use crate::AuthError;
 use crate::account::{Email, User, UserStatus, Username};
-use crate::api::{RegisterRequest, RegisterResponse};
-use crate::config::{AccountConfig, SmsConfig};
+use crate::api::{Credentials, NewAccount, RegisterResponse};
+use crate::config::AccountConfig;
 use crate::email_token::{EmailToken, EmailTokenPurpose, new_token};
 use crate::flows::credentials::Passwords;
 use crate::flows::mailing::Mailer;
 use crate::hooks::Action;
 use crate::ids::UserId;
 use crate::limits::Counters;
-use crate::phone::Phone;
 use crate::pipeline::{Flow, Outcome, Subject, flow_ctx};
 use crate::store::{StoreError, UniqueField};
 
 flow_ctx!(
-    /// What registration works with: the accounts and SMS sections of the configuration, the
+    /// What registration works with: the accounts section of the configuration, the
     /// registration counters, the password policy and hasher, and mail.
     RegisterCtx {
         accounts: &'a AccountConfig,
-        sms_config: &'a SmsConfig,
         counters: Counters<'a>,
         passwords: Passwords<'a>,
         mailer: Mailer<'a>,
     }
 );
-
-/// A registration request, validated.
-pub(crate) enum Credentials {
-    Phone(Phone),
-    EmailPassword(Email, crate::secret::Password),
-}
-
-impl Credentials {
-    /// The normalized phone or email, as the per-identifier limit counts it.
-    fn identifier(&self) -> &str {
-        match self {
-            Self::Phone(phone) => phone.as_str(),
-            Self::EmailPassword(email, _) => email.as_str(),
-        }
-    }
-}
 
 /// A registration, validated: what the before hook sees.
 pub(crate) struct Registration {
@@ -75,45 +58,26 @@ pub(crate) struct Register;
 impl<'a> Flow<'a> for Register {
     const ACTION: Action = Action::Register;
     type Ctx = RegisterCtx<'a>;
-    type Input = RegisterRequest;
+    type Input = NewAccount;
     type Prepared = Registration;
     type Output = RegisterResponse;
 
-    async fn prepare(ctx: &Self::Ctx, request: RegisterRequest) -> Result<Registration, AuthError> {
+    async fn prepare(ctx: &Self::Ctx, account: NewAccount) -> Result<Registration, AuthError> {
         let cfg = ctx.accounts();
-        let credentials = match (request.phone, request.email, request.password) {
-            (Some(phone), None, None) => Credentials::Phone(Phone::parse(
-                &phone,
-                ctx.sms_config().strict_phone_validation,
-            )?),
-            (None, Some(email), Some(password)) => {
-                if cfg.require_email_activation && ctx.mailer().sender.is_none() {
-                    return Err(AuthError::invalid_request(
-                        "email is not enabled on this server",
-                    ));
-                }
-                Credentials::EmailPassword(Email::parse(&email)?, password)
-            }
-            (None, Some(_), None) => {
-                return Err(AuthError::invalid_request(
-                    "password is required with email",
-                ));
-            }
-            (Some(_), _, _) => {
-                return Err(AuthError::invalid_request(
-                    "register with either {\"phone\"} or {\"email\",\"password\"}",
-                ));
-            }
-            (None, None, _) => {
-                return Err(AuthError::invalid_request("phone or email is required"));
-            }
-        };
-        let username = request
-            .username
-            .as_deref()
-            .map(Username::parse)
-            .transpose()?;
-        let profile = match request.profile {
+        let NewAccount {
+            credentials,
+            username,
+            profile,
+        } = account;
+        if matches!(credentials, Credentials::EmailPassword(..))
+            && cfg.require_email_activation
+            && ctx.mailer().sender.is_none()
+        {
+            return Err(AuthError::invalid_request(
+                "email is not enabled on this server",
+            ));
+        }
+        let profile = match profile {
             None => serde_json::Value::Object(serde_json::Map::new()),
             Some(p @ serde_json::Value::Object(_)) => p,
             Some(_) => return Err(AuthError::invalid_request("profile must be a JSON object")),

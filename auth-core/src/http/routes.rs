@@ -133,8 +133,11 @@ impl Auth {
     ) -> Result<HttpResponse, AuthError> {
         match route {
             Route::Register => {
-                let body: RegisterRequest = json_body(req)?;
-                Ok(HttpResponse::json(201, &self.register(body, client).await?))
+                let account = json_body::<RegisterRequest>(req)?.parse(&self.inner.config)?;
+                Ok(HttpResponse::json(
+                    201,
+                    &self.register(account, client).await?,
+                ))
             }
             Route::Login => match self
                 .login(

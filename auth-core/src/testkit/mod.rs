@@ -114,7 +114,11 @@ impl TestKit {
             phone: Some(phone.to_owned()),
             ..Default::default()
         };
-        match self.auth.register(request, &client).await {
+        match self
+            .auth
+            .register(request.parse(self.auth.config())?, &client)
+            .await
+        {
             Ok(_) | Err(AuthError::AlreadyRegistered) => {}
             Err(e) => return Err(e),
         }

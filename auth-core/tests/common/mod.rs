@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use auth_core::api::{ClientInfo, RegisterRequest, TokenPair};
+use auth_core::api::{ClientInfo, NewAccount, RegisterRequest, TokenPair};
 use auth_core::testkit::TestKit;
 use auth_core::{AuthConfig, OneTimeCode, Password};
 
@@ -41,13 +41,21 @@ pub fn kit_with(f: impl FnOnce(&mut AuthConfig)) -> TestKit {
     TestKit::with_config(cfg)
 }
 
+/// Parses a registration body as the HTTP layer does, for `Auth::register`.
+pub fn reg(auth: &auth_core::Auth, request: RegisterRequest) -> NewAccount {
+    request.parse(auth.config()).unwrap()
+}
+
 pub async fn register_phone(kit: &TestKit, phone: &str) -> auth_core::UserId {
     kit.auth
         .register(
-            RegisterRequest {
-                phone: Some(phone.into()),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    phone: Some(phone.into()),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await
@@ -60,11 +68,14 @@ pub async fn register_email(kit: &TestKit, email: &str) -> auth_core::UserId {
     let res = kit
         .auth
         .register(
-            RegisterRequest {
-                email: Some(email.into()),
-                password: Some(Password::new(PASSWORD)),
-                ..Default::default()
-            },
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some(email.into()),
+                    password: Some(Password::new(PASSWORD)),
+                    ..Default::default()
+                },
+            ),
             &client(),
         )
         .await

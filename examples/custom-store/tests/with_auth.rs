@@ -25,7 +25,9 @@ async fn sms_login_lands_in_the_apps_users_table_and_keeps_its_columns() {
             RegisterRequest {
                 phone: Some(phone.into()),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client,
         )
         .await

@@ -1,7 +1,7 @@
 //! The README's "Test your login flows without HTTP" snippet, as it is there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::api::{ClientInfo, RegisterRequest};
+use auth_core::api::{ClientInfo, NewAccount};
 use auth_core::testkit::TestKit;
 use std::time::Duration;
 
@@ -11,11 +11,8 @@ async fn a_code_expires_after_ten_minutes() {
     let client = ClientInfo::default();
     let phone = "+15551234567";
     let parsed = auth_core::Phone::parse(phone, false).unwrap();
-    let register = RegisterRequest {
-        phone: Some(phone.into()),
-        ..Default::default()
-    };
-    kit.auth.register(register, &client).await.unwrap();
+    let account = NewAccount::phone(parsed.clone());
+    kit.auth.register(account, &client).await.unwrap();
 
     let challenge = kit.auth.start_sms_login(&parsed, &client).await.unwrap();
     let code = kit.sms.last_code_for(phone).unwrap();

@@ -170,11 +170,17 @@ mod tests {
             ..Default::default()
         };
         let admin = auth
-            .register(register("+1 555 000 0001"), &client)
+            .register(
+                register("+1 555 000 0001").parse(auth.config()).unwrap(),
+                &client,
+            )
             .await
             .unwrap();
         let other = auth
-            .register(register("+15550000002"), &client)
+            .register(
+                register("+15550000002").parse(auth.config()).unwrap(),
+                &client,
+            )
             .await
             .unwrap();
         let roles = |id| {
@@ -195,7 +201,9 @@ mod tests {
                 RegisterRequest {
                     phone: Some("+15550000003".into()),
                     ..Default::default()
-                },
+                }
+                .parse(kit.auth.config())
+                .unwrap(),
                 &client,
             )
             .await

@@ -73,7 +73,9 @@ mod tests {
                 email: Some("alice@example.com".into()),
                 password: Some(Password::new("correct horse battery staple")),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client,
         )
         .await

@@ -70,7 +70,9 @@ mod tests {
             RegisterRequest {
                 phone: Some(phone.into()),
                 ..Default::default()
-            },
+            }
+            .parse(auth.config())
+            .unwrap(),
             &client,
         )
         .await

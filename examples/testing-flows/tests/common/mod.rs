@@ -22,7 +22,10 @@ pub async fn register(kit: &TestKit, phone: &str) {
         phone: Some(phone.into()),
         ..Default::default()
     };
-    kit.auth.register(request, &client()).await.unwrap();
+    kit.auth
+        .register(request.parse(kit.auth.config()).unwrap(), &client())
+        .await
+        .unwrap();
 }
 
 /// Starts an SMS login and returns the challenge id with the code the fake SMS received.
