@@ -709,8 +709,8 @@ fn method_section(out: &mut String) -> anyhow::Result<()> {
          `HeaderMap` extractor would clone every header); actix: in the handler, from \
          `HttpRequest::headers`; Rocket: in a request guard, since Rocket handlers reach headers \
          only through guards.\n\
-         * **The session check** (`access.stateless = false`): one store call per request, \
-         `Store::session_with_owner` (the session and its user's status and roles). SQLite: \
+         * **The session check** (`access.mode = "session_checked"`): one store call per request, \
+         `SessionStore::session_with_owner` (the session and its user's status and roles). SQLite: \
          one statement, run on the calling thread on a \"quick reader\" connection that never \
          waits for a lock (else on the blocking pool); the quick reader answers a repeated \
          check from its cache after reading `PRAGMA data_version` (a read transaction) when \
