@@ -709,7 +709,7 @@ fn method_section(out: &mut String) -> anyhow::Result<()> {
          `HeaderMap` extractor would clone every header); actix: in the handler, from \
          `HttpRequest::headers`; Rocket: in a request guard, since Rocket handlers reach headers \
          only through guards.\n\
-         * **The session check** (`access.mode = "session_checked"`): one store call per request, \
+         * **The session check** (`access.mode = \"session_checked\"`): one store call per request, \
          `SessionStore::session_with_owner` (the session and its user's status and roles). SQLite: \
          one statement, run on the calling thread on a \"quick reader\" connection that never \
          waits for a lock (else on the blocking pool); the quick reader answers a repeated \
