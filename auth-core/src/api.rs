@@ -80,8 +80,9 @@ pub(crate) fn require_json_content_type(value: Option<&str>) -> Result<(), AuthE
 /// What the caller knows about the client, passed in by the adapter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
-    /// The client's IP address (as the adapter determined it, normally with
-    /// [`ClientIpPolicy`](crate::client_ip::ClientIpPolicy)). `None` when unknown: per-IP
+    /// The client's IP address: for a request served through [`crate::http`], the TCP peer
+    /// or, from a trusted proxy, the address its header names, by the configured
+    /// [`ClientIpPolicy`](crate::http::client_ip::ClientIpPolicy). `None` when unknown: per-IP
     /// limits then count the request in one bucket shared by every such request.
     pub ip: Option<IpAddr>,
     /// The `User-Agent` header.
