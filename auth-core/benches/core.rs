@@ -37,6 +37,7 @@ fn kit(stateless: bool) -> TestKit {
     cfg.sms.per_phone_per_hour = u64::MAX / 2;
     cfg.sms.per_phone_per_day = u64::MAX / 2;
     cfg.sms.per_ip_per_hour = u64::MAX / 2;
+    cfg.sms.per_ip_per_day = u64::MAX / 2;
     TestKit::with_config(cfg)
 }
 
