@@ -458,26 +458,19 @@ pub(crate) struct Lockouts<'a> {
 }
 
 impl Lockouts<'_> {
-    /// Per-IP failure cap, throttle and lockout checks before a password is verified. The
-    /// per-IP cap applies when `per_ip` (every route; not the HTTP Basic guard, which has no
-    /// client and is bounded by the account's throttle and lockout).
-    pub(crate) async fn check_password_guard(
-        &self,
-        account_key: &str,
-        per_ip: bool,
-    ) -> Result<(), AuthError> {
+    /// Per-IP failure cap, throttle and lockout checks before a password is verified (every
+    /// password check: the routes and the HTTP Basic guard).
+    pub(crate) async fn check_password_guard(&self, account_key: &str) -> Result<(), AuthError> {
         let cfg = self.passwords;
         let counters = self.counters;
         let now = self.now;
-        if per_ip {
-            counters
-                .check_cap(
-                    &password_ip_key(self.client_ip),
-                    FailureCap::passwords_per_ip(cfg),
-                    now,
-                )
-                .await?;
-        }
+        counters
+            .check_cap(
+                &password_ip_key(self.client_ip),
+                FailureCap::passwords_per_ip(cfg),
+                now,
+            )
+            .await?;
         counters
             .check_password_attempt(cfg, account_key, now)
             .await?;
@@ -490,13 +483,8 @@ impl Lockouts<'_> {
             .await
     }
 
-    /// Counts a wrong password: towards the account's lockout and (when `per_ip`) the client
-    /// IP's cap.
-    pub(crate) async fn password_failed(
-        &self,
-        account_key: &str,
-        per_ip: bool,
-    ) -> Result<(), AuthError> {
+    /// Counts a wrong password: towards the account's lockout and the client IP's cap.
+    pub(crate) async fn password_failed(&self, account_key: &str) -> Result<(), AuthError> {
         let cfg = self.passwords;
         let counters = self.counters;
         let now = self.now;
@@ -507,15 +495,13 @@ impl Lockouts<'_> {
                 now,
             )
             .await?;
-        if per_ip {
-            counters
-                .count_against_cap(
-                    &password_ip_key(self.client_ip),
-                    FailureCap::passwords_per_ip(cfg),
-                    now,
-                )
-                .await?;
-        }
+        counters
+            .count_against_cap(
+                &password_ip_key(self.client_ip),
+                FailureCap::passwords_per_ip(cfg),
+                now,
+            )
+            .await?;
         Ok(())
     }
 

@@ -100,9 +100,9 @@ impl<'a> Flow<'a> for ChangePassword {
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
                 let key = account_key_of(&user);
-                ctx.lockouts().check_password_guard(&key, true).await?;
+                ctx.lockouts().check_password_guard(&key).await?;
                 if !ctx.passwords().hasher.verify(old, hash).await? {
-                    ctx.lockouts().password_failed(&key, true).await?;
+                    ctx.lockouts().password_failed(&key).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
             }

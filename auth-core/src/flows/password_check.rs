@@ -49,7 +49,7 @@ impl Auth {
         };
         let ctx = PasswordLoginCtx::from_ctx(&self.ctx(client));
         let user = user_by_identifier(&ctx, &identifier).await?;
-        let (user, _) = check_password(&ctx, user, &identifier, password, true).await?;
+        let (user, _) = check_password(&ctx, user, &identifier, password).await?;
         Ok(Principal {
             user_id: user.id,
             session_id: None,
@@ -72,14 +72,11 @@ pub(crate) async fn user_by_identifier(
 /// The password rules shared by every password check: length cap, per-IP failure cap,
 /// throttle, lockout, the same work and error for unknown accounts, then activation and
 /// disabled state (only after a correct password). Returns the user and its stored hash.
-/// `per_ip`: whether the failure counts against the client's IP (every route and the HTTP
-/// Basic guard).
 pub(crate) async fn check_password(
     ctx: &PasswordLoginCtx<'_>,
     user: Option<User>,
     identifier: &LoginIdentifier,
     password: &Password,
-    per_ip: bool,
 ) -> Result<(User, PasswordHash), AuthError> {
     let cfg = ctx.passwords().cfg;
     if crate::password::exceeds_max_length(password, cfg.max_length) {
@@ -87,16 +84,14 @@ pub(crate) async fn check_password(
         return Err(AuthError::InvalidCredentials);
     }
     let account_key = account_key(user.as_ref(), identifier);
-    ctx.lockouts()
-        .check_password_guard(&account_key, per_ip)
-        .await?;
+    ctx.lockouts().check_password_guard(&account_key).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let correct = match &hash {
         Some(hash) => ctx.passwords().hasher.verify(password, hash).await?,
         None => ctx.passwords().hasher.verify_dummy(password).await?,
     };
     let (Some(user), Some(hash), true) = (user, hash, correct) else {
-        ctx.lockouts().password_failed(&account_key, per_ip).await?;
+        ctx.lockouts().password_failed(&account_key).await?;
         return Err(AuthError::InvalidCredentials);
     };
     ctx.lockouts().clear_lockouts(&user).await?;

@@ -56,7 +56,7 @@ impl<'a> Flow<'a> for PasswordLogin {
         ctx: &Self::Ctx,
         (identifier, password, user): Self::Prepared,
     ) -> Result<(TokenPair, Outcome), AuthError> {
-        let (mut user, hash) = check_password(ctx, user, &identifier, &password, true).await?;
+        let (mut user, hash) = check_password(ctx, user, &identifier, &password).await?;
         if ctx.passwords().hasher.needs_rehash(&hash) {
             rehash(ctx, &mut user, &password).await;
         }

@@ -35,9 +35,9 @@ impl Reauth<'_> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
                 let key = account_key_of(user);
-                self.lockouts.check_password_guard(&key, true).await?;
+                self.lockouts.check_password_guard(&key).await?;
                 if !self.hasher.verify(password, hash).await? {
-                    self.lockouts.password_failed(&key, true).await?;
+                    self.lockouts.password_failed(&key).await?;
                     return Err(AuthError::InvalidCredentials);
                 }
                 Ok(())
