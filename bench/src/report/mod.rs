@@ -442,7 +442,17 @@ fn read_criterion(dir: &Path, since: SystemTime) -> anyhow::Result<BTreeMap<Stri
     Ok(out)
 }
 
-/// Writes the report.
+/// The line that opens the section of `scripts/bench-ab.sh`'s comparisons at the end of
+/// `BENCHMARKS.md`.
+pub(crate) const COMPARISONS_MARKER: &str =
+    "<!-- comparisons: kept across runs of scripts/bench.sh -->";
+
+/// The comparisons section of an earlier report (from its marker to the end), if it has one.
+fn kept_comparisons(old: &str) -> Option<&str> {
+    old.find(COMPARISONS_MARKER).and_then(|at| old.get(at..))
+}
+
+/// Writes the report, keeping the comparisons section of the file it replaces.
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.results)
         .with_context(|| format!("reading {}", args.results.display()))?;
@@ -457,13 +467,21 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
     let read_log = |p: &Option<PathBuf>| p.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
     let sqlite_log = read_log(&args.sqlite_size_log);
     let redis_log = read_log(&args.redis_size_log);
-    let md = render(
+    let mut md = render(
         &args,
         &results,
         &criterion,
         sqlite_log.as_deref(),
         redis_log.as_deref(),
     )?;
+    // The A/B comparisons of `scripts/bench-ab.sh` are kept from one full run to the next.
+    if let Some(kept) = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| kept_comparisons(&old).map(str::to_owned))
+    {
+        md.push('\n');
+        md.push_str(&kept);
+    }
     std::fs::write(&args.out, md).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("report: wrote {}", args.out.display());
     Ok(())
@@ -472,6 +490,16 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_comparisons_section_is_found_from_its_marker_to_the_end() {
+        let old = format!("# Benchmarks\n\nold figures\n{COMPARISONS_MARKER}\n## A/B\n\nkept\n");
+        assert_eq!(
+            kept_comparisons(&old),
+            Some(format!("{COMPARISONS_MARKER}\n## A/B\n\nkept\n").as_str())
+        );
+        assert_eq!(kept_comparisons("# Benchmarks\n\nno section\n"), None);
+    }
 
     #[test]
     fn records_parse() {
