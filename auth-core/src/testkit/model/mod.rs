@@ -46,8 +46,8 @@
 //! `AUTH_MODEL_CASES` sets the number of cases (sequences) and `AUTH_MODEL_STEPS` the
 //! longest sequence, for a long run; proptest's own `PROPTEST_RNG_SEED` replays a run.
 
-mod reference;
 pub mod race;
+mod reference;
 mod sut;
 
 use std::collections::BTreeMap;
@@ -110,7 +110,7 @@ pub struct ModelSettings {
 
 impl ModelSettings {
     /// `AUTH_MODEL_CASES` cases (default `default_cases`) of at most `AUTH_MODEL_STEPS` steps
-    /// (default 40).
+    /// (default 50).
     pub fn from_env(default_cases: u32) -> Self {
         let var = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
         Self {
@@ -119,7 +119,7 @@ impl ModelSettings {
                 .unwrap_or(default_cases),
             max_steps: var("AUTH_MODEL_STEPS")
                 .and_then(|v: u64| usize::try_from(v).ok())
-                .unwrap_or(40)
+                .unwrap_or(50)
                 .max(1),
         }
     }
@@ -249,12 +249,16 @@ where
                 seen.fetch_add(1, Ordering::SeqCst);
             }
             state = <Reference as ReferenceStateMachine>::apply(state, &step);
-            let fail = |what: String| TestCaseError::fail(format!("step {}: {step:?}: {what}", i + 1));
+            let fail =
+                |what: String| TestCaseError::fail(format!("step {}: {step:?}: {what}", i + 1));
             sut.apply(&step, &state).map_err(fail)?;
             sut.check(&state)
                 .map_err(|e| fail(format!("after the step: {e}")))?;
             if let Some(expect) = &state.last {
-                outcomes.push((step.kind().to_owned(), reference::outcome_name(&expect.result)));
+                outcomes.push((
+                    step.kind().to_owned(),
+                    reference::outcome_name(&expect.result),
+                ));
             }
         }
         if first_pass {

@@ -223,7 +223,11 @@ pub async fn run_refresh_race(
                 problem(
                     &mut report,
                     false,
-                    format!("{} racers refused inside the grace window: {:?}", refused.len(), refused.first()),
+                    format!(
+                        "{} racers refused inside the grace window: {:?}",
+                        refused.len(),
+                        refused.first()
+                    ),
                 );
                 continue;
             }
@@ -237,11 +241,19 @@ pub async fn run_refresh_race(
             }
             let next = auth.refresh(first.refresh_token.expose(), &client).await;
             if let Ok(next) = &next {
-                follow_up.push(auth.authenticate(next.access_token.expose()).await.map(|_| ()));
+                follow_up.push(
+                    auth.authenticate(next.access_token.expose())
+                        .await
+                        .map(|_| ()),
+                );
             }
             follow_up.push(next.map(|_| ()));
             if let Some(Err(e)) = follow_up.iter().find(|r| r.is_err()) {
-                problem(&mut report, false, format!("the new pair does not work: {e:?}"));
+                problem(
+                    &mut report,
+                    false,
+                    format!("the new pair does not work: {e:?}"),
+                );
             }
         } else {
             let reused = refused
@@ -249,7 +261,11 @@ pub async fn run_refresh_race(
                 .filter(|e| **e == AuthError::RefreshTokenReused)
                 .count();
             if pairs.len() > 1 {
-                problem(&mut report, true, format!("{} racers got a pair", pairs.len()));
+                problem(
+                    &mut report,
+                    true,
+                    format!("{} racers got a pair", pairs.len()),
+                );
             } else if pairs.is_empty() || reused != refused.len() {
                 problem(
                     &mut report,

@@ -46,8 +46,8 @@ pub(crate) const CLIENTS: u8 = 3;
 /// window (10 s), the access-token lifetime (600 s + 5 s leeway), the code lifetime and
 /// resend cooldown, the lockouts and limit windows, the idle timeout and the session lifetime.
 pub(crate) const ADVANCES: [u64; 24] = [
-    1, 2, 5, 9, 10, 11, 30, 59, 60, 61, 300, 599, 600, 604, 605, 900, 1800, 3600, 3601, 7199,
-    7200, 14_400, 21_600, 86_400,
+    1, 2, 5, 9, 10, 11, 30, 59, 60, 61, 300, 599, 600, 604, 605, 900, 1800, 3600, 3601, 7199, 7200,
+    14_400, 21_600, 86_400,
 ];
 
 /// How a password is picked for a login or a change.
@@ -89,7 +89,7 @@ pub enum Step {
     },
     /// `POST /verify_sms` with the challenge's right code or a wrong one.
     SmsVerify {
-        /// Challenge index.
+        /// Challenge, counted back from the newest (0).
         challenge: usize,
         /// The right code (the one sent) or a wrong one.
         right: bool,
@@ -107,7 +107,7 @@ pub enum Step {
     },
     /// `POST /refresh` with the token `lag` generations behind the session's current one.
     Refresh {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
         /// Generations behind the current one (0: the current token).
         lag: u64,
@@ -116,7 +116,7 @@ pub enum Step {
     },
     /// Two refreshes of the same token at once (spawned together and joined).
     RefreshRace {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
         /// Generations behind the current one.
         lag: u64,
@@ -133,31 +133,31 @@ pub enum Step {
     },
     /// Authenticates one of the session's access tokens (a guarded request).
     Authenticate {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
         /// Access token index (clamped to the latest).
         access: usize,
     },
     /// `POST /logout` with the session's latest access token.
     Logout {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
     },
     /// `POST /logout_all_other_sessions` with the session's latest access token.
     LogoutOthers {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
     },
     /// `DELETE /sessions/{target}` with the session's latest access token.
     RevokeSession {
-        /// Session index of the caller.
+        /// The caller's session, counted back from the newest (0).
         session: usize,
-        /// Session index of the target.
+        /// The target session, counted back from the newest (0).
         target: usize,
     },
     /// `POST /password` with the session's latest access token.
     ChangePassword {
-        /// Session index.
+        /// Session, counted back from the newest (0).
         session: usize,
         /// The old password sent, if any.
         old: Option<PwGuess>,
@@ -175,7 +175,7 @@ pub enum Step {
     },
     /// `POST /password/reset/confirm` with a challenge's right code or a wrong one.
     ResetConfirm {
-        /// Challenge index.
+        /// Challenge, counted back from the newest (0).
         challenge: usize,
         /// The right code or a wrong one.
         right: bool,
@@ -346,6 +346,13 @@ pub(crate) struct Expect {
     pub(crate) password: Option<u8>,
     /// The access token a guarded step presents.
     pub(crate) access: Option<usize>,
+    /// The session a step names, resolved (step indices count modulo the sessions there are,
+    /// so that shrinking can drop the step that made a session).
+    pub(crate) session: Option<usize>,
+    /// The target session of a revocation, resolved.
+    pub(crate) target: Option<usize>,
+    /// The challenge a step names, resolved.
+    pub(crate) challenge: Option<usize>,
 }
 
 /// The state of the reference model.
@@ -497,7 +504,10 @@ impl ModelState {
 
     /// `failures`: the count standing now.
     fn failures(&self, key: &Key) -> Option<Fails> {
-        self.fails.get(key).copied().filter(|f| f.expires_at > self.now)
+        self.fails
+            .get(key)
+            .copied()
+            .filter(|f| f.expires_at > self.now)
     }
 
     /// `add_failure`.
@@ -595,7 +605,12 @@ impl ModelState {
         self.users.get_mut(slot).and_then(Option::as_mut)
     }
 
-    fn start_challenge(&mut self, phone: u8, purpose: Purpose, client: u8) -> Result<Out, AuthError> {
+    fn start_challenge(
+        &mut self,
+        phone: u8,
+        purpose: Purpose,
+        client: u8,
+    ) -> Result<Out, AuthError> {
         let c = cfg();
         self.sms_send(phone, purpose, client)?;
         self.check_lockout(
@@ -641,7 +656,12 @@ impl ModelState {
     }
 
     /// `solve_sms_challenge`.
-    fn solve_challenge(&mut self, index: usize, ch: &ChallengeM, right: bool) -> Result<(), AuthError> {
+    fn solve_challenge(
+        &mut self,
+        index: usize,
+        ch: &ChallengeM,
+        right: bool,
+    ) -> Result<(), AuthError> {
         let c = cfg();
         let key = Key::SmsFailures(ch.phone, ch.purpose);
         self.check_lockout(&key, c.sms_lock_after, c.sms_lock_base, c.sms_lock_max)?;
@@ -864,15 +884,26 @@ impl ModelState {
         Ok(self.start_session(slot))
     }
 
-    fn password_login(&mut self, login: LoginId, guess: PwGuess, client: u8) -> (Option<u8>, Result<Out, AuthError>) {
+    fn password_login(
+        &mut self,
+        login: LoginId,
+        guess: PwGuess,
+        client: u8,
+    ) -> (Option<u8>, Result<Out, AuthError>) {
         let (slot, unknown) = match login {
             LoginId::Email(n) => {
                 let slot = 2 + usize::from(n);
-                (self.user(slot).map(|_| slot), EMAILS.get(usize::from(n)).copied().unwrap_or_default())
+                (
+                    self.user(slot).map(|_| slot),
+                    EMAILS.get(usize::from(n)).copied().unwrap_or_default(),
+                )
             }
             LoginId::Username(n) => {
                 let slot = usize::from(n);
-                (self.user(slot).map(|_| slot), USERNAMES.get(slot).copied().unwrap_or_default())
+                (
+                    self.user(slot).map(|_| slot),
+                    USERNAMES.get(slot).copied().unwrap_or_default(),
+                )
             }
             LoginId::UnknownEmail => (None, UNKNOWN_EMAIL),
         };
@@ -881,7 +912,10 @@ impl ModelState {
             Some(slot) => AccountKey::Slot(slot),
             None => AccountKey::Unknown(unknown.to_owned()),
         };
-        (Some(given), self.password_login_with(slot, account, given, client))
+        (
+            Some(given),
+            self.password_login_with(slot, account, given, client),
+        )
     }
 
     fn password_login_with(
@@ -903,7 +937,11 @@ impl ModelState {
 
     fn refresh(&mut self, index: usize, lag: u64) -> Result<Out, AuthError> {
         let c = cfg();
-        let s = self.sessions.get(index).cloned().ok_or(AuthError::InvalidToken)?;
+        let s = self
+            .sessions
+            .get(index)
+            .cloned()
+            .ok_or(AuthError::InvalidToken)?;
         match s.revoked {
             Some(RevokeReason::RefreshTokenReused) => return Err(AuthError::RefreshTokenReused),
             Some(_) => return Err(AuthError::TokenRevoked),
@@ -968,7 +1006,11 @@ impl ModelState {
         let access = self.latest_access(index);
         self.authenticate(index, access)?;
         let slot = self.sessions.get(index).map_or(0, |s| s.slot);
-        let t = self.sessions.get(target).cloned().ok_or(AuthError::NotFound)?;
+        let t = self
+            .sessions
+            .get(target)
+            .cloned()
+            .ok_or(AuthError::NotFound)?;
         if t.slot != slot {
             return Err(AuthError::NotFound);
         }
@@ -993,7 +1035,10 @@ impl ModelState {
     ) -> (Option<u8>, Result<Out, AuthError>) {
         let slot = self.sessions.get(index).map_or(0, |s| s.slot);
         let old = old.map(|g| self.resolve(g, Some(slot)));
-        (old, self.change_password_with(index, slot, old, new, client))
+        (
+            old,
+            self.change_password_with(index, slot, old, new, client),
+        )
     }
 
     fn change_password_with(
@@ -1055,22 +1100,52 @@ impl ModelState {
         let user = self.user_mut(slot).ok_or(AuthError::NotFound)?;
         user.disabled = disabled;
         if disabled {
-            Ok(Out::Count(self.revoke_all(slot, None, RevokeReason::UserDisabled)))
+            Ok(Out::Count(self.revoke_all(
+                slot,
+                None,
+                RevokeReason::UserDisabled,
+            )))
         } else {
             Ok(Out::Unit)
         }
+    }
+
+    /// The session a step names: steps count back from the newest (0), modulo the sessions
+    /// there are, so that shrinking can drop earlier steps without changing what a later step
+    /// refers to.
+    pub(crate) fn session_index(&self, back: usize) -> Option<usize> {
+        let len = self.sessions.len();
+        back.checked_rem(len).map(|b| len - 1 - b)
+    }
+
+    /// The challenge a step names, counted back from the newest like sessions.
+    pub(crate) fn challenge_index(&self, back: usize) -> Option<usize> {
+        let len = self.challenges.len();
+        back.checked_rem(len).map(|b| len - 1 - b)
     }
 
     /// Applies a step: updates the state and records what it must answer.
     fn step(&mut self, step: &Step) {
         let mut password = None;
         let mut access = None;
+        let mut session = None;
+        let mut target = None;
+        let mut challenge = None;
+        let missing = Err(AuthError::invalid_request("the model has no such record"));
         let result = match *step {
             Step::Register { slot, client } => self.register(usize::from(slot), client),
             Step::SmsStart { phone, client } => self.start_challenge(phone, Purpose::Login, client),
             Step::SmsVerify {
-                challenge, right, ..
-            } => self.sms_verify(challenge, right),
+                challenge: c,
+                right,
+                ..
+            } => match self.challenge_index(c) {
+                Some(c) => {
+                    challenge = Some(c);
+                    self.sms_verify(c, right)
+                }
+                None => missing,
+            },
             Step::PasswordLogin {
                 login,
                 password: guess,
@@ -1080,49 +1155,100 @@ impl ModelState {
                 password = given;
                 result
             }
-            Step::Refresh { session, lag, .. } | Step::RefreshRace { session, lag, .. } => {
-                self.refresh(session, lag)
+            Step::Refresh {
+                session: i, lag, ..
             }
-            Step::ForgedRefresh { session, client } => self.forged_refresh(session, client),
-            Step::Authenticate { session, access: a } => {
-                let a = a.min(self.latest_access(session));
-                access = Some(a);
-                self.authenticate(session, a)
+            | Step::RefreshRace {
+                session: i, lag, ..
+            } => match self.session_index(i) {
+                Some(i) => {
+                    session = Some(i);
+                    self.refresh(i, lag)
+                }
+                None => missing,
+            },
+            Step::ForgedRefresh { session: i, client } => {
+                session = i.and_then(|i| self.session_index(i));
+                if i.is_some() && session.is_none() {
+                    missing
+                } else {
+                    self.forged_refresh(session, client)
+                }
             }
-            Step::Logout { session } => {
-                let a = self.latest_access(session);
-                access = Some(a);
-                self.authenticate(session, a).map(|_| {
-                    self.revoke(session, RevokeReason::Logout);
-                    Out::Unit
-                })
-            }
-            Step::LogoutOthers { session } => {
-                access = Some(self.latest_access(session));
-                self.logout_others(session)
-            }
-            Step::RevokeSession { session, target } => {
-                access = Some(self.latest_access(session));
-                self.revoke_session(session, target)
-            }
+            Step::Authenticate {
+                session: i,
+                access: a,
+            } => match self.session_index(i) {
+                Some(i) => {
+                    let a = a.min(self.latest_access(i));
+                    session = Some(i);
+                    access = Some(a);
+                    self.authenticate(i, a)
+                }
+                None => missing,
+            },
+            Step::Logout { session: i } => match self.session_index(i) {
+                Some(i) => {
+                    let a = self.latest_access(i);
+                    session = Some(i);
+                    access = Some(a);
+                    self.authenticate(i, a).map(|_| {
+                        self.revoke(i, RevokeReason::Logout);
+                        Out::Unit
+                    })
+                }
+                None => missing,
+            },
+            Step::LogoutOthers { session: i } => match self.session_index(i) {
+                Some(i) => {
+                    session = Some(i);
+                    access = Some(self.latest_access(i));
+                    self.logout_others(i)
+                }
+                None => missing,
+            },
+            Step::RevokeSession {
+                session: i,
+                target: t,
+            } => match (self.session_index(i), self.session_index(t)) {
+                (Some(i), Some(t)) => {
+                    session = Some(i);
+                    target = Some(t);
+                    access = Some(self.latest_access(i));
+                    self.revoke_session(i, t)
+                }
+                _ => missing,
+            },
             Step::ChangePassword {
-                session,
+                session: i,
                 old,
                 new,
                 client,
-            } => {
-                access = Some(self.latest_access(session));
-                let (old, result) = self.change_password(session, old, new, client);
-                password = old;
-                result
+            } => match self.session_index(i) {
+                Some(i) => {
+                    session = Some(i);
+                    access = Some(self.latest_access(i));
+                    let (old, result) = self.change_password(i, old, new, client);
+                    password = old;
+                    result
+                }
+                None => missing,
+            },
+            Step::ResetStart { phone, client } => {
+                self.start_challenge(phone, Purpose::Reset, client)
             }
-            Step::ResetStart { phone, client } => self.start_challenge(phone, Purpose::Reset, client),
             Step::ResetConfirm {
-                challenge,
+                challenge: c,
                 right,
                 new,
                 ..
-            } => self.reset_confirm(challenge, right, new),
+            } => match self.challenge_index(c) {
+                Some(c) => {
+                    challenge = Some(c);
+                    self.reset_confirm(c, right, new)
+                }
+                None => missing,
+            },
             Step::Disable { slot } => self.disable(usize::from(slot), true),
             Step::Enable { slot } => self.disable(usize::from(slot), false),
             Step::Advance { secs } => {
@@ -1134,6 +1260,9 @@ impl ModelState {
             result,
             password,
             access,
+            session,
+            target,
+            challenge,
         });
     }
 }
@@ -1153,6 +1282,19 @@ fn pw_guess() -> impl Strategy<Value = PwGuess> {
     ]
 }
 
+/// Mostly one of `preferred` (when there is any), sometimes anything in `all`.
+fn among<T>(preferred: Vec<T>, all: std::ops::Range<T>) -> BoxedStrategy<T>
+where
+    T: Clone + std::fmt::Debug + 'static,
+    std::ops::Range<T>: Strategy<Value = T>,
+{
+    if preferred.is_empty() {
+        all.boxed()
+    } else {
+        prop_oneof![4 => proptest::sample::select(preferred), 1 => all].boxed()
+    }
+}
+
 fn lag() -> impl Strategy<Value = u64> {
     prop_oneof![5 => Just(0u64), 3 => Just(1u64), 1 => 2..4u64]
 }
@@ -1166,26 +1308,53 @@ impl ReferenceStateMachine for Reference {
     }
 
     fn transitions(state: &ModelState) -> BoxedStrategy<Step> {
-        let slots = SLOTS as u8;
+        let registered: Vec<u8> = (0..SLOTS as u8)
+            .filter(|s| state.user(usize::from(*s)).is_some())
+            .collect();
+        let free: Vec<u8> = (0..SLOTS as u8)
+            .filter(|s| state.user(usize::from(*s)).is_none())
+            .collect();
+        let disabled: Vec<u8> = (0..SLOTS as u8)
+            .filter(|s| state.user(usize::from(*s)).is_some_and(|u| u.disabled))
+            .collect();
+        let phones: Vec<u8> = registered.iter().copied().filter(|s| *s < 2).collect();
+        let emails: Vec<u8> = registered
+            .iter()
+            .filter(|s| **s >= 2)
+            .map(|s| s - 2)
+            .collect();
+        let with_password: Vec<u8> = phones
+            .iter()
+            .copied()
+            .filter(|s| {
+                state
+                    .user(usize::from(*s))
+                    .is_some_and(|u| u.password.is_some())
+            })
+            .collect();
+        // Registrations come first in most sequences: little works without accounts.
+        let register_weight = if registered.len() < 2 { 8 } else { 2 };
+        let slot_for_register = among(free, 0..SLOTS as u8);
+        let phone = || among(phones.clone(), 0..3u8);
         let mut options: Vec<(u32, BoxedStrategy<Step>)> = vec![
             (
-                3,
-                (0..slots, client())
+                register_weight,
+                (slot_for_register, client())
                     .prop_map(|(slot, client)| Step::Register { slot, client })
                     .boxed(),
             ),
             (
                 3,
-                (prop_oneof![4 => 0..2u8, 1 => Just(2u8)], client())
+                (phone(), client())
                     .prop_map(|(phone, client)| Step::SmsStart { phone, client })
                     .boxed(),
             ),
             (
-                3,
+                4,
                 (
                     prop_oneof![
-                        2 => (0..2u8).prop_map(LoginId::Email),
-                        1 => (0..2u8).prop_map(LoginId::Username),
+                        4 => among(emails, 0..2u8).prop_map(LoginId::Email),
+                        2 => among(with_password, 0..2u8).prop_map(LoginId::Username),
                         1 => Just(LoginId::UnknownEmail),
                     ],
                     pw_guess(),
@@ -1200,19 +1369,21 @@ impl ReferenceStateMachine for Reference {
             ),
             (
                 1,
-                (prop_oneof![4 => 0..2u8, 1 => Just(2u8)], client())
+                (phone(), client())
                     .prop_map(|(phone, client)| Step::ResetStart { phone, client })
                     .boxed(),
             ),
             (
                 1,
-                (0..slots)
+                among(registered.clone(), 0..SLOTS as u8)
                     .prop_map(|slot| Step::Disable { slot })
                     .boxed(),
             ),
             (
                 1,
-                (0..slots).prop_map(|slot| Step::Enable { slot }).boxed(),
+                among(disabled, 0..SLOTS as u8)
+                    .prop_map(|slot| Step::Enable { slot })
+                    .boxed(),
             ),
             (
                 4,
@@ -1235,9 +1406,15 @@ impl ReferenceStateMachine for Reference {
         ];
         let challenges = state.challenges.len();
         if challenges > 0 {
+            // Counted back from the newest: 0 is the latest challenge.
+            let latest = || prop_oneof![3 => Just(0usize), 1 => 0..challenges];
             options.push((
                 4,
-                (0..challenges, prop_oneof![3 => Just(true), 1 => Just(false)], client())
+                (
+                    latest(),
+                    prop_oneof![3 => Just(true), 1 => Just(false)],
+                    client(),
+                )
                     .prop_map(|(challenge, right, client)| Step::SmsVerify {
                         challenge,
                         right,
@@ -1248,7 +1425,7 @@ impl ReferenceStateMachine for Reference {
             options.push((
                 2,
                 (
-                    0..challenges,
+                    latest(),
                     prop_oneof![3 => Just(true), 1 => Just(false)],
                     prop_oneof![3 => 0..3u8, 1 => Just(WEAK)],
                     client(),
@@ -1264,7 +1441,17 @@ impl ReferenceStateMachine for Reference {
         }
         let sessions = state.sessions.len();
         if sessions > 0 {
-            let session = || 0..sessions;
+            // Counted back from the newest session (0).
+            let live: Vec<usize> = (0..sessions)
+                .filter(|i| {
+                    state
+                        .sessions
+                        .get(*i)
+                        .is_some_and(|s| s.revoked.is_none() && !state.expired(s))
+                })
+                .map(|i| sessions - 1 - i)
+                .collect();
+            let session = || among(live.clone(), 0..sessions);
             options.extend([
                 (
                     8,
@@ -1278,7 +1465,11 @@ impl ReferenceStateMachine for Reference {
                 ),
                 (
                     3,
-                    (session(), prop_oneof![3 => Just(0u64), 2 => Just(1u64), 1 => Just(2u64)], client())
+                    (
+                        session(),
+                        prop_oneof![3 => Just(0u64), 2 => Just(1u64), 1 => Just(2u64)],
+                        client(),
+                    )
                         .prop_map(|(session, lag, client)| Step::RefreshRace {
                             session,
                             lag,
@@ -1301,7 +1492,12 @@ impl ReferenceStateMachine for Reference {
                         .prop_map(|(session, access)| Step::Authenticate { session, access })
                         .boxed(),
                 ),
-                (1, session().prop_map(|session| Step::Logout { session }).boxed()),
+                (
+                    1,
+                    session()
+                        .prop_map(|session| Step::Logout { session })
+                        .boxed(),
+                ),
                 (
                     1,
                     session()
@@ -1310,7 +1506,7 @@ impl ReferenceStateMachine for Reference {
                 ),
                 (
                     1,
-                    (session(), session())
+                    (session(), 0..sessions)
                         .prop_map(|(session, target)| Step::RevokeSession { session, target })
                         .boxed(),
                 ),
@@ -1336,25 +1532,21 @@ impl ReferenceStateMachine for Reference {
     }
 
     fn preconditions(state: &ModelState, step: &Step) -> bool {
-        let sessions = state.sessions.len();
-        let challenges = state.challenges.len();
+        let has_session = !state.sessions.is_empty();
         match *step {
-            Step::SmsVerify { challenge, .. } | Step::ResetConfirm { challenge, .. } => {
-                challenge < challenges
-            }
+            Step::SmsVerify { .. } | Step::ResetConfirm { .. } => !state.challenges.is_empty(),
             Step::Refresh { session, lag, .. } | Step::RefreshRace { session, lag, .. } => state
-                .sessions
-                .get(session)
+                .session_index(session)
+                .and_then(|i| state.sessions.get(i))
                 .is_some_and(|s| s.generation >= lag),
             Step::ForgedRefresh {
-                session: Some(session),
-                ..
+                session: Some(_), ..
             }
-            | Step::Authenticate { session, .. }
-            | Step::Logout { session }
-            | Step::LogoutOthers { session }
-            | Step::ChangePassword { session, .. } => session < sessions,
-            Step::RevokeSession { session, target } => session < sessions && target < sessions,
+            | Step::Authenticate { .. }
+            | Step::Logout { .. }
+            | Step::LogoutOthers { .. }
+            | Step::ChangePassword { .. }
+            | Step::RevokeSession { .. } => has_session,
             _ => true,
         }
     }

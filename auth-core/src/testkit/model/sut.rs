@@ -79,7 +79,9 @@ fn phone(index: u8) -> Result<Phone, String> {
         .get_or_init(|| {
             PHONES
                 .iter()
-                .map(|text| Phone::parse(text, false).map_err(|e| format!("model phone {text}: {e}")))
+                .map(|text| {
+                    Phone::parse(text, false).map_err(|e| format!("model phone {text}: {e}"))
+                })
                 .collect()
         })
         .get(usize::from(index))
@@ -119,7 +121,10 @@ fn forge(token: &str) -> String {
 
 impl Sut {
     /// A service on a fresh store from `make`.
-    pub(crate) fn new(handle: tokio::runtime::Handle, made: StoreUnderTest) -> Result<Self, String> {
+    pub(crate) fn new(
+        handle: tokio::runtime::Handle,
+        made: StoreUnderTest,
+    ) -> Result<Self, String> {
         let base = Utc::now().trunc_subsecs(0);
         let clock = ManualClock::starting_at(base);
         let sms = FakeSms::new();
@@ -183,7 +188,11 @@ impl Sut {
     }
 
     /// The principal of a session's access token, as a guard would get it.
-    fn principal(&self, index: usize, access: Option<usize>) -> Result<Result<Principal, AuthError>, String> {
+    fn principal(
+        &self,
+        index: usize,
+        access: Option<usize>,
+    ) -> Result<Result<Principal, AuthError>, String> {
         let token = self.access_token(index, access)?;
         Ok(self.block_on(self.auth.authenticate(&token)))
     }
@@ -216,7 +225,9 @@ impl Sut {
         let access = pair.access_token.expose().to_owned();
         if session == self.sessions.len() {
             if generation != 0 || self.sessions.iter().any(|s| s.id == pair.session_id) {
-                return Err(format!("a new session reused an id or a generation: {pair:?}"));
+                return Err(format!(
+                    "a new session reused an id or a generation: {pair:?}"
+                ));
             }
             self.sessions.push(SutSession {
                 id: pair.session_id,
@@ -229,7 +240,10 @@ impl Sut {
                 .get_mut(session)
                 .ok_or_else(|| format!("no session #{session}"))?;
             if s.id != pair.session_id {
-                return Err(format!("pair of session {} for session #{session}", pair.session_id));
+                return Err(format!(
+                    "pair of session {} for session #{session}",
+                    pair.session_id
+                ));
             }
             let g = usize::try_from(generation).unwrap_or(usize::MAX);
             match s.refresh.get(g) {
@@ -258,7 +272,13 @@ impl Sut {
     }
 
     /// Takes a challenge the model expected: its code when it was sent.
-    fn take_challenge(&mut self, id: ChallengeId, sent_before: usize, out: &Out, phone: u8) -> Checked {
+    fn take_challenge(
+        &mut self,
+        id: ChallengeId,
+        sent_before: usize,
+        out: &Out,
+        phone: u8,
+    ) -> Checked {
         let Out::Challenge { index, delivered } = *out else {
             return Err(format!("expected {out:?}, got a challenge"));
         };
@@ -286,7 +306,11 @@ impl Sut {
         Ok(())
     }
 
-    fn challenge_input(&self, index: usize, right: bool) -> Result<(ChallengeId, OneTimeCode), String> {
+    fn challenge_input(
+        &self,
+        index: usize,
+        right: bool,
+    ) -> Result<(ChallengeId, OneTimeCode), String> {
         let c = self
             .challenges
             .get(index)
@@ -317,6 +341,8 @@ impl Sut {
     /// after the step).
     pub(crate) fn apply(&mut self, step: &Step, model: &ModelState) -> Checked {
         let expect = model.last.clone().ok_or("the model expected nothing")?;
+        let session = expect.session.ok_or("no session resolved");
+        let challenge = expect.challenge.ok_or("no challenge resolved");
         match *step {
             Step::Register { slot, client: c } => {
                 let slot = usize::from(slot);
@@ -346,7 +372,14 @@ impl Sut {
                     }
                 }
             }
-            Step::SmsStart { phone: p, client: c } | Step::ResetStart { phone: p, client: c } => {
+            Step::SmsStart {
+                phone: p,
+                client: c,
+            }
+            | Step::ResetStart {
+                phone: p,
+                client: c,
+            } => {
                 let before = self.sms.count();
                 let number = phone(p)?;
                 let got = if matches!(step, Step::SmsStart { .. }) {
@@ -363,22 +396,24 @@ impl Sut {
                 }
             }
             Step::SmsVerify {
-                challenge,
-                right,
-                client: c,
+                right, client: c, ..
             } => {
-                let (id, code) = self.challenge_input(challenge, right)?;
+                let (id, code) = self.challenge_input(challenge?, right)?;
                 let got = self.block_on(self.auth.verify_sms(id, &code, &client(c)));
                 if let Some((pair, out)) = Self::outcome(&expect, got)? {
                     self.take_pair(model, &pair, &out)?;
                 }
             }
-            Step::PasswordLogin { login, client: c, .. } => {
+            Step::PasswordLogin {
+                login, client: c, ..
+            } => {
                 use super::reference::LoginId;
                 let identifier = match login {
                     LoginId::Email(n) => crate::LoginIdentifier::Email(
-                        crate::Email::parse(EMAILS.get(usize::from(n)).copied().unwrap_or_default())
-                            .map_err(|e| e.to_string())?,
+                        crate::Email::parse(
+                            EMAILS.get(usize::from(n)).copied().unwrap_or_default(),
+                        )
+                        .map_err(|e| e.to_string())?,
                     ),
                     LoginId::Username(n) => crate::LoginIdentifier::Username(
                         crate::Username::parse(
@@ -392,28 +427,21 @@ impl Sut {
                     ),
                 };
                 let pw = password(expect.password.ok_or("no password resolved")?);
-                let got = self.block_on(self.auth.login_with_password(&identifier, &pw, &client(c)));
+                let got =
+                    self.block_on(self.auth.login_with_password(&identifier, &pw, &client(c)));
                 if let Some((pair, out)) = Self::outcome(&expect, got)? {
                     self.take_pair(model, &pair, &out)?;
                 }
             }
-            Step::Refresh {
-                session,
-                lag,
-                client: c,
-            } => {
-                let token = self.refresh_token(session, lag)?;
+            Step::Refresh { lag, client: c, .. } => {
+                let token = self.refresh_token(session?, lag)?;
                 let got = self.block_on(self.auth.refresh(&token, &client(c)));
                 if let Some((pair, out)) = Self::outcome(&expect, got)? {
                     self.take_pair(model, &pair, &out)?;
                 }
             }
-            Step::RefreshRace {
-                session,
-                lag,
-                client: c,
-            } => {
-                let token = self.refresh_token(session, lag)?;
+            Step::RefreshRace { lag, client: c, .. } => {
+                let token = self.refresh_token(session?, lag)?;
                 let (a, b) = self.block_on(async {
                     let race = |auth: Auth, token: String| {
                         tokio::spawn(async move { auth.refresh(&token, &client(c)).await })
@@ -428,11 +456,9 @@ impl Sut {
                 let second = match (&a, &b) {
                     (Ok(pa), Ok(pb)) => {
                         if pa.refresh_token.expose() != pb.refresh_token.expose() {
-                            return Err(
-                                "two racing refreshes of one token got different tokens: \
+                            return Err("two racing refreshes of one token got different tokens: \
                                  a double spend"
-                                    .to_owned(),
-                            );
+                                .to_owned());
                         }
                         Some(pb.access_token.expose().to_owned())
                     }
@@ -452,29 +478,30 @@ impl Sut {
                     }
                 }
             }
-            Step::ForgedRefresh { session, client: c } => {
-                let token = match session {
+            Step::ForgedRefresh { client: c, .. } => {
+                let token = match expect.session {
                     Some(index) => forge(&self.refresh_token(index, 0)?),
                     None => "not-a-refresh-token".to_owned(),
                 };
                 let got = self.block_on(self.auth.refresh(&token, &client(c)));
                 Self::outcome(&expect, got)?;
             }
-            Step::Authenticate { session, .. } => {
+            Step::Authenticate { .. } => {
+                let session = session?;
                 let got = self.principal(session, expect.access)?;
                 if let Some((principal, _)) = Self::outcome(&expect, got)? {
                     self.check_principal(model, session, &principal)?;
                 }
             }
-            Step::Logout { session } => {
-                let got = match self.principal(session, expect.access)? {
+            Step::Logout { .. } => {
+                let got = match self.principal(session?, expect.access)? {
                     Ok(p) => self.block_on(self.auth.logout(&p, &client(0))),
                     Err(e) => Err(e),
                 };
                 Self::outcome(&expect, got)?;
             }
-            Step::LogoutOthers { session } => {
-                let got = match self.principal(session, expect.access)? {
+            Step::LogoutOthers { .. } => {
+                let got = match self.principal(session?, expect.access)? {
                     Ok(p) => self
                         .block_on(self.auth.logout_all_other_sessions(&p, &client(0)))
                         .map(|r| r.revoked),
@@ -486,20 +513,16 @@ impl Sut {
                     return Err(format!("revoked {n} sessions; the model says {out:?}"));
                 }
             }
-            Step::RevokeSession { session, target } => {
-                let target_id = self.session(target)?.id;
-                let got = match self.principal(session, expect.access)? {
+            Step::RevokeSession { .. } => {
+                let target_id = self.session(expect.target.ok_or("no target resolved")?)?.id;
+                let got = match self.principal(session?, expect.access)? {
                     Ok(p) => self.block_on(self.auth.revoke_own_session(&p, target_id, &client(0))),
                     Err(e) => Err(e),
                 };
                 Self::outcome(&expect, got)?;
             }
-            Step::ChangePassword {
-                session,
-                new,
-                client: c,
-                ..
-            } => {
+            Step::ChangePassword { new, client: c, .. } => {
+                let session = session?;
                 let request = ChangePasswordRequest {
                     old_password: expect.password.map(password),
                     new_password: password(new),
@@ -511,12 +534,12 @@ impl Sut {
                 Self::outcome(&expect, got)?;
             }
             Step::ResetConfirm {
-                challenge,
                 right,
                 new,
                 client: c,
+                ..
             } => {
-                let (id, code) = self.challenge_input(challenge, right)?;
+                let (id, code) = self.challenge_input(challenge?, right)?;
                 let got = self.block_on(self.auth.confirm_password_reset_sms(
                     id,
                     &code,
@@ -611,7 +634,9 @@ impl Sut {
             let id = self.users.get(slot).copied().flatten();
             let (Some(m), Some(id)) = (m, id) else {
                 if m.is_some() != id.is_some() {
-                    return Err(format!("account slot {slot}: registered in one of the two only"));
+                    return Err(format!(
+                        "account slot {slot}: registered in one of the two only"
+                    ));
                 }
                 continue;
             };
@@ -639,7 +664,9 @@ impl Sut {
         for (i, m) in model.sessions.iter().enumerate() {
             let s = self.session(i)?;
             if s.refresh.len() != usize::try_from(m.generation + 1).unwrap_or(0) {
-                return Err(format!("session #{i}: a rotation whose token was never handed out"));
+                return Err(format!(
+                    "session #{i}: a rotation whose token was never handed out"
+                ));
             }
             let stored = self
                 .block_on(self.store.session(s.id))
