@@ -27,7 +27,9 @@ fn model_redis_store() {
         })
     });
     eprintln!("{report}");
-    assert!(report.cases > 0 && report.steps > report.cases);
+    if report.cases >= 32 {
+        assert_eq!(report.missed_core_paths(), vec![], "{report}");
+    }
 }
 
 async fn race(name: &str, grace_secs: u64, default_rounds: u32) {

@@ -182,6 +182,28 @@ impl ModelReport {
             .copied()
             .unwrap_or(0)
     }
+
+    /// The `(kind, outcome)` pairs of [`ModelReport::CORE_PATHS`] that no step reached: a run
+    /// of a few dozen cases reaches them all, so anything here means the step mix no longer
+    /// exercises the core (e.g. a model change that keeps every login from succeeding).
+    pub fn missed_core_paths(&self) -> Vec<(&'static str, &'static str)> {
+        Self::CORE_PATHS
+            .iter()
+            .copied()
+            .filter(|(kind, outcome)| self.count(kind, outcome) == 0)
+            .collect()
+    }
+
+    /// Outcomes every run of 32 cases or more reaches (each is reached several times per
+    /// 10 cases on average).
+    pub const CORE_PATHS: [(&'static str, &'static str); 6] = [
+        ("register", "registered"),
+        ("sms_verify", "token_pair"),
+        ("password_login", "token_pair"),
+        ("refresh(current)", "token_pair"),
+        ("refresh_race(current)", "token_pair"),
+        ("sms_start", "rate_limited"),
+    ];
 }
 
 impl fmt::Display for ModelReport {

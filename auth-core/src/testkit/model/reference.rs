@@ -1557,8 +1557,8 @@ impl ReferenceStateMachine for Reference {
     }
 }
 
-/// The reuse classes a refresh of a token `lag` generations behind can fall in, for the
-/// statistics: what the model expected, in words.
+/// What the model expected of a step, in a word, for the statistics: an error code, or the
+/// kind of success.
 pub(crate) fn outcome_name(result: &Result<Out, AuthError>) -> String {
     match result {
         Ok(Out::Unit) => "ok".to_owned(),
