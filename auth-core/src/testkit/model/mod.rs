@@ -73,7 +73,7 @@ pub use reference::{LoginId, ModelState, PwGuess, Reference, Step};
 ///   failures, 6 password attempts per 15 minutes per account, 8 failed password checks per
 ///   client IP; SMS lockout after 4 wrong codes, 10 SMS per client IP per hour and 30 per
 ///   day; 8 registrations per client IP per hour and 20 per day, 3 per identifier per hour;
-///   5 failed refreshes per client IP and 3 per session;
+///   3 failed refreshes per client IP and 2 per session;
 /// * sessions of 6 hours, 2 hours idle.
 ///
 /// Everything else is the default: 10-second refresh grace window, 10-minute access tokens
@@ -92,8 +92,8 @@ pub fn model_config() -> AuthConfig {
     c.accounts.register_per_ip_per_hour = 8;
     c.accounts.register_per_ip_per_day = 20;
     c.accounts.register_per_identifier_per_hour = 3;
-    c.session.refresh_failures_per_ip = 5;
-    c.session.refresh_failures_per_session = 3;
+    c.session.refresh_failures_per_ip = 3;
+    c.session.refresh_failures_per_session = 2;
     c.session.absolute_lifetime_secs = 6 * 3600;
     c.session.idle_timeout_secs = 2 * 3600;
     c

@@ -1395,7 +1395,7 @@ impl ReferenceStateMachine for Reference {
                 .boxed(),
             ),
             (
-                1,
+                2,
                 client()
                     .prop_map(|client| Step::ForgedRefresh {
                         session: None,
@@ -1407,11 +1407,18 @@ impl ReferenceStateMachine for Reference {
         let challenges = state.challenges.len();
         if challenges > 0 {
             // Counted back from the newest: 0 is the latest challenge.
-            let latest = || prop_oneof![3 => Just(0usize), 1 => 0..challenges];
+            let latest = |purpose: Purpose| {
+                let back = state
+                    .challenges
+                    .iter()
+                    .rposition(|c| c.purpose == purpose)
+                    .map_or(0, |i| challenges - 1 - i);
+                prop_oneof![3 => Just(back), 1 => 0..challenges]
+            };
             options.push((
                 4,
                 (
-                    latest(),
+                    latest(Purpose::Login),
                     prop_oneof![3 => Just(true), 1 => Just(false)],
                     client(),
                 )
@@ -1425,7 +1432,7 @@ impl ReferenceStateMachine for Reference {
             options.push((
                 2,
                 (
-                    latest(),
+                    latest(Purpose::Reset),
                     prop_oneof![3 => Just(true), 1 => Just(false)],
                     prop_oneof![3 => 0..3u8, 1 => Just(WEAK)],
                     client(),
@@ -1478,7 +1485,7 @@ impl ReferenceStateMachine for Reference {
                         .boxed(),
                 ),
                 (
-                    1,
+                    2,
                     (session(), client())
                         .prop_map(|(session, client)| Step::ForgedRefresh {
                             session: Some(session),
