@@ -263,7 +263,8 @@ pub struct SessionConfig {
     /// A session ends when not refreshed for this long. Default 14 days.
     pub idle_timeout_secs: u64,
     /// After a rotation, the just-rotated refresh token still gets the same new token back for
-    /// this long (two tabs, a retried request). Default 10.
+    /// this long (two tabs, a retried request). Default 10. 0 turns the window off: the token
+    /// is spent once, and any second presentation, even one racing the first, is reuse.
     pub refresh_grace_secs: u64,
     /// Failed refreshes (`invalid_token`: a malformed, unknown or forged token) allowed from
     /// one client IP (an IPv6 /64) per `refresh_failure_window_secs`. Past it, refreshes from

@@ -101,6 +101,36 @@ async fn the_rotated_token_after_the_grace_window_is_reuse_and_kills_the_session
     );
 }
 
+/// Regression (found by the refresh race of `testkit::model::race`): a zero grace window
+/// still answered a second presentation made in the same instant as the rotation (or with a
+/// clock read before it) with the same new pair, so with `refresh_grace_secs = 0` two of
+/// many racing refreshes could both succeed. Zero now means no window at all.
+#[tokio::test]
+async fn with_no_grace_window_the_rotated_token_is_reuse_even_at_the_same_instant() {
+    let kit = kit_with(|c| c.session.refresh_grace_secs = 0);
+    register_phone(&kit, PHONE).await;
+    let first = sms_login(&kit, PHONE).await;
+    let second = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    // The clock has not moved: the same instant as the rotation.
+    let e = kit
+        .auth
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenReused);
+    assert_eq!(
+        kit.auth
+            .authenticate(second.access_token.expose())
+            .await
+            .unwrap_err(),
+        AuthError::TokenRevoked
+    );
+}
+
 #[tokio::test]
 async fn an_older_token_is_reuse_even_inside_the_grace_window() {
     let kit = kit();

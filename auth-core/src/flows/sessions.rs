@@ -214,7 +214,11 @@ async fn rotate_once(
             )))
         }
         Presented::Previous { current } => {
-            if now - session.refresh.issued_at <= secs(ctx.issuer().cfg.refresh_grace_secs) {
+            // A zero window is no window: without this test a racer whose clock read came
+            // before the winner's rotation (`now < issued_at`), or in the same instant, would
+            // still be answered as within it, and the token spent twice.
+            let grace = ctx.issuer().cfg.refresh_grace_secs;
+            if grace > 0 && now - session.refresh.issued_at <= secs(grace) {
                 let user = session_user(ctx, &session).await?;
                 return Ok(Some((
                     ctx.issuer().token_pair(&user, &session, current)?,

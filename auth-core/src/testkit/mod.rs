@@ -7,12 +7,14 @@
 //! * [`ManualClock`]: a clock that only moves when the test advances it.
 //! * [`TestKit`]: the three wired into an [`crate::Auth`] with fast argon2 parameters.
 //! * [`conformance`]: the store conformance suite, one part per store trait.
+//! * [`model`]: model-based tests of every flow against any store, and the refresh race.
 
 pub mod conformance;
 mod fake_mail;
 mod fake_sms;
 mod manual_clock;
 mod memory_store;
+pub mod model;
 
 pub use fake_mail::FakeMail;
 pub use fake_sms::FakeSms;
