@@ -41,14 +41,12 @@ impl Answer {
         self.status == status && self.code.as_deref() == code
     }
 
-    /// 503 `store_unavailable`.
-    pub(crate) fn store_unavailable(&self) -> bool {
-        self.is(503, Some("store_unavailable"))
-    }
-
     /// A string field of the body.
     pub(crate) fn field(&self, name: &str) -> Option<String> {
-        self.body.get(name).and_then(Value::as_str).map(str::to_owned)
+        self.body
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// `status code` as text, for reports: `503 store_unavailable`, `0 (connection refused)`.
@@ -111,11 +109,6 @@ impl Api {
     /// Whether the pacer of this client was stopped (its requests are no longer sent).
     pub(crate) fn stopped(&self) -> bool {
         self.pacer.as_ref().is_some_and(Pacer::stopped)
-    }
-
-    /// The recorder every answer goes to.
-    pub(crate) fn recorder(&self) -> &Recorder {
-        &self.recorder
     }
 
     /// Sends one request as client `ip` (in `X-Forwarded-For`, which the server trusts from

@@ -67,6 +67,9 @@ mod tests {
         assert_ne!(a.phone, b.phone);
         assert_eq!(client_ip(253), Ipv4Addr::new(198, 18, 0, 254));
         assert_eq!(client_ip(254), Ipv4Addr::new(198, 18, 1, 1));
-        assert_eq!(client_ip(2 * 256 * 254 - 1), Ipv4Addr::new(198, 19, 255, 254));
+        assert_eq!(
+            client_ip(2 * 256 * 254 - 1),
+            Ipv4Addr::new(198, 19, 255, 254)
+        );
     }
 }

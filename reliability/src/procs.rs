@@ -226,11 +226,6 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// The process id.
-    pub(crate) fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// Its resident set size (`VmRSS` of /proc/<pid>/status), in KiB.
     pub(crate) fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;

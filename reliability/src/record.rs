@@ -24,6 +24,8 @@ pub(crate) enum Op {
     LogoutOthers,
     PhoneChange,
     PhoneConfirm,
+    EmailChange,
+    EmailConfirm,
     PasswordChange,
     PasswordReset,
     PasswordResetConfirm,
@@ -48,6 +50,8 @@ impl Op {
             Self::LogoutOthers => "logout_others",
             Self::PhoneChange => "phone_change",
             Self::PhoneConfirm => "phone_confirm",
+            Self::EmailChange => "email_change",
+            Self::EmailConfirm => "email_confirm",
             Self::PasswordChange => "password_change",
             Self::PasswordReset => "password_reset",
             Self::PasswordResetConfirm => "password_reset_confirm",
@@ -107,7 +111,10 @@ impl Recorder {
 
     /// A copy of every record so far.
     pub(crate) fn snapshot(&self) -> Vec<Record> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// How many requests so far.

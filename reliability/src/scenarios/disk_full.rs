@@ -239,7 +239,10 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
     match recovered {
         Some(took) => report.check(
             took <= recovery_bound,
-            format!("the first write after space returned took {} ms", took.as_millis()),
+            format!(
+                "the first write after space returned took {} ms",
+                took.as_millis()
+            ),
         ),
         None => report.violation("no write succeeded after space returned"),
     }
@@ -311,7 +314,10 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
     let writes_503 = writes.iter().filter(|r| r.store_unavailable()).count();
 
     let status = server.stop().await?;
-    report.check(status.success(), format!("the server exited with {status} on SIGTERM"));
+    report.check(
+        status.success(),
+        format!("the server exited with {status} on SIGTERM"),
+    );
     let integrity_end = integrity_check(&spec.db)?;
     report.check(
         integrity_end == "ok",

@@ -113,7 +113,10 @@ enum Journey {
 }
 
 /// One client: hello, hello, refresh, one step of an SMS login, over and over.
-async fn client_loop(load: Arc<Load>, mut session: Option<(Client, Pair)>) -> Option<(Client, Pair)> {
+async fn client_loop(
+    load: Arc<Load>,
+    mut session: Option<(Client, Pair)>,
+) -> Option<(Client, Pair)> {
     let mut journey = Journey::Idle;
     let mut turn: u64 = 0;
     while !load.stop.load(Ordering::Relaxed) && !load.api.stopped() {
@@ -260,11 +263,18 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
     }
 
     let status = server.stop().await?;
-    report.check(status.success(), format!("the server exited with {status} on SIGTERM"));
+    report.check(
+        status.success(),
+        format!("the server exited with {status} on SIGTERM"),
+    );
     let panics = procs::panics_in(&spec.log);
     report.check(panics == 0, format!("{panics} panics in the server log"));
 
-    let records: Vec<Record> = recorder.snapshot().into_iter().skip(seed_requests).collect();
+    let records: Vec<Record> = recorder
+        .snapshot()
+        .into_iter()
+        .skip(seed_requests)
+        .collect();
     let recovery = secs(args.recovery_secs);
     let hang = env.hang();
     let faults = [killed, stopped];
@@ -303,9 +313,15 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
     report.figure("clients", args.clients);
     report.figure("rate_per_s", args.rate);
     report.figure("requests", records.len());
-    report.figure("achieved_rate_per_s", record::round(records.len() as f64 / load_secs));
+    report.figure(
+        "achieved_rate_per_s",
+        record::round(records.len() as f64 / load_secs),
+    );
     report.figure("hang_bound_ms", record::round(hang.as_secs_f64() * 1000.0));
-    report.figure("recovery_bound_ms", record::round(recovery.as_secs_f64() * 1000.0));
+    report.figure(
+        "recovery_bound_ms",
+        record::round(recovery.as_secs_f64() * 1000.0),
+    );
     report.line(format!(
         "{} requests from {} clients in {load_secs:.1} s (target {} req/s), hang bound {:.1} s, recovery bound {:.1} s",
         records.len(),
@@ -344,10 +360,11 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
                 .map(|t| record::ms_between(fault.up, t))
         };
         let recovery_ms = first_ok(None);
-        let per_op: serde_json::Map<String, serde_json::Value> = [Op::Hello, Op::Refresh, Op::SmsVerify]
-            .into_iter()
-            .map(|op| (op.name().to_owned(), json!(first_ok(Some(op)))))
-            .collect();
+        let per_op: serde_json::Map<String, serde_json::Value> =
+            [Op::Hello, Op::Refresh, Op::SmsVerify]
+                .into_iter()
+                .map(|op| (op.name().to_owned(), json!(first_ok(Some(op)))))
+                .collect();
         match recovery_ms {
             Some(ms) => report.check(
                 ms <= recovery.as_secs_f64() * 1000.0,
@@ -387,13 +404,20 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
             "{name}: first 200 {} ms after Redis was back (hello {}, refresh {}, sms_verify {})",
             recovery_ms.map_or("never".to_owned(), |ms| ms.to_string()),
             per_op.get("hello").map_or("-".into(), ToString::to_string),
-            per_op.get("refresh").map_or("-".into(), ToString::to_string),
-            per_op.get("sms_verify").map_or("-".into(), ToString::to_string),
+            per_op
+                .get("refresh")
+                .map_or("-".into(), ToString::to_string),
+            per_op
+                .get("sms_verify")
+                .map_or("-".into(), ToString::to_string),
         ));
     }
     let normal_failures = normal.iter().filter(|r| !r.ok()).count();
     let lost = load.sessions_lost.load(Ordering::Relaxed);
-    report.check(lost == 0, format!("{lost} client sessions answered 401 during the run"));
+    report.check(
+        lost == 0,
+        format!("{lost} client sessions answered 401 during the run"),
+    );
     report.figure("requests_outside_faults", normal.len());
     report.figure("failures_outside_faults", normal_failures);
     report.figure("sessions_lost", lost);

@@ -227,7 +227,8 @@ async fn client_loop(
                 Got::NoAnswer => return,
                 Got::Other => {
                     s.pending = Pending::None;
-                    book.unexpected.push(format!("logout: {}", answer.describe()));
+                    book.unexpected
+                        .push(format!("logout: {}", answer.describe()));
                 }
             }
         }
@@ -263,7 +264,7 @@ struct Checked {
 /// Checks, on the restarted server, that every acknowledged write of `book` is there.
 async fn check_book(api: &Api, book: &Book, report: &mut Report, round: usize) -> Checked {
     let mut c = Checked::default();
-    let mut lost = |report: &mut Report, what: String| {
+    let lost = |report: &mut Report, what: String| {
         report.violation(format!("kill {round}: lost write: {what}"));
         1_u64
     };
@@ -338,10 +339,7 @@ async fn check_book(api: &Api, book: &Book, report: &mut Report, round: usize) -
                     };
                     lost_writes += lost(
                         report,
-                        format!(
-                            "{what}: its refresh token answers {}",
-                            refreshed.describe()
-                        ),
+                        format!("{what}: its refresh token answers {}", refreshed.describe()),
                     );
                     continue;
                 }
@@ -424,7 +422,8 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
                 ))
             })
             .collect();
-        let delay = Duration::from_millis(rng.random_range(args.min_ms..=args.max_ms.max(args.min_ms)));
+        let delay =
+            Duration::from_millis(rng.random_range(args.min_ms..=args.max_ms.max(args.min_ms)));
         tokio::time::sleep(delay).await;
         server.kill9().await?;
         let killed = Instant::now();
@@ -453,7 +452,9 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
         let check_api = Api::new(server.base(), env.client_timeout(), Recorder::default())?;
         let book = std::mem::take(&mut *book(&shared));
         for what in &book.unexpected {
-            report.violation(format!("kill {round}: unexpected answer before the kill: {what}"));
+            report.violation(format!(
+                "kill {round}: unexpected answer before the kill: {what}"
+            ));
         }
         let c = check_book(&check_api, &book, &mut report, round).await;
         totals.registrations += c.registrations;
@@ -482,9 +483,15 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
         }));
     }
     let status = server.stop().await?;
-    report.check(status.success(), format!("the server exited with {status} on SIGTERM"));
+    report.check(
+        status.success(),
+        format!("the server exited with {status} on SIGTERM"),
+    );
     let integrity = integrity_check(&spec.db)?;
-    report.check(integrity == "ok", format!("integrity_check at the end: {integrity}"));
+    report.check(
+        integrity == "ok",
+        format!("integrity_check at the end: {integrity}"),
+    );
     let panics = procs::panics_in(&spec.log);
     report.check(panics == 0, format!("{panics} panics in the server log"));
     let lost = totals.lost_writes;
