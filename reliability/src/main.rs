@@ -185,16 +185,17 @@ async fn run(cli: Cli) -> Result<bool> {
         Scenario::Soak(_) => "soak",
     };
     let env = Env::new(common.clone(), name)?;
-    let reports: Vec<Report> = match cli.scenario {
-        Scenario::RedisOutage(args) => vec![scenarios::redis_outage::run(&env, &args).await?],
-        Scenario::SqliteCrash(args) => vec![scenarios::sqlite_crash::run(&env, &args).await?],
-        Scenario::DiskFull(args) => vec![scenarios::disk_full::run(&env, &args).await?],
-        Scenario::Soak(args) => scenarios::soak::run(&env, &args).await?,
-    };
     let mut passed = true;
-    for report in &reports {
+    let mut done = |report: Report| -> Result<()> {
         report.print(common.json_out.as_deref())?;
         passed &= report.passed();
+        Ok(())
+    };
+    match cli.scenario {
+        Scenario::RedisOutage(args) => done(scenarios::redis_outage::run(&env, &args).await?)?,
+        Scenario::SqliteCrash(args) => done(scenarios::sqlite_crash::run(&env, &args).await?)?,
+        Scenario::DiskFull(args) => done(scenarios::disk_full::run(&env, &args).await?)?,
+        Scenario::Soak(args) => scenarios::soak::run(&env, &args, &mut done).await?,
     }
     if common.keep || !passed {
         let kept = env.dir.keep();

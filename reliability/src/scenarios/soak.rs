@@ -523,16 +523,20 @@ fn rss_growth(samples: &Samples, warmup_pct: u64) -> Option<(u64, u64, f64)> {
     Some((first, last, record::round(growth)))
 }
 
-/// Runs the scenario on the chosen store(s).
-pub(crate) async fn run(env: &Env, args: &Args) -> Result<Vec<Report>> {
-    let mut reports = Vec::new();
+/// Runs the scenario on the chosen store(s), handing each report to `done` as soon as its
+/// run is over.
+pub(crate) async fn run(
+    env: &Env,
+    args: &Args,
+    mut done: impl FnMut(Report) -> Result<()>,
+) -> Result<()> {
     if matches!(args.store, Stores::Sqlite | Stores::Both) {
-        reports.push(run_one(env, args, false).await?);
+        done(run_one(env, args, false).await?)?;
     }
     if matches!(args.store, Stores::Redis | Stores::Both) {
-        reports.push(run_one(env, args, true).await?);
+        done(run_one(env, args, true).await?)?;
     }
-    Ok(reports)
+    Ok(())
 }
 
 async fn run_one(env: &Env, args: &Args, on_redis: bool) -> Result<Report> {
