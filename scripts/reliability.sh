@@ -55,7 +55,7 @@ echo "build: $(( $(date +%s) - started )) s"
 
 if [ "$MODE" = full ]; then
   SCENARIOS=(
-    "redis-outage --clients 48 --kill-secs 10 --stop-secs 8 --after-secs 8"
+    "redis-outage --clients 48 --kill-secs 6 --stop-secs 8 --after-secs 8"
     "sqlite-crash --kills 20"
     "disk-full --failures 300"
     "soak --duration 600 --password-per-min 30"
