@@ -14,8 +14,8 @@
 //!   concurrent hash and reused, not allocated and freed by every hash: freed on whichever
 //!   blocking-pool thread ran the hash, glibc kept each 19 MiB block in that thread's malloc
 //!   arena (up to 8 per CPU), so the server's resident memory grew by 19 MiB steps long after
-//!   start (measured by the reliability soak: 25 MiB to 250 MiB in 30 s of password logins
-//!   on 2 CPUs) instead of staying at `max_concurrent_hashes` blocks.
+//!   start (measured by the reliability soak on a debug build: 25 MiB to 236 MiB in 30 s of
+//!   password journeys on 2 CPUs) instead of staying at `max_concurrent_hashes` blocks.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
