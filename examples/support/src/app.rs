@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
+use auth_core::http::client_ip::ClientIpPolicy;
 use auth_core::{Auth, AuthConfig};
 
 use crate::{AdminGrants, DevMail, DevSms, Settings, init_tracing, load_or_create_secret};
@@ -31,8 +32,9 @@ impl ExampleApp {
     }
 
     /// Builds the `Auth` for `settings`: the store, the signing secret, the development SMS
-    /// and mail senders, and the hook granting `admin` to the accounts in `AUTH_ADMINS`
-    /// (those that already exist get it now).
+    /// and mail senders, the trusted proxies of `AUTH_TRUSTED_PROXIES` (none by default), and
+    /// the hook granting `admin` to the accounts in `AUTH_ADMINS` (those that already exist
+    /// get it now).
     pub async fn with_settings(settings: Settings) -> Result<Self> {
         let (store, one_time_tokens) = crate::open_store(&settings).await?;
         let secret = match &settings.jwt_secret {
@@ -40,7 +42,20 @@ impl ExampleApp {
             None => load_or_create_secret(&settings.db_path)?,
         };
         let admins = AdminGrants::new(settings.admins.clone());
-        let auth = Auth::builder(AuthConfig::new(secret))
+        let mut config = AuthConfig::new(secret);
+        if !settings.trusted_proxies.is_empty() {
+            config.client_ip = ClientIpPolicy::trusting(settings.trusted_proxies.iter().copied());
+            let proxies: Vec<String> = settings
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            tracing::info!(
+                proxies = %proxies.join(","),
+                "trusted proxies (AUTH_TRUSTED_PROXIES): X-Forwarded-For names the client"
+            );
+        }
+        let auth = Auth::builder(config)
             .store_arc(store)
             .one_time_tokens_arc(one_time_tokens)
             .sms(DevSms::new(settings.sms_outbox.clone()))
@@ -87,5 +102,61 @@ impl ExampleApp {
     pub fn stopped(self) {
         drop(self.auth);
         tracing::info!("stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::http::client_ip::IpRange;
+
+    use super::*;
+
+    fn settings(dir: &std::path::Path, proxies: &str) -> Settings {
+        let db = dir.join("auth.db").display().to_string();
+        let proxies = proxies.to_owned();
+        Settings::from_lookup(move |name| match name {
+            "AUTH_DB" => Some(db.clone()),
+            "AUTH_TRUSTED_PROXIES" => Some(proxies.clone()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn no_proxy_is_trusted_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = ExampleApp::with_settings(settings(dir.path(), ""))
+            .await
+            .unwrap();
+        assert!(app.auth().config().client_ip.trusted_proxies.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_trusted_proxies_reach_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = ExampleApp::with_settings(settings(dir.path(), "127.0.0.1"))
+            .await
+            .unwrap();
+        let auth = app.auth();
+        let policy = &auth.config().client_ip;
+        assert_eq!(
+            policy.trusted_proxies,
+            ["127.0.0.1".parse::<IpRange>().unwrap()]
+        );
+        let headers = [("x-forwarded-for", "198.18.0.7")];
+        let peer = Some("127.0.0.1".parse().unwrap());
+        assert_eq!(
+            policy.client_ip_of(peer, &headers),
+            Some("198.18.0.7".parse().unwrap())
+        );
+    }
+
+    #[tokio::test]
+    async fn trusting_every_address_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ExampleApp::with_settings(settings(dir.path(), "0.0.0.0/0"))
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("trusted_proxies"), "{err:#}");
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! * [`Settings`]: the configuration, from environment variables with defaults that need no
 //!   set-up (`AUTH_DB`, `AUTH_BIND`, `REDIS_URL`, `AUTH_JWT_SECRET`, `AUTH_SMS_OUTBOX`,
-//!   `AUTH_EMAIL_OUTBOX`, `AUTH_ADMINS`, `AUTH_REDIS_PREFIX`);
+//!   `AUTH_EMAIL_OUTBOX`, `AUTH_ADMINS`, `AUTH_REDIS_PREFIX`, `AUTH_TRUSTED_PROXIES`);
 //! * [`ExampleApp::start`]: logging, settings, the store (SQLite file, or Redis when
 //!   `REDIS_URL` is set), the signing secret (generated and kept beside the database when
 //!   `AUTH_JWT_SECRET` is unset), the development SMS and mail senders, and the

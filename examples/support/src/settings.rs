@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use auth_core::SigningSecret;
+use auth_core::http::client_ip::IpRange;
 
 use crate::admins::AdminList;
 
@@ -32,6 +33,12 @@ pub struct Settings {
     pub email_outbox: Option<PathBuf>,
     /// `AUTH_ADMINS`: comma-separated phones and emails that get the `admin` role.
     pub admins: AdminList,
+    /// `AUTH_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of reverse proxies
+    /// whose `X-Forwarded-For` names the client (`AuthConfig.client_ip`). Empty by default:
+    /// the client is the TCP peer and no header is read. A load generator on loopback that
+    /// stands for many clients sets `127.0.0.1` and sends each client's address in the header,
+    /// so the per-IP limits count each client apart instead of all of them as one.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Settings {
@@ -64,6 +71,15 @@ impl Settings {
             .context("AUTH_JWT_SECRET must be at least 32 bytes")?;
         let admins = AdminList::parse(&var("AUTH_ADMINS").unwrap_or_default())
             .context("AUTH_ADMINS must list phones (E.164) and emails, separated by commas")?;
+        let trusted_proxies = var("AUTH_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(str::parse::<IpRange>)
+            .collect::<Result<Vec<_>, _>>()
+            .context(
+                "AUTH_TRUSTED_PROXIES must list IP addresses or CIDR ranges, separated by commas",
+            )?;
         Ok(Self {
             db_path: PathBuf::from(var("AUTH_DB").unwrap_or_else(|| Self::DEFAULT_DB.to_owned())),
             bind,
@@ -74,6 +90,7 @@ impl Settings {
             sms_outbox: var("AUTH_SMS_OUTBOX").map(PathBuf::from),
             email_outbox: var("AUTH_EMAIL_OUTBOX").map(PathBuf::from),
             admins,
+            trusted_proxies,
         })
     }
 }
@@ -102,6 +119,7 @@ mod tests {
         assert!(s.jwt_secret.is_none());
         assert!(s.sms_outbox.is_none() && s.email_outbox.is_none());
         assert!(s.admins.is_empty());
+        assert!(s.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -115,6 +133,7 @@ mod tests {
             ("AUTH_SMS_OUTBOX", "/tmp/sms.jsonl"),
             ("AUTH_EMAIL_OUTBOX", "/tmp/mail.jsonl"),
             ("AUTH_ADMINS", "+1 555 000 0001, Boss@Example.com"),
+            ("AUTH_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,"),
         ])
         .unwrap();
         assert_eq!(s.db_path, PathBuf::from("/tmp/x.db"));
@@ -125,6 +144,8 @@ mod tests {
         assert_eq!(s.sms_outbox, Some(PathBuf::from("/tmp/sms.jsonl")));
         assert_eq!(s.email_outbox, Some(PathBuf::from("/tmp/mail.jsonl")));
         assert_eq!(s.admins.len(), 2);
+        let proxies: Vec<String> = s.trusted_proxies.iter().map(|r| r.to_string()).collect();
+        assert_eq!(proxies, ["127.0.0.1/32", "10.0.0.0/8"]);
     }
 
     #[test]
@@ -142,5 +163,10 @@ mod tests {
         assert!(format!("{err:#}").contains("AUTH_BIND"), "{err:#}");
         let err = settings(&[("AUTH_ADMINS", "not-a-phone")]).unwrap_err();
         assert!(format!("{err:#}").contains("AUTH_ADMINS"), "{err:#}");
+        let err = settings(&[("AUTH_TRUSTED_PROXIES", "127.0.0.1,localhost")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("AUTH_TRUSTED_PROXIES"),
+            "{err:#}"
+        );
     }
 }

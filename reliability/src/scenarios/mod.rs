@@ -1,0 +1,6 @@
+//! The scenarios, one module each.
+
+pub(crate) mod disk_full;
+pub(crate) mod redis_outage;
+pub(crate) mod soak;
+pub(crate) mod sqlite_crash;
