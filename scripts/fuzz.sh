@@ -57,11 +57,13 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "fuzz/artifacts/$t"
   log="$work/$t.log"
   echo "fuzz: $t for ${seconds}s"
+  dict=()
+  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
   set +e
   # -timeout: one input running longer than 10 s is a hang; -rss_limit_mb: libFuzzer's default.
   cargo fuzz run "${flags[@]}" "$t" "$work/$t" "fuzz/corpus/$t" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    >"$log" 2>&1
+    "${dict[@]}" >"$log" 2>&1
   status=$?
   set -e
   stats=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
