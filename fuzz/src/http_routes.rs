@@ -265,16 +265,16 @@ pub fn run(case: &HttpCase) {
             if let Some(cid) = v.get("challenge_id").and_then(|c| c.as_str()) {
                 state.challenge = cid.to_owned();
             }
-            if res.status == 200 {
-                if let (Some(at), Some(rt)) = (
+            if res.status == 200
+                && let (Some(at), Some(rt)) = (
                     v.get("access_token").and_then(|t| t.as_str()),
                     v.get("refresh_token").and_then(|t| t.as_str()),
-                ) {
-                    state.access = at.to_owned();
-                    state.refresh = rt.to_owned();
-                    if let Some(sid) = v.get("session_id").and_then(|s| s.as_str()) {
-                        state.session = sid.to_owned();
-                    }
+                )
+            {
+                state.access = at.to_owned();
+                state.refresh = rt.to_owned();
+                if let Some(sid) = v.get("session_id").and_then(|s| s.as_str()) {
+                    state.session = sid.to_owned();
                 }
             }
         }

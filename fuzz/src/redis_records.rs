@@ -298,11 +298,11 @@ pub fn run(case: &RedisCase) {
             let names = names_of(&base, &["consumed_at"]);
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             if let Ok(d) =
-                codec::decode_email_token(t.hash.clone(), key, edit_hash(base, &names, &case.edits))
+                codec::decode_email_token(t.hash, key, edit_hash(base, &names, &case.edits))
             {
                 let again = codec::encode_email_token(&d);
                 assert_eq!(
-                    codec::decode_email_token(t.hash.clone(), key, again).ok(),
+                    codec::decode_email_token(t.hash, key, again).ok(),
                     Some(d),
                     "emailed token round trip"
                 );

@@ -123,7 +123,7 @@ pub fn run(case: &RefreshCase) {
     let is_current = parsed.as_ref() == Some(&current);
     let is_previous = parsed.as_ref() == Some(&previous);
     let session_alive = case.advance % 4 < 2;
-    let in_grace = case.advance % 4 == 0;
+    let in_grace = case.advance.is_multiple_of(4);
     let may_pass = session_alive && (is_current || (is_previous && in_grace));
 
     let result = block_on(async {

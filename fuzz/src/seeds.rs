@@ -247,7 +247,7 @@ fn http_routes() -> Vec<Seed> {
 }
 
 fn identifiers() -> Vec<Seed> {
-    let texts: [(&str, &str); 16] = [
+    let texts: [(&str, &str); 17] = [
         ("phone-us", "+15551234567"),
         ("phone-spaced", "+1 555-123-4567"),
         ("phone-uk", "+44 20 7946 0958"),
@@ -264,6 +264,8 @@ fn identifiers() -> Vec<Seed> {
         ("username-mixed", "Ann_1.x-y"),
         ("username-short", "ab"),
         ("empty", ""),
+        // Crashes found, kept as seeds.
+        ("regress-phone-trunk-prefix", "+860123123"),
     ];
     texts
         .iter()
