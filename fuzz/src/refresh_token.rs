@@ -120,7 +120,11 @@ pub fn run(case: &RefreshCase) {
 
     let token = mutate_token(case.op, case.at, &[&t0, &t1, &t2], &case.payload);
     // The header path reads the token as the guards do, trimmed (`bearer  <token> ` works).
-    let presented = if case.via % 3 == 2 { token.trim() } else { token.as_str() };
+    let presented = if case.via % 3 == 2 {
+        token.trim()
+    } else {
+        token.as_str()
+    };
     let parsed = parse_checked(presented);
     let is_current = parsed.as_ref() == Some(&current);
     let is_previous = parsed.as_ref() == Some(&previous);
