@@ -69,6 +69,10 @@ pub mod token;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use account::{Email, User, UserStatus, Username};
 pub use auth::{Auth, AuthBuilder};
 pub use clock::{Clock, SystemClock};

@@ -26,6 +26,21 @@ impl Phone {
     /// numbering plan (libphonenumber's `is_valid`); otherwise only the country calling code
     /// has to exist, which keeps fictional test numbers such as `+15551234567` usable.
     pub fn parse(input: &str, strict: bool) -> Result<Self, AuthError> {
+        let phone = Self::normalize(input, strict)?;
+        // The normal form is what the stores keep and parse again when they read a record:
+        // it must parse to itself. The formatter may drop digits (a trunk prefix after the
+        // country code: `+86 0123123` becomes `+86123123`) and give a form that no longer
+        // parses, which would make the account's record unreadable; such input is refused.
+        match Self::normalize(&phone.e164, strict) {
+            Ok(again) if again == phone => Ok(phone),
+            _ => Err(AuthError::invalid_request(
+                "phone must be in E.164 form, e.g. +15551234567",
+            )),
+        }
+    }
+
+    /// One pass of parsing and formatting.
+    fn normalize(input: &str, strict: bool) -> Result<Self, AuthError> {
         let bad = || AuthError::invalid_request("phone must be in E.164 form, e.g. +15551234567");
         let input = input.trim();
         if input.len() > Self::MAX_INPUT_LEN {
@@ -138,6 +153,30 @@ mod tests {
         ] {
             assert!(Phone::parse(bad, false).is_err(), "{bad:?} accepted");
         }
+    }
+
+    /// Found by the `identifiers` fuzz target: `+860123123` normalized to `+86123123`, which
+    /// does not parse, so a store could not read back the account that registered it.
+    #[test]
+    fn a_normalized_number_parses_to_itself() {
+        for input in [
+            "+860123123",
+            "+44 (0)20 7946 0958",
+            "+39 06 1234 5678",
+            "+15551234567",
+        ] {
+            for strict in [false, true] {
+                if let Ok(p) = Phone::parse(input, strict) {
+                    assert_eq!(Phone::parse(p.as_str(), strict), Ok(p), "{input:?}");
+                }
+            }
+        }
+        assert!(Phone::parse("+860123123", false).is_err());
+        // A trunk prefix that the normal form drops is still accepted when that form parses.
+        assert_eq!(
+            Phone::parse("+44 (0)20 7946 0958", true).map(|p| p.as_str().to_owned()),
+            Ok("+442079460958".to_owned())
+        );
     }
 
     #[test]

@@ -160,5 +160,9 @@ mod keys;
 mod scripts;
 mod store;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use config::RedisStoreConfig;
 pub use store::RedisStore;

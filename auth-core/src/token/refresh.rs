@@ -91,7 +91,7 @@ pub(crate) struct RefreshToken {
 impl RefreshToken {
     /// The longest string that can be a valid token: a hyphenated UUID, the largest `u64`, and
     /// 48 bytes in base64url without padding.
-    const MAX_LEN: usize = 36 + 1 + 20 + 1 + 64;
+    pub(crate) const MAX_LEN: usize = 36 + 1 + 20 + 1 + 64;
 
     /// Parses a token string; `None` for anything malformed (including the earlier form
     /// without a tag).
