@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, starting what the tests need first.
+# Runs every test of the workspace, starting what the tests need first, then the bounded
+# fuzzing and reliability runs (about 10 minutes more on 2 CPUs once built).
 # This is the one test command the README gives and the one .ci/run runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,9 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+# The bounded reliability runs (RELIABILITY.md has the longer commands): every fuzz target for
+# 30 s from its seed corpus (installs cargo-fuzz when absent), then the faults under load and
+# the soak against the example server (its own Redis to kill; a tmpfs for the full disk).
+./scripts/fuzz.sh --seconds "${AUTH_FUZZ_SECONDS:-30}"
+./scripts/reliability.sh --quick
