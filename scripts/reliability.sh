@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Faults under load and soak runs against the example server (examples/axum-server), on
-# loopback only, each bounded in time; see reliability/faults.md for what each one promises.
+# loopback only, each bounded in time; see RELIABILITY.md for what each one promises.
 #
 #   redis-outage   its own redis-server SIGKILLed, then SIGSTOPped, under load: 503
 #                  store_unavailable during the outage, 200 again within 2 s, no restart
