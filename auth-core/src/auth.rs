@@ -43,6 +43,7 @@ use crate::pipeline::NO_CLIENT;
 use crate::secret::MacKey;
 use crate::secret::{OneTimeCode, Password};
 use crate::session::Session;
+use crate::session_cache::{CachingStore, SessionCacheConfig, SessionEventBus};
 use crate::sms::SmsSender;
 use crate::store::{OneTimeTokenStore, Store};
 use crate::token::access::{AccessTokens, Principal};
@@ -98,6 +99,7 @@ pub struct AuthBuilder {
     clock: Arc<dyn Clock>,
     breached: Option<Arc<dyn BreachedPasswordCheck>>,
     hooks: Arc<dyn Hooks>,
+    session_cache: Option<(Arc<dyn SessionEventBus>, SessionCacheConfig)>,
 }
 
 impl AuthBuilder {
@@ -165,6 +167,22 @@ impl AuthBuilder {
         self
     }
 
+    /// A local cache of session checks, kept correct across the app's instances by the
+    /// session events `bus` carries (see [`session_cache`](crate::session_cache)). Used with
+    /// the session-checked and opaque access modes; the stateless mode checks no session.
+    pub fn session_cache(self, bus: impl SessionEventBus, config: SessionCacheConfig) -> Self {
+        self.session_cache_arc(Arc::new(bus), config)
+    }
+    /// [`AuthBuilder::session_cache`] with a bus already shared.
+    pub fn session_cache_arc(
+        mut self,
+        bus: Arc<dyn SessionEventBus>,
+        config: SessionCacheConfig,
+    ) -> Self {
+        self.session_cache = Some((bus, config));
+        self
+    }
+
     /// Validates the configuration and builds the service.
     pub fn build(self) -> Result<Auth, ConfigError> {
         self.config.validate()?;
@@ -184,6 +202,30 @@ impl AuthBuilder {
                     .to_owned(),
             ));
         }
+        let store = match self.session_cache {
+            Some((_, config)) if config.max_age_value() > SessionCacheConfig::MAX_MAX_AGE => {
+                return Err(ConfigError::Invalid(format!(
+                    "the session cache's max_age is at most {} s",
+                    SessionCacheConfig::MAX_MAX_AGE.as_secs()
+                )));
+            }
+            Some((bus, config))
+                if config.enabled() && self.config.access.mode != AccessMode::Stateless =>
+            {
+                let cache = Arc::new(crate::session_cache::Shared::new(
+                    config.max_age_value(),
+                    config.capacity_value(),
+                ));
+                Arc::new(CachingStore::new(
+                    store,
+                    bus,
+                    cache,
+                    Arc::clone(&self.clock),
+                    crate::clock::secs(self.config.session.idle_timeout_secs),
+                ))
+            }
+            _ => store,
+        };
         let secret = &self.config.secret;
         let inner = Inner {
             access: AccessTokens::new(&self.config),
@@ -231,6 +273,7 @@ impl Auth {
             clock: Arc::new(SystemClock),
             breached: None,
             hooks: Arc::new(NoHooks),
+            session_cache: None,
         }
     }
 

@@ -62,6 +62,7 @@ mod pipeline;
 pub mod profile;
 pub mod secret;
 pub mod session;
+pub mod session_cache;
 pub mod sms;
 pub mod store;
 pub mod token;

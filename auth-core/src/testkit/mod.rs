@@ -4,6 +4,8 @@
 //! * [`MemoryStore`]: a real, concurrent in-memory store.
 //! * [`FakeSms`]: an SMS sender that records what it sent, so a test can read the code.
 //! * [`FakeMail`]: the same for mail, so a test can read activation and reset tokens.
+//! * [`LocalEventBus`]: an in-process session-event bus, for several `Auth` instances on one
+//!   store with session caches (and switches to lose its messages or drop its subscriptions).
 //! * [`ManualClock`]: a clock that only moves when the test advances it.
 //! * [`TestKit`]: the three wired into an [`crate::Auth`] with fast argon2 parameters.
 //! * [`conformance`]: the store conformance suite, one part per store trait.
@@ -12,12 +14,14 @@
 pub mod conformance;
 mod fake_mail;
 mod fake_sms;
+mod local_event_bus;
 mod manual_clock;
 mod memory_store;
 pub mod model;
 
 pub use fake_mail::FakeMail;
 pub use fake_sms::FakeSms;
+pub use local_event_bus::LocalEventBus;
 pub use manual_clock::ManualClock;
 pub use memory_store::MemoryStore;
 

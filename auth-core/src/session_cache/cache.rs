@@ -1,0 +1,182 @@
+//! The cache itself: recent answers of the session check, by session id, each kept at most
+//! `max_age`, answered only while the instance's event subscription is live.
+//!
+//! Correctness rests on one rule: an answer read from the store is cached only if no event
+//! (and no change of subscription) arrived between the start of its read and its insertion.
+//! Each such change bumps [`Shared::epoch`] *before* it removes entries; a read takes the
+//! epoch before it asks the store ([`Shared::ticket`]) and inserts only if the epoch is
+//! unchanged, checked under the lock of the entry's shard. So either the insertion sees the
+//! bump and skips, or it happened before the removal, which then takes it out.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::SessionEvent;
+use crate::ids::SessionId;
+use crate::session::{Session, SessionOwner};
+
+/// Shards of the map, so that concurrent checks of different sessions rarely wait on each
+/// other's lock.
+const SHARDS: usize = 16;
+
+/// One instance's cache, shared by its store wrapper and the bus's listener.
+pub(crate) struct Shared {
+    max_age: Duration,
+    /// Most entries per shard.
+    shard_capacity: usize,
+    shards: [Mutex<HashMap<SessionId, Entry>>; SHARDS],
+    /// Bumped by every event, (dis)connection and clear; see the module documentation.
+    epoch: AtomicU64,
+    /// The subscription is live: the cache may answer and take new answers.
+    live: AtomicBool,
+    /// A listener exists (the bus's task holds it); `false` makes the next check subscribe.
+    subscribed: AtomicBool,
+}
+
+struct Entry {
+    read_at: Instant,
+    session: Session,
+    owner: SessionOwner,
+}
+
+impl Shared {
+    pub(crate) fn new(max_age: Duration, capacity: usize) -> Self {
+        Self {
+            max_age,
+            shard_capacity: capacity.div_ceil(SHARDS),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            epoch: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+        }
+    }
+
+    fn shard(&self, id: SessionId) -> MutexGuard<'_, HashMap<SessionId, Entry>> {
+        // The low bits of a random (v4) id are uniform.
+        let index = (id.as_uuid().as_u128() % SHARDS as u128) as usize;
+        #[allow(clippy::indexing_slicing)] // index < SHARDS by construction
+        let shard = &self.shards[index];
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached answer for `id`, when the subscription is live and the answer younger than
+    /// `max_age`.
+    pub(crate) fn get(&self, id: SessionId) -> Option<(Session, SessionOwner)> {
+        if !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut shard = self.shard(id);
+        let entry = shard.get(&id)?;
+        if entry.read_at.elapsed() >= self.max_age {
+            let _ = shard.remove(&id);
+            return None;
+        }
+        Some((entry.session.clone(), entry.owner.clone()))
+    }
+
+    /// Taken before a read from the store: the answer may be cached if the ticket is still
+    /// current after the read. `None` while the subscription is not live.
+    pub(crate) fn ticket(&self) -> Option<u64> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        self.live.load(Ordering::Acquire).then_some(epoch)
+    }
+
+    /// Caches an answer read under `ticket`, unless something changed since.
+    pub(crate) fn insert(&self, ticket: u64, session: Session, owner: SessionOwner) {
+        let read_at = Instant::now();
+        let mut shard = self.shard(session.id);
+        if self.epoch.load(Ordering::SeqCst) != ticket || !self.live.load(Ordering::Acquire) {
+            return;
+        }
+        if shard.len() >= self.shard_capacity {
+            let max_age = self.max_age;
+            shard.retain(|_, entry| entry.read_at.elapsed() < max_age);
+            if shard.len() >= self.shard_capacity {
+                // Full of fresh answers: more sessions are checked per `max_age` than the
+                // capacity allows; this one is read from the store next time too.
+                return;
+            }
+        }
+        let _ = shard.insert(
+            session.id,
+            Entry {
+                read_at,
+                session,
+                owner,
+            },
+        );
+    }
+
+    /// Drops the answers `event` makes stale.
+    pub(crate) fn invalidate(&self, event: SessionEvent) {
+        let _ = self.epoch.fetch_add(1, Ordering::SeqCst);
+        match event {
+            SessionEvent::Session(id) => {
+                let _ = self.shard(id).remove(&id);
+            }
+            SessionEvent::User(user) => {
+                for shard in &self.shards {
+                    shard
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .retain(|_, entry| {
+                            entry.session.user_id != user && entry.owner.user_id != user
+                        });
+                }
+            }
+        }
+    }
+
+    /// Drops every answer.
+    pub(crate) fn clear(&self) {
+        let _ = self.epoch.fetch_add(1, Ordering::SeqCst);
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        }
+    }
+
+    pub(crate) fn connected(&self) {
+        self.clear();
+        self.live.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn disconnected(&self) {
+        self.live.store(false, Ordering::Release);
+        self.clear();
+    }
+
+    /// The bus's listener was dropped: stop answering, and subscribe again at the next check.
+    pub(crate) fn listener_gone(&self) {
+        self.disconnected();
+        self.subscribed.store(false, Ordering::Release);
+    }
+
+    /// `true` for the one caller that should subscribe now.
+    pub(crate) fn claim_subscription(&self) -> bool {
+        self.subscribed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// A subscription attempt failed: the next check tries again.
+    pub(crate) fn subscription_failed(&self) {
+        self.subscribed.store(false, Ordering::Release);
+    }
+
+    /// Whether the subscription is live.
+    #[cfg(test)]
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// How many answers are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
