@@ -180,3 +180,109 @@ impl Shared {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::UserStatus;
+    use crate::ids::UserId;
+    use crate::secret::SecretHash;
+    use crate::session::{RefreshState, SessionStatus};
+
+    fn answer(user_id: UserId) -> (Session, SessionOwner) {
+        let now = Utc::now();
+        let session = Session {
+            id: SessionId::new_random(),
+            user_id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + chrono::Duration::days(1),
+            ip: None,
+            user_agent: None,
+            refresh: RefreshState {
+                generation: 0,
+                hash: SecretHash::from_bytes([0; 32]),
+                issued_at: now,
+            },
+            status: SessionStatus::Active,
+        };
+        let owner = SessionOwner {
+            user_id,
+            status: UserStatus::Active,
+            roles: vec![],
+        };
+        (session, owner)
+    }
+
+    fn live_cache() -> Shared {
+        let cache = Shared::new(Duration::from_secs(60), 1000);
+        cache.connected();
+        cache
+    }
+
+    #[test]
+    fn an_answer_read_before_an_event_is_not_kept() {
+        let cache = live_cache();
+        let (session, owner) = answer(UserId::new_random());
+        let ticket = cache.ticket().unwrap();
+        // The event arrives while the answer is being read from the store.
+        cache.invalidate(SessionEvent::Session(SessionId::new_random()));
+        cache.insert(ticket, session.clone(), owner.clone());
+        assert!(cache.get(session.id).is_none());
+        // Read again under a current ticket, it is kept.
+        cache.insert(cache.ticket().unwrap(), session.clone(), owner);
+        assert!(cache.get(session.id).is_some());
+    }
+
+    #[test]
+    fn events_drop_the_answers_they_concern() {
+        let cache = live_cache();
+        let user = UserId::new_random();
+        let (a, owner_a) = answer(user);
+        let (b, owner_b) = answer(user);
+        let (c, owner_c) = answer(UserId::new_random());
+        for (s, o) in [(&a, &owner_a), (&b, &owner_b), (&c, &owner_c)] {
+            cache.insert(cache.ticket().unwrap(), s.clone(), o.clone());
+        }
+        assert_eq!(cache.len(), 3);
+        cache.invalidate(SessionEvent::Session(a.id));
+        assert!(cache.get(a.id).is_none() && cache.get(b.id).is_some());
+        cache.invalidate(SessionEvent::User(user));
+        assert!(cache.get(b.id).is_none() && cache.get(c.id).is_some());
+    }
+
+    #[test]
+    fn nothing_is_answered_or_kept_without_a_live_subscription() {
+        let cache = Shared::new(Duration::from_secs(60), 1000);
+        assert!(!cache.is_live() && cache.ticket().is_none());
+        cache.connected();
+        let (s, o) = answer(UserId::new_random());
+        cache.insert(cache.ticket().unwrap(), s.clone(), o.clone());
+        let ticket = cache.ticket().unwrap();
+        cache.disconnected();
+        assert!(cache.get(s.id).is_none());
+        cache.insert(ticket, s.clone(), o);
+        cache.connected();
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn answers_age_out_and_capacity_is_kept() {
+        let cache = Shared::new(Duration::from_millis(20), SHARDS);
+        cache.connected();
+        let (s, o) = answer(UserId::new_random());
+        cache.insert(cache.ticket().unwrap(), s.clone(), o);
+        assert!(cache.get(s.id).is_some());
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(cache.get(s.id).is_none());
+        for _ in 0..10 * SHARDS {
+            let (s, o) = answer(UserId::new_random());
+            cache.insert(cache.ticket().unwrap(), s, o);
+        }
+        assert!(cache.len() <= SHARDS);
+    }
+}
