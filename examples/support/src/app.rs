@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use auth_core::http::client_ip::ClientIpPolicy;
+use auth_core::session_cache::SessionCacheConfig;
 use auth_core::{Auth, AuthConfig};
 
 use crate::{AdminGrants, DevMail, DevSms, Settings, init_tracing, load_or_create_secret};
@@ -36,7 +37,7 @@ impl ExampleApp {
     /// the hook granting `admin` to the accounts in `AUTH_ADMINS` (those that already exist
     /// get it now).
     pub async fn with_settings(settings: Settings) -> Result<Self> {
-        let (store, one_time_tokens) = crate::open_store(&settings).await?;
+        let opened = crate::open_store(&settings).await?;
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone(),
             None => load_or_create_secret(&settings.db_path)?,
@@ -55,14 +56,23 @@ impl ExampleApp {
                 "trusted proxies (AUTH_TRUSTED_PROXIES): X-Forwarded-For names the client"
             );
         }
-        let auth = Auth::builder(config)
-            .store_arc(store)
-            .one_time_tokens_arc(one_time_tokens)
+        let mut builder = Auth::builder(config)
+            .store_arc(opened.store)
+            .one_time_tokens_arc(opened.one_time_tokens)
             .sms(DevSms::new(settings.sms_outbox.clone()))
             .mail(DevMail::new(settings.email_outbox.clone()))
-            .hooks(admins.clone())
-            .build()
-            .context("invalid auth configuration")?;
+            .hooks(admins.clone());
+        if let Some(events) = opened.events {
+            if !settings.session_cache.is_zero() {
+                let cache = SessionCacheConfig::default().max_age(settings.session_cache);
+                builder = builder.session_cache_arc(events, cache);
+                tracing::info!(
+                    max_age_ms = settings.session_cache.as_millis(),
+                    "session cache on (AUTH_SESSION_CACHE_MS), kept current by the store's session events"
+                );
+            }
+        }
+        let auth = builder.build().context("invalid auth configuration")?;
         // The hook holds a weak reference; this Arc keeps it alive while the app runs.
         let auth = Arc::new(auth);
         admins.attach(&auth);

@@ -41,7 +41,7 @@ pub use logging::{DEFAULT_FILTER, init_tracing, log_listening, log_request};
 pub use secret::{load_or_create_secret, secret_path};
 pub use settings::Settings;
 pub use shutdown::shutdown_signal;
-pub use store::open_store;
+pub use store::{OpenedStore, open_store};
 
 /// The role `/api/admin` requires, granted to the accounts listed in `AUTH_ADMINS`.
 pub const ADMIN_ROLE: &str = "admin";

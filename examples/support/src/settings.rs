@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, ensure};
 use auth_core::SigningSecret;
 use auth_core::http::client_ip::IpRange;
+use auth_core::session_cache::SessionCacheConfig;
 
 use crate::admins::AdminList;
 
@@ -20,10 +22,20 @@ pub struct Settings {
     /// `AUTH_BIND`: the address to listen on (default `127.0.0.1:8080`; port 0 picks a free
     /// port, which the server logs).
     pub bind: SocketAddr,
-    /// `REDIS_URL`: when set, the store is Redis instead of SQLite.
+    /// `DATABASE_URL`: a `postgres://` URL; when set, the store is PostgreSQL (it wins over
+    /// `REDIS_URL`).
+    pub database_url: Option<String>,
+    /// `AUTH_PG_SCHEMA`: the PostgreSQL schema the store's tables live in (default `auth`).
+    pub pg_schema: String,
+    /// `REDIS_URL`: when set (and `DATABASE_URL` is not), the store is Redis instead of SQLite.
     pub redis_url: Option<String>,
     /// `AUTH_REDIS_PREFIX`: the Redis key prefix (default `auth:`).
     pub redis_prefix: String,
+    /// `AUTH_SESSION_CACHE_MS`: with PostgreSQL or Redis, how long each instance may answer
+    /// a session check from its local cache (default 1000 ms; `0` turns the cache off). The
+    /// longest a revoked session can keep working on an instance that missed the revocation
+    /// event; see `auth_core::session_cache`. SQLite needs none (one process per file).
+    pub session_cache: Duration,
     /// `AUTH_JWT_SECRET`: the signing secret, at least 32 bytes. When unset, one is generated
     /// and kept in a file beside the database.
     pub jwt_secret: Option<SigningSecret>,
@@ -48,6 +60,8 @@ impl Settings {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     /// The default Redis key prefix.
     pub const DEFAULT_REDIS_PREFIX: &'static str = "auth:";
+    /// The default PostgreSQL schema.
+    pub const DEFAULT_PG_SCHEMA: &'static str = "auth";
 
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self> {
@@ -80,7 +94,32 @@ impl Settings {
             .context(
                 "AUTH_TRUSTED_PROXIES must list IP addresses or CIDR ranges, separated by commas",
             )?;
+        let database_url = var("DATABASE_URL");
+        if let Some(url) = &database_url {
+            ensure!(
+                url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                "DATABASE_URL must be a postgres:// URL (SQLite is AUTH_DB)"
+            );
+        }
+        let session_cache = match var("AUTH_SESSION_CACHE_MS") {
+            None => SessionCacheConfig::DEFAULT_MAX_AGE,
+            Some(ms) => {
+                let ms: u64 = ms.trim().parse().context(
+                    "AUTH_SESSION_CACHE_MS must be a number of milliseconds (0: no cache)",
+                )?;
+                let age = Duration::from_millis(ms);
+                ensure!(
+                    age <= SessionCacheConfig::MAX_MAX_AGE,
+                    "AUTH_SESSION_CACHE_MS is at most {} ms",
+                    SessionCacheConfig::MAX_MAX_AGE.as_millis()
+                );
+                age
+            }
+        };
         Ok(Self {
+            database_url,
+            pg_schema: var("AUTH_PG_SCHEMA").unwrap_or_else(|| Self::DEFAULT_PG_SCHEMA.to_owned()),
+            session_cache,
             db_path: PathBuf::from(var("AUTH_DB").unwrap_or_else(|| Self::DEFAULT_DB.to_owned())),
             bind,
             redis_url: var("REDIS_URL"),
@@ -114,8 +153,10 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.db_path, PathBuf::from("./auth.db"));
         assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
-        assert!(s.redis_url.is_none());
+        assert!(s.redis_url.is_none() && s.database_url.is_none());
         assert_eq!(s.redis_prefix, "auth:");
+        assert_eq!(s.pg_schema, "auth");
+        assert_eq!(s.session_cache, Duration::from_secs(1));
         assert!(s.jwt_secret.is_none());
         assert!(s.sms_outbox.is_none() && s.email_outbox.is_none());
         assert!(s.admins.is_empty());
@@ -129,6 +170,9 @@ mod tests {
             ("AUTH_BIND", "0.0.0.0:9000"),
             ("REDIS_URL", "redis://127.0.0.1:6379"),
             ("AUTH_REDIS_PREFIX", "demo:"),
+            ("DATABASE_URL", "postgres://app@db.internal/app"),
+            ("AUTH_PG_SCHEMA", "demo"),
+            ("AUTH_SESSION_CACHE_MS", "250"),
             ("AUTH_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("AUTH_SMS_OUTBOX", "/tmp/sms.jsonl"),
             ("AUTH_EMAIL_OUTBOX", "/tmp/mail.jsonl"),
@@ -140,6 +184,12 @@ mod tests {
         assert_eq!(s.bind.port(), 9000);
         assert_eq!(s.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(s.redis_prefix, "demo:");
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://app@db.internal/app")
+        );
+        assert_eq!(s.pg_schema, "demo");
+        assert_eq!(s.session_cache, Duration::from_millis(250));
         assert!(s.jwt_secret.is_some());
         assert_eq!(s.sms_outbox, Some(PathBuf::from("/tmp/sms.jsonl")));
         assert_eq!(s.email_outbox, Some(PathBuf::from("/tmp/mail.jsonl")));
@@ -159,6 +209,15 @@ mod tests {
     fn bad_values_are_refused_with_the_variable_named() {
         let err = settings(&[("AUTH_JWT_SECRET", "short")]).unwrap_err();
         assert!(format!("{err:#}").contains("AUTH_JWT_SECRET"), "{err:#}");
+        let err = settings(&[("DATABASE_URL", "sqlite://auth.db")]).unwrap_err();
+        assert!(format!("{err:#}").contains("DATABASE_URL"), "{err:#}");
+        for bad in ["soon", "60001"] {
+            let err = settings(&[("AUTH_SESSION_CACHE_MS", bad)]).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("AUTH_SESSION_CACHE_MS"),
+                "{err:#}"
+            );
+        }
         let err = settings(&[("AUTH_BIND", "localhost")]).unwrap_err();
         assert!(format!("{err:#}").contains("AUTH_BIND"), "{err:#}");
         let err = settings(&[("AUTH_ADMINS", "not-a-phone")]).unwrap_err();
