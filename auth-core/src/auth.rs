@@ -83,6 +83,9 @@ pub(crate) struct Inner {
     pub(crate) policy: PasswordPolicy,
     pub(crate) breached: Option<Arc<dyn BreachedPasswordCheck>>,
     pub(crate) hooks: Arc<dyn Hooks>,
+    /// The session cache, when one is configured (and the access mode checks sessions): the
+    /// request path reads it before the store (see `authenticate.rs`).
+    pub(crate) session_cache: Option<Arc<crate::session_cache::Shared>>,
     /// Until when (Unix seconds) the SMS provider is taken to be down after a failed send;
     /// see `sms_challenge.rs`.
     pub(crate) sms_down_until: std::sync::atomic::AtomicI64,
@@ -202,6 +205,7 @@ impl AuthBuilder {
                     .to_owned(),
             ));
         }
+        let mut session_cache = None;
         let store = match self.session_cache {
             Some((_, config)) if config.max_age_value() > SessionCacheConfig::MAX_MAX_AGE => {
                 return Err(ConfigError::Invalid(format!(
@@ -216,6 +220,7 @@ impl AuthBuilder {
                     config.max_age_value(),
                     config.capacity_value(),
                 ));
+                session_cache = Some(Arc::clone(&cache));
                 Arc::new(CachingStore::new(
                     store,
                     bus,
@@ -250,6 +255,7 @@ impl AuthBuilder {
             breached: self.breached,
             hooks: self.hooks,
             sms_down_until: std::sync::atomic::AtomicI64::new(i64::MIN),
+            session_cache,
             store,
             sms,
             clock: self.clock,

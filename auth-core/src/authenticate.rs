@@ -9,6 +9,7 @@ use crate::config::AccessMode;
 use crate::ids::{SessionId, UserId};
 use crate::session::live;
 use crate::session::{Session, SessionOwner};
+use crate::session_cache::admits;
 use crate::token::access::{AccessClaims, Principal};
 use crate::token::opaque::OpaqueTokens;
 
@@ -36,7 +37,34 @@ impl Auth {
                 roles: claims.roles,
             });
         }
+        let claims = match self.cached_principal(claims) {
+            Ok(principal) => return Ok(principal),
+            Err(claims) => claims,
+        };
         Box::pin(self.authenticate_session(claims)).await
+    }
+
+    /// The principal from the session cache, when it holds a live answer for the token's
+    /// session (see [`crate::session_cache`]): no store call, no allocation but the roles.
+    /// The claims come back when the cache cannot answer. (Taking and returning them, rather
+    /// than borrowing, keeps `authenticate`'s future small: see the size test in `guards.rs`.)
+    fn cached_principal(&self, claims: AccessClaims) -> Result<Principal, AccessClaims> {
+        let Some(cache) = self.inner.session_cache.as_ref() else {
+            return Err(claims);
+        };
+        let (now, idle) = (self.now(), self.idle_timeout());
+        let hit = cache.with(claims.sid, |session, owner| {
+            (session.user_id == claims.sub && admits(session, owner, now, idle))
+                .then(|| owner.roles.clone())
+        });
+        match hit {
+            Some(roles) => Ok(Principal {
+                user_id: claims.sub,
+                session_id: Some(claims.sid),
+                roles,
+            }),
+            None => Err(claims),
+        }
     }
 
     /// Session checking: the session must be live and belong to the token's subject, and the

@@ -13,13 +13,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use super::SessionEvent;
+use crate::account::UserStatus;
 use crate::ids::SessionId;
-use crate::session::{Session, SessionOwner};
+use crate::session::{Session, SessionOwner, SessionState};
 
 /// Shards of the map, so that concurrent checks of different sessions rarely wait on each
 /// other's lock.
 const SHARDS: usize = 16;
+
+/// Whether an answer lets a request through at `now`, and so may be served from or put in
+/// the cache: a live session of its own, enabled, owner.
+pub(crate) fn admits(
+    session: &Session,
+    owner: &SessionOwner,
+    now: DateTime<Utc>,
+    idle_timeout: chrono::Duration,
+) -> bool {
+    owner.user_id == session.user_id
+        && owner.status != UserStatus::Disabled
+        && session.state(now, idle_timeout) == SessionState::Live
+}
 
 /// One instance's cache, shared by its store wrapper and the bus's listener.
 pub(crate) struct Shared {
@@ -74,6 +90,24 @@ impl Shared {
             return None;
         }
         Some((entry.session.clone(), entry.owner.clone()))
+    }
+
+    /// Runs `f` on the cached answer for `id` (without copying it), when the subscription is
+    /// live and the answer younger than `max_age`: the request path's hit, with no store call.
+    pub(crate) fn with<R>(
+        &self,
+        id: SessionId,
+        f: impl FnOnce(&Session, &SessionOwner) -> Option<R>,
+    ) -> Option<R> {
+        if !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let shard = self.shard(id);
+        let entry = shard.get(&id)?;
+        if entry.read_at.elapsed() >= self.max_age {
+            return None;
+        }
+        f(&entry.session, &entry.owner)
     }
 
     /// Taken before a read from the store: the answer may be cached if the ticket is still
@@ -185,10 +219,7 @@ impl Shared {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use chrono::Utc;
-
     use super::*;
-    use crate::UserStatus;
     use crate::ids::UserId;
     use crate::secret::SecretHash;
     use crate::session::{RefreshState, SessionStatus};

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::cache::admits;
 use super::{SessionEvent, SessionEventBus, SessionEventListener, Shared};
-use crate::account::{Email, User, UserStatus, Username};
+use crate::account::{Email, User, Username};
 use crate::challenge::Challenge;
 use crate::clock::Clock;
 use crate::ids::{ChallengeId, SessionId, UserId};
 use crate::phone::Phone;
-use crate::session::{RefreshState, RevokeReason, Session, SessionOwner, SessionState};
+use crate::session::{RefreshState, RevokeReason, Session, SessionOwner};
 use crate::store::{
     ChallengeStore, Counter, CounterStore, Failures, SessionStore, Store, StoreError, UserStore,
 };
@@ -71,12 +72,9 @@ impl CachingStore {
         }
     }
 
-    /// Whether a cached or fresh answer lets a request through, so it may be served from or
-    /// put in the cache.
+    /// Whether a cached or fresh answer lets a request through now.
     fn admits(&self, session: &Session, owner: &SessionOwner) -> bool {
-        owner.user_id == session.user_id
-            && owner.status != UserStatus::Disabled
-            && session.state(self.clock.now(), self.idle_timeout) == SessionState::Live
+        admits(session, owner, self.clock.now(), self.idle_timeout)
     }
 }
 

@@ -58,7 +58,7 @@ mod events;
 
 use std::time::Duration;
 
-pub(crate) use cache::Shared;
+pub(crate) use cache::{Shared, admits};
 pub(crate) use caching_store::CachingStore;
 pub use events::{SessionEvent, SessionEventBus, SessionEventListener};
 
