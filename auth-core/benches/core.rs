@@ -1,5 +1,6 @@
 //! Core micro-benchmarks, each beside its baseline in the same run:
-//! `authenticate` (stateless, and with the session check on MemoryStore) against a raw
+//! `authenticate` (stateless, with the session check on MemoryStore, and through a session
+//! cache) against a raw
 //! `jsonwebtoken::decode` of the same token with the same validation; issuing an access
 //! token; refresh rotation; SMS code verification; classifying a presented refresh token 1,
 //! 1 000 and 100 000 generations old (`refresh_classify`: the three must cost the same).
@@ -9,8 +10,10 @@
 
 use std::hint::black_box;
 
+use auth_core::Auth;
 use auth_core::api::{ClientInfo, RegisterRequest};
-use auth_core::testkit::TestKit;
+use auth_core::session_cache::SessionCacheConfig;
+use auth_core::testkit::{LocalEventBus, TestKit};
 use auth_core::token::access::{AccessClaims, validation};
 use auth_core::token::refresh::bench::ClassifyOld;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -75,6 +78,23 @@ fn authenticate(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             stateful
                 .auth
+                .authenticate(black_box(token_stateful.expose()))
+                .await
+                .unwrap()
+        })
+    });
+    // The same check through a session cache (answers kept 1 s, so nearly every call is a
+    // hit): what a Redis or PostgreSQL store costs per request with the cache on.
+    let cached = Auth::builder(stateful.auth.config().clone())
+        .store(stateful.store.clone())
+        .sms(stateful.sms.clone())
+        .clock(stateful.clock.clone())
+        .session_cache(LocalEventBus::new(), SessionCacheConfig::default())
+        .build()
+        .unwrap();
+    g.bench_function("session_check_cached", |b| {
+        b.to_async(&rt).iter(|| async {
+            cached
                 .authenticate(black_box(token_stateful.expose()))
                 .await
                 .unwrap()

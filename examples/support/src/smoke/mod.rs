@@ -17,29 +17,29 @@
 //! token or code in it), and a restart on the same database (the account and a live session
 //! survive, so the generated secret was kept).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+mod http;
+mod instances;
+mod server;
+
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail, ensure};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+
+use http::{Http, expect, expect_error, text};
+pub use instances::{run_postgres_pair, run_redis_pair};
+use server::{Backend, Output, Server, ServerEnv};
 
 /// The phone of the walkthrough's user (the one in the README).
 pub const USER_PHONE: &str = "+15551234567";
 /// The phone listed in `AUTH_ADMINS`.
 pub const ADMIN_PHONE: &str = "+15550000001";
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// The walkthrough on the default store: a SQLite file in a temporary directory.
 pub async fn run_sqlite(binary: &Path) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let env = ServerEnv::new(dir.path(), None);
+    let env = ServerEnv::new(dir.path(), Backend::Sqlite);
     walkthrough_with_restart(binary, &env).await
 }
 
@@ -52,7 +52,13 @@ pub async fn run_redis(binary: &Path) -> Result<()> {
     };
     let prefix = format!("smoke-{}:", auth_core::UserId::new_random());
     let dir = tempfile::tempdir()?;
-    let env = ServerEnv::new(dir.path(), Some((url.clone(), prefix.clone())));
+    let env = ServerEnv::new(
+        dir.path(),
+        Backend::Redis {
+            url: url.clone(),
+            prefix: prefix.clone(),
+        },
+    );
     let result = walkthrough_with_restart(binary, &env).await;
     let config = store_redis::RedisStoreConfig::new(url).prefix(prefix);
     let cleanup = async {
@@ -65,25 +71,6 @@ pub async fn run_redis(binary: &Path) -> Result<()> {
         eprintln!("could not delete the smoke test's Redis keys: {e}");
     }
     result
-}
-
-/// The environment a server is started with.
-struct ServerEnv {
-    db: PathBuf,
-    sms_outbox: PathBuf,
-    mail_outbox: PathBuf,
-    redis: Option<(String, String)>,
-}
-
-impl ServerEnv {
-    fn new(dir: &Path, redis: Option<(String, String)>) -> Self {
-        Self {
-            db: dir.join("auth.db"),
-            sms_outbox: dir.join("sms.jsonl"),
-            mail_outbox: dir.join("mail.jsonl"),
-            redis,
-        }
-    }
 }
 
 async fn walkthrough_with_restart(binary: &Path, env: &ServerEnv) -> Result<()> {
@@ -267,7 +254,7 @@ async fn after_restart(base: &str, admin_access: &str) -> Result<()> {
 }
 
 /// `POST /login {"phone"}`, the code from the outbox, `POST /verify_sms`: the token pair.
-async fn sms_login(
+pub(crate) async fn sms_login(
     http: &Http,
     outbox: &Path,
     phone: &str,
@@ -360,207 +347,4 @@ fn check_secret_file(db: &Path) -> Result<()> {
     }
     ensure!(meta.len() >= 32, "{} is too short", path.display());
     Ok(())
-}
-
-/// What a server printed.
-#[derive(Debug, Default)]
-struct Output {
-    stdout: String,
-    stderr: String,
-}
-
-/// A running example server.
-struct Server {
-    child: Child,
-    base: String,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `binary` on `127.0.0.1:0` and waits for its "listening on" line.
-    async fn start(binary: &Path, env: &ServerEnv) -> Result<Self> {
-        let mut command = Command::new(binary);
-        command
-            .env("AUTH_DB", &env.db)
-            .env("AUTH_BIND", "127.0.0.1:0")
-            .env("AUTH_SMS_OUTBOX", &env.sms_outbox)
-            .env("AUTH_EMAIL_OUTBOX", &env.mail_outbox)
-            .env("AUTH_ADMINS", ADMIN_PHONE)
-            .env_remove("AUTH_JWT_SECRET")
-            .env_remove("RUST_LOG")
-            .env_remove("REDIS_URL")
-            .env_remove("AUTH_REDIS_PREFIX")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some((url, prefix)) = &env.redis {
-            command
-                .env("REDIS_URL", url)
-                .env("AUTH_REDIS_PREFIX", prefix);
-        }
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = collect(child.stdout.take());
-        let stderr = collect(child.stderr.take());
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let log = read(&stderr);
-            if let Some(addr) = log
-                .split("listening on http://")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-            {
-                let base = format!("http://{addr}");
-                return Ok(Self {
-                    child,
-                    base,
-                    stdout,
-                    stderr,
-                });
-            }
-            if let Some(status) = child.try_wait()? {
-                bail!("the server exited with {status} before listening:\n{log}");
-            }
-            if Instant::now() > deadline {
-                bail!("the server did not listen within {START_TIMEOUT:?}:\n{log}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Sends SIGTERM and waits for a clean exit (status 0); returns what the server printed.
-    async fn stop(mut self) -> Result<Output> {
-        let pid = self.child.id().context("the server already exited")?;
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
-        let status = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
-        // Let the readers take the last lines.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let output = Output {
-            stdout: read(&self.stdout),
-            stderr: read(&self.stderr),
-        };
-        match status {
-            Ok(Ok(status)) if status.success() => Ok(output),
-            Ok(Ok(status)) => bail!("the server exited with {status}:\n{}", output.stderr),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => bail!(
-                "the server did not stop within {STOP_TIMEOUT:?} of SIGTERM:\n{}",
-                output.stderr
-            ),
-        }
-    }
-}
-
-/// Collects a pipe's lines into a shared string, in the background.
-fn collect(pipe: Option<impl AsyncRead + Unpin + Send + 'static>) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    if let Some(pipe) = pipe {
-        let sink = Arc::clone(&text);
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(pipe).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut text = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-    }
-    text
-}
-
-fn read(text: &Mutex<String>) -> String {
-    text.lock().unwrap_or_else(PoisonError::into_inner).clone()
-}
-
-/// A tiny JSON client for the walkthrough.
-struct Http {
-    client: Client,
-    base: String,
-}
-
-impl Http {
-    fn new(base: &str) -> Result<Self> {
-        let client = Client::builder().timeout(Duration::from_secs(30)).build()?;
-        Ok(Self {
-            client,
-            base: base.to_owned(),
-        })
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<(StatusCode, Value)> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.with_context(|| path.to_owned())?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))?
-        };
-        Ok((status, body))
-    }
-
-    async fn get(&self, path: &str, bearer: Option<&str>) -> Result<(StatusCode, Value)> {
-        self.send(Method::GET, path, bearer, None).await
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        bearer: Option<&str>,
-        body: Value,
-    ) -> Result<(StatusCode, Value)> {
-        self.send(Method::POST, path, bearer, Some(body)).await
-    }
-
-    async fn post_empty(&self, path: &str, bearer: Option<&str>) -> Result<(StatusCode, Value)> {
-        self.send(Method::POST, path, bearer, None).await
-    }
-}
-
-fn expect(status: StatusCode, expected: StatusCode, body: &Value, what: &str) -> Result<()> {
-    ensure!(
-        status == expected,
-        "{what}: expected {expected}, got {status} {body}"
-    );
-    Ok(())
-}
-
-fn expect_error(
-    status: StatusCode,
-    body: &Value,
-    expected: StatusCode,
-    code: &str,
-    what: &str,
-) -> Result<()> {
-    expect(status, expected, body, what)?;
-    ensure!(
-        body.get("error").and_then(Value::as_str) == Some(code),
-        "{what}: expected error {code}, got {body}"
-    );
-    Ok(())
-}
-
-fn text(body: &Value, field: &str) -> Result<String> {
-    body.get(field)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .with_context(|| format!("no string {field:?} in {body}"))
 }

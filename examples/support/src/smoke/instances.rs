@@ -1,0 +1,177 @@
+//! Two instances of an example server on one shared store, each with its session cache: a
+//! logout on one must be refused by the other within the cache's bound, also while the
+//! other's event subscription is being killed and restored.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::http::{Http, expect, text};
+use super::server::{Backend, Server, ServerEnv};
+
+/// The session cache bound the servers run with (`AUTH_SESSION_CACHE_MS`).
+const BOUND: Duration = Duration::from_millis(1000);
+/// What polling over HTTP may add to the bound.
+const SLACK: Duration = Duration::from_millis(300);
+/// Logins, each ended by a logout on the first instance.
+const ROUNDS: u32 = 8;
+
+/// The pair on Redis (`REDIS_URL`, a prefix of its own, deleted afterwards); without
+/// `REDIS_URL` it says so and passes.
+pub async fn run_redis_pair(binary: &Path) -> Result<()> {
+    let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!(
+            "REDIS_URL is unset: skipping the two-instance Redis test (scripts/test.sh sets it)"
+        );
+        return Ok(());
+    };
+    let prefix = format!("pair-{}:", auth_core::UserId::new_random());
+    let backend = Backend::Redis {
+        url: url.clone(),
+        prefix: prefix.clone(),
+    };
+    let result = pair(binary, backend).await;
+    let config = store_redis::RedisStoreConfig::new(url).prefix(prefix);
+    let cleanup = async {
+        store_redis::RedisStore::connect(config)
+            .await?
+            .clear_prefix()
+            .await
+    };
+    if let Err(e) = cleanup.await {
+        eprintln!("could not delete the test's Redis keys: {e}");
+    }
+    result
+}
+
+/// The pair on PostgreSQL (`DATABASE_URL`, a schema of its own, dropped afterwards); without
+/// `DATABASE_URL` it says so and passes.
+pub async fn run_postgres_pair(binary: &Path) -> Result<()> {
+    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!(
+            "DATABASE_URL is unset: skipping the two-instance PostgreSQL test (scripts/test.sh sets it)"
+        );
+        return Ok(());
+    };
+    let schema = format!("pair_{}", uuid_simple());
+    let backend = Backend::Postgres {
+        url: url.clone(),
+        schema: schema.clone(),
+    };
+    let result = pair(binary, backend).await;
+    if let Err(e) = psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await {
+        eprintln!("could not drop the test's schema {schema}: {e:#}");
+    }
+    result
+}
+
+async fn pair(binary: &Path, backend: Backend) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut env = ServerEnv::new(dir.path(), backend.clone());
+    env.session_cache_ms = Some(u64::try_from(BOUND.as_millis())?);
+    // A first, so that it generates the signing secret B then reads from the same file.
+    let a = Server::start(binary, &env).await?;
+    let b = Server::start(binary, &env).await?;
+    let outcome = rounds(&a.base, &b.base, &env, &backend).await;
+    let (a_out, b_out) = (a.stop().await, b.stop().await);
+    let timings = outcome?;
+    let b_out = b_out?;
+    a_out?;
+    ensure!(
+        !b_out.stderr.contains(" ERROR "),
+        "the second instance logged errors:\n{}",
+        b_out.stderr
+    );
+    eprintln!("refused on the other instance after (ms): {timings:?}");
+    Ok(())
+}
+
+/// Each round: sign in on A, check on B twice (B caches the answer), on odd rounds kill B's
+/// subscription, log out on A, and poll B until it refuses. Returns how long each refusal
+/// took, in milliseconds.
+async fn rounds(a: &str, b: &str, env: &ServerEnv, backend: &Backend) -> Result<Vec<u128>> {
+    let (a, b) = (Http::new(a)?, Http::new(b)?);
+    let mut timings = Vec::new();
+    for round in 0..ROUNDS {
+        let phone = format!("+1555000{:04}", 2000 + round);
+        let (status, body) = a
+            .post("/api/auth/register", None, json!({ "phone": phone }))
+            .await?;
+        expect(status, StatusCode::CREATED, &body, "register on A")?;
+        let tokens = super::sms_login(&a, &env.sms_outbox, &phone, &mut Vec::new()).await?;
+        let access = text(&tokens, "access_token")?;
+        for _ in 0..2 {
+            let (status, body) = b.get("/api/hello", Some(&access)).await?;
+            expect(status, StatusCode::OK, &body, "hello on B")?;
+        }
+        if round % 2 == 1 {
+            kill_subscriptions(backend).await?;
+        }
+        let (status, body) = a.post_empty("/api/auth/logout", Some(&access)).await?;
+        expect(status, StatusCode::NO_CONTENT, &body, "logout on A")?;
+        let start = Instant::now();
+        loop {
+            let (status, body) = b.get("/api/hello", Some(&access)).await?;
+            if status == StatusCode::UNAUTHORIZED {
+                ensure!(
+                    body.get("error") == Some(&json!("token_revoked")),
+                    "B refused with {body}"
+                );
+                break;
+            }
+            expect(status, StatusCode::OK, &body, "hello on B after the logout")?;
+            if start.elapsed() > BOUND + SLACK {
+                bail!(
+                    "round {round}: B still accepts the token {:?} after the logout on A",
+                    start.elapsed()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        timings.push(start.elapsed().as_millis());
+    }
+    Ok(timings)
+}
+
+/// Kills the session-event subscriptions on the backend (they reconnect by themselves).
+async fn kill_subscriptions(backend: &Backend) -> Result<()> {
+    match backend {
+        Backend::Sqlite => Ok(()),
+        Backend::Redis { url, .. } => {
+            let output = tokio::process::Command::new("redis-cli")
+                .args(["-u", url, "CLIENT", "KILL", "TYPE", "pubsub"])
+                .output()
+                .await
+                .context("running redis-cli")?;
+            ensure!(output.status.success(), "redis-cli: {output:?}");
+            Ok(())
+        }
+        Backend::Postgres { url, schema } => psql(
+            url,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE query ILIKE 'LISTEN%' AND query LIKE '%{schema}%'"
+            ),
+        )
+        .await
+        .map(drop),
+    }
+}
+
+/// Runs one statement with `psql`.
+async fn psql(url: &str, sql: &str) -> Result<String> {
+    let output = tokio::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .await
+        .context("running psql")?;
+    ensure!(output.status.success(), "psql {sql:?}: {output:?}");
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn uuid_simple() -> String {
+    auth_core::UserId::new_random().to_string().replace('-', "")
+}
