@@ -155,7 +155,9 @@
 
 mod codec;
 mod config;
+mod conn;
 mod connections;
+mod events;
 mod keys;
 mod scripts;
 mod store;
@@ -165,4 +167,5 @@ mod store;
 pub mod fuzzing;
 
 pub use config::RedisStoreConfig;
+pub use events::RedisSessionEvents;
 pub use store::RedisStore;
