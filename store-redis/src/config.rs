@@ -253,7 +253,10 @@ mod tests {
         assert_eq!(config.url(), "redis://:pw1@10.0.0.1:7000");
         let shown = format!("{config:?}");
         assert!(!shown.contains("pw1") && !shown.contains("pw2"), "{shown}");
-        assert!(shown.contains("redis://<redacted>@10.0.0.2:7000"), "{shown}");
+        assert!(
+            shown.contains("redis://<redacted>@10.0.0.2:7000"),
+            "{shown}"
+        );
         assert_eq!(RedisStoreConfig::new("redis://x").replicas_to_wait_for(), 0);
         assert_eq!(RedisStoreConfig::new("redis://x").cluster_nodes(), None);
     }

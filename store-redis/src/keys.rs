@@ -163,7 +163,11 @@ mod tests {
         assert_eq!(keys.user(id), format!("{{app:}}user:{id}"));
         assert_eq!(keys.scan_pattern(Expiring::Session), "{app:}session:*");
         let slot = redis::cluster_routing::Slot::for_key(keys.prefix());
-        for key in [keys.user(id), keys.index("email", "a@b.c"), keys.counter("x}{y")] {
+        for key in [
+            keys.user(id),
+            keys.index("email", "a@b.c"),
+            keys.counter("x}{y"),
+        ] {
             assert_eq!(redis::cluster_routing::Slot::for_key(&key), slot, "{key}");
         }
         assert!(Keys::cluster("").is_none());

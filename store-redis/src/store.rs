@@ -103,7 +103,11 @@ impl RedisStore {
     pub fn connect_lazy(config: RedisStoreConfig) -> Result<Self, StoreError> {
         let url = match &config.cluster_nodes {
             None => redacted_url(&config.url),
-            Some(nodes) => nodes.iter().map(|n| redacted_url(n)).collect::<Vec<_>>().join(","),
+            Some(nodes) => nodes
+                .iter()
+                .map(|n| redacted_url(n))
+                .collect::<Vec<_>>()
+                .join(","),
         };
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(StoreError::Unavailable(
@@ -111,7 +115,10 @@ impl RedisStore {
             ));
         }
         let (backend, keys) = match &config.cluster_nodes {
-            None => (Self::single(&config, &url)?, Keys::new(config.prefix.clone())),
+            None => (
+                Self::single(&config, &url)?,
+                Keys::new(config.prefix.clone()),
+            ),
             Some(nodes) => {
                 let keys = Keys::cluster(&config.prefix).ok_or_else(|| {
                     StoreError::Unavailable(format!(
@@ -517,7 +524,8 @@ impl ChallengeStore for RedisStore {
     ) -> Result<Option<u32>, StoreError> {
         let mut invocation = scripts::CLAIM_ATTEMPT.prepare_invoke();
         let _ = invocation.key(self.keys().challenge(id)).arg(max_attempts);
-        self.eval_write("claim_challenge_attempt", &invocation).await
+        self.eval_write("claim_challenge_attempt", &invocation)
+            .await
     }
 
     async fn consume_challenge(

@@ -15,7 +15,9 @@ use auth_core::testkit::conformance::run_store_conformance;
 use auth_core::testkit::model::{ModelSettings, StoreUnderTest, run_model};
 use chrono::Utc;
 
-use common::{cluster_nodes, cluster_store_at, cluster_urls, fresh_prefix, node_connection, slot_of};
+use common::{
+    cluster_nodes, cluster_store_at, cluster_urls, fresh_prefix, node_connection, slot_of,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_cluster_store_passes_the_conformance_suite() {
@@ -79,7 +81,11 @@ async fn every_key_of_a_store_is_in_its_slot_on_its_master() {
             assert!(count > 0 && keys.len() as u64 <= count, "{count} {keys:?}");
             seen += keys.len();
         } else {
-            assert!(keys.is_empty(), "keys of {prefix} on {}: {keys:?}", node.port);
+            assert!(
+                keys.is_empty(),
+                "keys of {prefix} on {}: {keys:?}",
+                node.port
+            );
         }
     }
     let deleted = store.clear_prefix().await.unwrap();
@@ -116,8 +122,14 @@ async fn a_moved_slot_is_followed() {
         let _ = cmd.arg("SETSLOT").arg(slot).arg(state).arg(id);
         cmd
     };
-    let () = setslot("IMPORTING", &source.id).query_async(&mut dst).await.unwrap();
-    let () = setslot("MIGRATING", &target.id).query_async(&mut src).await.unwrap();
+    let () = setslot("IMPORTING", &source.id)
+        .query_async(&mut dst)
+        .await
+        .unwrap();
+    let () = setslot("MIGRATING", &target.id)
+        .query_async(&mut src)
+        .await
+        .unwrap();
     loop {
         let keys: Vec<String> = redis::cmd("CLUSTER")
             .arg("GETKEYSINSLOT")
@@ -143,7 +155,10 @@ async fn a_moved_slot_is_followed() {
     }
     for node in &masters {
         let mut conn = node_connection(&node.url()).await;
-        let () = setslot("NODE", &target.id).query_async(&mut conn).await.unwrap();
+        let () = setslot("NODE", &target.id)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
     }
 
     // The store still believes the source owns the slot: MOVED, then the target answers.

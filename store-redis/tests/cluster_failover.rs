@@ -38,7 +38,12 @@ impl PrivateCluster {
         Command::new("bash")
             .arg(Self::script())
             .args(args)
-            .args(["--base-port", &BASE_PORT.to_string(), "--nodes", &NODES.to_string()])
+            .args([
+                "--base-port",
+                &BASE_PORT.to_string(),
+                "--nodes",
+                &NODES.to_string(),
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false)
@@ -47,7 +52,10 @@ impl PrivateCluster {
     fn start() -> Self {
         // A cluster left behind by an earlier run may have failed over: start anew.
         let _ = Self::run(&["stop"]);
-        assert!(Self::run(&["start", "--replicas", "2"]), "the private cluster did not start");
+        assert!(
+            Self::run(&["start", "--replicas", "2"]),
+            "the private cluster did not start"
+        );
         Self
     }
 
@@ -58,9 +66,14 @@ impl PrivateCluster {
     }
 
     fn kill(port: u16) {
-        let pid = std::fs::read_to_string(format!("/var/tmp/redis-cluster-{BASE_PORT}/{port}/redis.pid"))
+        let pid = std::fs::read_to_string(format!(
+            "/var/tmp/redis-cluster-{BASE_PORT}/{port}/redis.pid"
+        ))
+        .unwrap();
+        let status = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
             .unwrap();
-        let status = Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
         assert!(status.success());
     }
 }
@@ -100,8 +113,14 @@ async fn the_store_answers_again_after_a_master_fails_over_and_loses_no_acknowle
 
     // Replicas sync a moment after cluster_state:ok; until then writes wait for them in vain.
     let ready = Instant::now();
-    while let Err(e) = store.create_user(&User::new(UserId::new_random(), Utc::now())).await {
-        assert!(ready.elapsed() < Duration::from_secs(20), "the cluster never took a write: {e}");
+    while let Err(e) = store
+        .create_user(&User::new(UserId::new_random(), Utc::now()))
+        .await
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(20),
+            "the cluster never took a write: {e}"
+        );
     }
     eprintln!("failover: first write after {:?}", ready.elapsed());
 
@@ -141,7 +160,10 @@ async fn the_store_answers_again_after_a_master_fails_over_and_loses_no_acknowle
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(log.lock().unwrap().failures.is_empty());
     let before_kill = log.lock().unwrap().acknowledged.len();
-    assert!(before_kill > 10, "only {before_kill} writes before the kill");
+    assert!(
+        before_kill > 10,
+        "only {before_kill} writes before the kill"
+    );
     let killed_at = Instant::now();
     PrivateCluster::kill(master.port);
 
@@ -182,9 +204,16 @@ async fn the_store_answers_again_after_a_master_fails_over_and_loses_no_acknowle
         recovered_at - killed_at
     );
     assert!(!log.failures.is_empty());
-    assert!(after_recovery.is_empty(), "failures after the recovery: {after_recovery:?}");
+    assert!(
+        after_recovery.is_empty(),
+        "failures after the recovery: {after_recovery:?}"
+    );
     assert!(log.successes.iter().filter(|&&t| t > recovered_at).count() > 10);
-    let alive = if master.port == BASE_PORT { &urls[1] } else { &urls[0] };
+    let alive = if master.port == BASE_PORT {
+        &urls[1]
+    } else {
+        &urls[0]
+    };
     let promoted = cluster_nodes(alive)
         .await
         .into_iter()
