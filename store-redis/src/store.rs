@@ -64,6 +64,9 @@ struct Inner {
 }
 
 /// Where the store's commands go.
+// One per store, inside its `Arc`: boxing the larger variant would only add an indirection
+// to every call on a single server.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     /// One server: a connection per calling thread (see `connections.rs`).
     Single(Connections),

@@ -172,10 +172,10 @@ async fn the_store_answers_again_after_a_master_fails_over_and_loses_no_acknowle
         tokio::time::sleep(Duration::from_millis(50)).await;
         {
             let log = log.lock().unwrap();
-            if let Some(&(_, first_failure, _)) = log.failures.first() {
-                if let Some(&ok) = log.successes.iter().find(|&&t| t > first_failure) {
-                    break ok;
-                }
+            if let Some(&(_, first_failure, _)) = log.failures.first()
+                && let Some(&ok) = log.successes.iter().find(|&&t| t > first_failure)
+            {
+                break ok;
             }
         }
         assert!(
@@ -191,7 +191,7 @@ async fn the_store_answers_again_after_a_master_fails_over_and_loses_no_acknowle
         writer.await.unwrap();
     }
 
-    let log = log.lock().unwrap();
+    let log = std::mem::take(&mut *log.lock().unwrap());
     let after_recovery: Vec<_> = log
         .failures
         .iter()
