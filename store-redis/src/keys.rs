@@ -1,6 +1,9 @@
 //! The key layout: every key the store touches, built in one place from the configured prefix.
 //! The Lua scripts build a few of the same names themselves (index → user, set member →
 //! session); they receive the prefix as an argument and use the same spelling as here.
+//!
+//! On a Redis Cluster the prefix is wrapped in braces (`{auth:}user:…`): a hash tag, so every
+//! key of the store hashes to the same slot and each script touches keys of one slot only.
 
 use auth_core::ids::{ChallengeId, SessionId, UserId};
 use auth_core::secret::SecretHash;
@@ -39,6 +42,16 @@ impl Keys {
         Self {
             prefix: prefix.into(),
         }
+    }
+
+    /// The layout on a Redis Cluster: `{prefix}` before every key, one hash tag for all. `None`
+    /// when the prefix would make an empty tag (empty, or starting with `}`: Redis would then
+    /// hash each whole key, scattering the store over every slot).
+    pub(crate) fn cluster(prefix: &str) -> Option<Self> {
+        if prefix.is_empty() || prefix.starts_with('}') {
+            return None;
+        }
+        Some(Self::new(format!("{{{prefix}}}")))
     }
 
     pub(crate) fn prefix(&self) -> &str {
@@ -126,6 +139,8 @@ fn glob_escape(literal: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -139,6 +154,24 @@ mod tests {
         );
         assert_eq!(keys.counter("sms:ip:1.2.3.4"), "app:counter:sms:ip:1.2.3.4");
         assert_eq!(keys.scan_pattern(Expiring::Session), "app:session:*");
+    }
+
+    #[test]
+    fn cluster_keys_share_one_hash_tag() {
+        let keys = Keys::cluster("app:").unwrap();
+        let id = UserId::new_random();
+        assert_eq!(keys.user(id), format!("{{app:}}user:{id}"));
+        assert_eq!(keys.scan_pattern(Expiring::Session), "{app:}session:*");
+        let slot = redis::cluster_routing::Slot::for_key(keys.prefix());
+        for key in [
+            keys.user(id),
+            keys.index("email", "a@b.c"),
+            keys.counter("x}{y"),
+        ] {
+            assert_eq!(redis::cluster_routing::Slot::for_key(&key), slot, "{key}");
+        }
+        assert!(Keys::cluster("").is_none());
+        assert!(Keys::cluster("}x").is_none());
     }
 
     #[test]

@@ -133,13 +133,54 @@
 //!   per single-threaded runtime that calls it (each actix-web worker), so a worker's
 //!   commands never wait for another thread; at most 64 such connections per store.
 //! * Keep the instances' clocks NTP-synchronized: the core takes `now` from each instance.
-//! * Use a standalone Redis or a primary with replicas (point the URL at the primary).
-//!   Redis Cluster is not supported: the scripts touch keys they derive from stored ids.
-//!   Replication is asynchronous, so a failover can lose the last writes (e.g. a rotation);
+//! * Use a standalone Redis, a primary with replicas (point the URL at the primary), or a
+//!   Redis Cluster (below). Without [`wait_for_replicas`](RedisStoreConfig::wait_for_replicas),
+//!   replication is asynchronous, so a failover can lose the last writes (e.g. a rotation);
 //!   the core then sees an older refresh generation and treats the newer token as unknown.
+//! * Give every instance the same session event bus ([`RedisStore::session_events`], Redis
+//!   pub/sub) when it keeps a session cache (`AuthBuilder::session_cache`): a logout or
+//!   revocation on one instance then reaches the caches of all the others at once.
 //! * With Redis ACLs, the app's user needs `~P*` keys and the commands `GET SET DEL UNLINK INCR
-//!   HGETALL SCAN PING EVALSHA SCRIPT|LOAD` plus what the scripts call (`+@read +@write
+//!   HGETALL SCAN PING EVALSHA SCRIPT|LOAD` (with session events `PUBLISH SUBSCRIBE CLIENT|SETNAME` and the
+//!   channel `&Psession-events`; with replica acknowledgements `WAIT`; on a cluster
+//!   `CLUSTER|SLOTS`, keys `~{P}*`) plus what the scripts call (`+@read +@write
 //!   +@scripting` covers it).
+//!
+//! ## Redis Cluster
+//!
+//! [`RedisStoreConfig::cluster`] (or `REDIS_CLUSTER_URLS=redis://h1:p1,redis://h2:p2,…` with
+//! [`RedisStoreConfig::from_env`]) talks to a Redis Cluster through the `redis` crate's
+//! cluster client, which routes each command to the master of its slot, follows `MOVED` and
+//! `ASK` redirects and finds the new master after a failover by itself (retrying with a
+//! backoff within the [operation timeout](RedisStoreConfig::operation_timeout); calls that
+//! run out of it meanwhile fail with `StoreError::Unavailable`, HTTP 503).
+//!
+//! **Layout: one slot per store.** The scripts touch keys they derive from stored ids (a user
+//! and its phone, email and username keys; a session and its user's set), so no per-record
+//! hash tag keeps every script in one slot. Instead every key of a store carries the prefix as
+//! its hash tag, `{auth:}user:…`, `{auth:}session:…`: all of them live in one slot, every
+//! script stays single-slot and exactly as atomic as on one server (unique phone, email and
+//! username included), and `SCAN` (purges, [`RedisStore::clear_prefix`]) goes to that slot's
+//! master. The trade-off: **one store's whole load and memory are on one master** (and its
+//! replicas); the cluster gives it failover, and its other slots serve other prefixes. To
+//! spread one app over several masters, shard it over several prefixes. The prefix must not
+//! be empty nor start with `}`. Keys of a single server are unchanged (no braces), so moving
+//! data from a single server to a cluster means copying it to the new key names.
+//!
+//! **Acknowledged writes survive a failover.** In cluster mode each write is followed by
+//! `WAIT 1 1000` on the same connection ([`RedisStoreConfig::wait_for_replicas`]): it is
+//! acknowledged only once a replica has it, so the replica promoted when its master dies has
+//! every acknowledged write. It costs one more round trip per write plus the replica's
+//! acknowledgement (reads are unchanged), and a master left without any replica refuses
+//! writes (503) until one is back: run two replicas per master to keep writing through a
+//! failover, or pass `wait_for_replicas(0, …)` to prefer availability to durability. A write
+//! whose reply was lost with a dying master may be retried by the client on the new master;
+//! a compare-and-set (a rotation, a consumed code) then answers as if someone else had won.
+//!
+//! Tested against a local six-node cluster (`scripts/redis-cluster.sh`): the conformance
+//! suite and the model test, a slot moved to another master by hand, and a master killed
+//! (`SIGKILL`) under load on a nine-node cluster: a few calls fail during the failover, none
+//! after, and every acknowledged write is there.
 //!
 //! ## Failures
 //!
@@ -155,7 +196,9 @@
 
 mod codec;
 mod config;
+mod conn;
 mod connections;
+mod events;
 mod keys;
 mod scripts;
 mod store;
@@ -165,4 +208,5 @@ mod store;
 pub mod fuzzing;
 
 pub use config::RedisStoreConfig;
+pub use events::RedisSessionEvents;
 pub use store::RedisStore;

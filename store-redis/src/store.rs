@@ -21,12 +21,16 @@ use auth_core::store::{
     UniqueField, UserStore,
 };
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
+use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster_routing::{Route, SlotAddr};
 use redis::{RedisResult, ScriptInvocation};
 
 use crate::codec::{self, Record};
 use crate::config::{RedisStoreConfig, redacted_url};
+use crate::conn::Conn;
 use crate::connections::Connections;
+use crate::events::RedisSessionEvents;
 use crate::keys::{Expiring, Keys};
 use crate::scripts;
 
@@ -47,11 +51,28 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    connections: Connections,
+    backend: Backend,
     keys: Keys,
     ttl_margin_ms: u64,
     operation_timeout: Duration,
+    /// Replicas that must acknowledge each write (`WAIT`), 0 for none.
+    wait_for_replicas: usize,
+    replica_timeout_ms: u64,
     url: String,
+    /// What the session event bus needs to open connections of its own.
+    config: RedisStoreConfig,
+}
+
+/// Where the store's commands go.
+// One per store, inside its `Arc`: boxing the larger variant would only add an indirection
+// to every call on a single server.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    /// One server: a connection per calling thread (see `connections.rs`).
+    Single(Connections),
+    /// A Redis Cluster: one cluster connection (itself one multiplexed connection per node),
+    /// routed to the master of the store's slot.
+    Cluster(Conn),
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -83,12 +104,52 @@ impl RedisStore {
     /// the app must start while Redis is still down (calls fail with
     /// [`StoreError::Unavailable`] until it is up). Must be called inside a Tokio runtime.
     pub fn connect_lazy(config: RedisStoreConfig) -> Result<Self, StoreError> {
-        let url = redacted_url(&config.url);
+        let url = match &config.cluster_nodes {
+            None => redacted_url(&config.url),
+            Some(nodes) => nodes
+                .iter()
+                .map(|n| redacted_url(n))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(StoreError::Unavailable(
                 "RedisStore must be created inside a Tokio runtime".to_owned(),
             ));
         }
+        let (backend, keys) = match &config.cluster_nodes {
+            None => (
+                Self::single(&config, &url)?,
+                Keys::new(config.prefix.clone()),
+            ),
+            Some(nodes) => {
+                let keys = Keys::cluster(&config.prefix).ok_or_else(|| {
+                    StoreError::Unavailable(format!(
+                        "redis cluster {url}: the key prefix {:?} makes no hash tag (it must not be empty nor start with '}}')",
+                        config.prefix
+                    ))
+                })?;
+                (Self::cluster(&config, nodes, &keys, &url)?, keys)
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                keys,
+                ttl_margin_ms: u64::try_from(config.ttl_margin.as_millis()).unwrap_or(u64::MAX),
+                operation_timeout: config.operation_timeout,
+                wait_for_replicas: config.wait_for_replicas,
+                replica_timeout_ms: u64::try_from(config.replica_timeout.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+                url,
+                config,
+            }),
+        })
+    }
+
+    /// The connections to one server.
+    fn single(config: &RedisStoreConfig, url: &str) -> Result<Backend, StoreError> {
         let client = redis::Client::open(config.url.as_str())
             .map_err(|e| StoreError::Unavailable(format!("redis url {url}: {e}")))?;
         let manager_config = ConnectionManagerConfig::new()
@@ -99,27 +160,58 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connections = Connections::new(client, manager_config)
             .map_err(|e| StoreError::Unavailable(format!("redis {url}: {e}")))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                connections,
-                keys: Keys::new(config.prefix),
-                ttl_margin_ms: u64::try_from(config.ttl_margin.as_millis()).unwrap_or(u64::MAX),
-                operation_timeout: config.operation_timeout,
-                url,
-            }),
-        })
+        Ok(Backend::Single(connections))
     }
 
-    /// The key prefix in use.
+    /// The connection to a cluster (connecting in the background). Redirects (`MOVED`,
+    /// `ASK`), a node that went away and `CLUSTERDOWN`/`TRYAGAIN` during a failover are retried
+    /// by the client with a backoff (50 ms to 500 ms), as long as the operation timeout allows.
+    fn cluster(
+        config: &RedisStoreConfig,
+        nodes: &[String],
+        keys: &Keys,
+        url: &str,
+    ) -> Result<Backend, StoreError> {
+        let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+            .retries(16)
+            .min_retry_wait(50)
+            .max_retry_wait(500)
+            .overall_response_timeout(Some(config.operation_timeout))
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("redis cluster {url}: {e}")))?;
+        let cluster_config = ClusterConfig::new()
+            .set_connection_timeout(config.connection_timeout)
+            .set_response_timeout(config.response_timeout);
+        let conn = client.get_pending_async_connection_with_config(cluster_config);
+        let route = Route::with_key(keys.prefix(), SlotAddr::Master);
+        Ok(Backend::Cluster(Conn::Cluster(conn, route)))
+    }
+
+    /// The key prefix in use: every key starts with it (in cluster mode the configured
+    /// prefix in braces, `{auth:}`).
     pub fn prefix(&self) -> &str {
         self.inner.keys.prefix()
     }
 
-    /// Checks that Redis answers (`PING`), e.g. for a readiness probe.
+    /// Whether the store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.inner.backend, Backend::Cluster(_))
+    }
+
+    /// The bus that carries session events between the app instances sharing this store
+    /// (Redis pub/sub on the channel `<prefix>session-events`), for
+    /// [`AuthBuilder::session_cache`](auth_core::AuthBuilder::session_cache). Works on a single
+    /// server and on a cluster alike; see [`RedisSessionEvents`].
+    pub fn session_events(&self) -> RedisSessionEvents {
+        RedisSessionEvents::new(self.clone(), &self.inner.config, self.inner.keys.prefix())
+    }
+
+    /// Checks that Redis answers (`PING`; in cluster mode, the master of the store's slot),
+    /// e.g. for a readiness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let _pong: String = self
-            .run("ping", redis::cmd("PING").query_async(&mut conn))
+            .run("ping", conn.query_store_node(redis::cmd("PING")))
             .await?;
         Ok(())
     }
@@ -149,8 +241,11 @@ impl RedisStore {
         }
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.inner.connections.get()
+    pub(crate) fn conn(&self) -> Conn {
+        match &self.inner.backend {
+            Backend::Single(connections) => Conn::Single(connections.get()),
+            Backend::Cluster(conn) => conn.clone(),
+        }
     }
 
     fn keys(&self) -> &Keys {
@@ -158,7 +253,7 @@ impl RedisStore {
     }
 
     /// Awaits one Redis call within the operation timeout; every failure is `Unavailable`.
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         what: &str,
         call: impl Future<Output = RedisResult<T>>,
@@ -179,7 +274,7 @@ impl RedisStore {
         }
     }
 
-    /// Runs a script invocation.
+    /// Runs a script invocation that only reads.
     async fn eval<T: redis::FromRedisValue>(
         &self,
         what: &str,
@@ -187,6 +282,40 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         let mut conn = self.conn();
         self.run(what, invocation.invoke_async(&mut conn)).await
+    }
+
+    /// Runs a script invocation that writes, then waits for the replicas
+    /// ([`RedisStoreConfig::wait_for_replicas`]) on the same connection.
+    async fn eval_write<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let value = self.run(what, invocation.invoke_async(&mut conn)).await?;
+        self.replicated(what, &mut conn).await?;
+        Ok(value)
+    }
+
+    /// `WAIT` for the configured number of replicas after a write sent on `conn` (nothing
+    /// when none are required). Fewer acknowledgements in time is a failure: the write may
+    /// be lost in a failover, so it must not be reported as done.
+    async fn replicated(&self, what: &str, conn: &mut Conn) -> Result<(), StoreError> {
+        let wanted = self.inner.wait_for_replicas;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let mut wait = redis::cmd("WAIT");
+        let _ = wait.arg(wanted).arg(self.inner.replica_timeout_ms);
+        let acknowledged: usize = self.run(what, conn.query_store_node(wait)).await?;
+        if acknowledged < wanted {
+            tracing::debug!(url = %self.inner.url, op = what, acknowledged, wanted, "redis write not replicated in time");
+            return Err(StoreError::Unavailable(format!(
+                "redis {what}: the write reached {acknowledged} of {wanted} replicas within {} ms",
+                self.inner.replica_timeout_ms
+            )));
+        }
+        Ok(())
     }
 
     /// The session, then (in the same script run) the user it names: the session check when
@@ -235,17 +364,14 @@ impl RedisStore {
         cursor: u64,
     ) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
         let mut conn = self.conn();
-        self.run(
-            "scan",
-            redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(SCAN_BATCH)
-                .query_async(&mut conn),
-        )
-        .await
+        let mut scan = redis::cmd("SCAN");
+        let _ = scan
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_BATCH);
+        self.run("scan", conn.query_store_node(scan)).await
     }
 
     fn conflict_or_unexpected(answer: &str, what: &str) -> StoreError {
@@ -301,7 +427,7 @@ impl UserStore for RedisStore {
         for (field, value) in codec::user_pairs(user)? {
             let _ = invocation.arg(field).arg(value);
         }
-        let answer: String = self.eval("create_user", &invocation).await?;
+        let answer: String = self.eval_write("create_user", &invocation).await?;
         match answer.as_str() {
             "ok" => Ok(()),
             other => Err(Self::conflict_or_unexpected(other, "create_user")),
@@ -343,7 +469,7 @@ impl UserStore for RedisStore {
         for (field, value) in codec::user_update_pairs(user)? {
             let _ = invocation.arg(field).arg(value);
         }
-        let answer: String = self.eval("update_user", &invocation).await?;
+        let answer: String = self.eval_write("update_user", &invocation).await?;
         match answer.as_str() {
             "ok" => Ok(true),
             "missing" => Ok(false),
@@ -362,7 +488,7 @@ impl UserStore for RedisStore {
             .key(self.keys().user(id))
             .arg(codec::ts(at))
             .arg(ip.map(|ip| ip.to_string()).unwrap_or_default());
-        let found: i64 = self.eval("record_login", &invocation).await?;
+        let found: i64 = self.eval_write("record_login", &invocation).await?;
         Ok(found == 1)
     }
 }
@@ -378,7 +504,7 @@ impl ChallengeStore for RedisStore {
         for (field, value) in codec::challenge_pairs(challenge) {
             let _ = invocation.arg(field).arg(value);
         }
-        let inserted: i64 = self.eval("insert_challenge", &invocation).await?;
+        let inserted: i64 = self.eval_write("insert_challenge", &invocation).await?;
         if inserted == 1 {
             Ok(())
         } else {
@@ -401,7 +527,8 @@ impl ChallengeStore for RedisStore {
     ) -> Result<Option<u32>, StoreError> {
         let mut invocation = scripts::CLAIM_ATTEMPT.prepare_invoke();
         let _ = invocation.key(self.keys().challenge(id)).arg(max_attempts);
-        self.eval("claim_challenge_attempt", &invocation).await
+        self.eval_write("claim_challenge_attempt", &invocation)
+            .await
     }
 
     async fn consume_challenge(
@@ -411,7 +538,7 @@ impl ChallengeStore for RedisStore {
     ) -> Result<bool, StoreError> {
         let mut invocation = scripts::CONSUME_RECORD.prepare_invoke();
         let _ = invocation.key(self.keys().challenge(id)).arg(codec::ts(at));
-        let consumed: i64 = self.eval("consume_challenge", &invocation).await?;
+        let consumed: i64 = self.eval_write("consume_challenge", &invocation).await?;
         Ok(consumed == 1)
     }
 
@@ -433,7 +560,7 @@ impl OneTimeTokenStore for RedisStore {
         for (field, value) in codec::email_token_pairs(token) {
             let _ = invocation.arg(field).arg(value);
         }
-        let inserted: i64 = self.eval("insert_email_token", &invocation).await?;
+        let inserted: i64 = self.eval_write("insert_email_token", &invocation).await?;
         if inserted == 1 {
             Ok(())
         } else {
@@ -458,7 +585,7 @@ impl OneTimeTokenStore for RedisStore {
         let _ = invocation
             .key(self.keys().email_token(hash))
             .arg(codec::ts(at));
-        let consumed: i64 = self.eval("consume_email_token", &invocation).await?;
+        let consumed: i64 = self.eval_write("consume_email_token", &invocation).await?;
         Ok(consumed == 1)
     }
 
@@ -482,7 +609,7 @@ impl SessionStore for RedisStore {
             .arg(session.id.to_string())
             .arg(if active { "1" } else { "0" })
             .arg(codec::session_json(session));
-        let inserted: i64 = self.eval("insert_session", &invocation).await?;
+        let inserted: i64 = self.eval_write("insert_session", &invocation).await?;
         if inserted == 1 {
             Ok(())
         } else {
@@ -565,7 +692,7 @@ impl SessionStore for RedisStore {
             .arg(next.hash.to_hex())
             .arg(codec::ts(next.issued_at))
             .arg(codec::ts(now));
-        let rotated: i64 = self.eval("rotate_refresh", &invocation).await?;
+        let rotated: i64 = self.eval_write("rotate_refresh", &invocation).await?;
         Ok(rotated == 1)
     }
 
@@ -582,7 +709,7 @@ impl SessionStore for RedisStore {
             .arg(id.to_string())
             .arg(codec::ts(at))
             .arg(reason.as_str());
-        let revoked: i64 = self.eval("revoke_session", &invocation).await?;
+        let revoked: i64 = self.eval_write("revoke_session", &invocation).await?;
         Ok(revoked == 1)
     }
 
@@ -623,7 +750,7 @@ impl SessionStore for RedisStore {
             .arg(except.map(|id| id.to_string()).unwrap_or_default())
             .arg(codec::ts(at))
             .arg(reason.as_str());
-        self.eval("revoke_user_sessions", &invocation).await
+        self.eval_write("revoke_user_sessions", &invocation).await
     }
 
     /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
@@ -649,7 +776,7 @@ impl CounterStore for RedisStore {
             .arg(codec::ts(now))
             .arg(codec::millis(window_ends))
             .arg(self.inner.ttl_margin_ms);
-        let (count, resets_at): (u64, String) = self.eval("hit_counter", &invocation).await?;
+        let (count, resets_at): (u64, String) = self.eval_write("hit_counter", &invocation).await?;
         let resets_at = codec::parse_ts(&resets_at).ok_or_else(|| {
             StoreError::Unavailable(format!(
                 "corrupt record in redis at {redis_key}: field `resets_at` is malformed: {resets_at:?}"
@@ -672,7 +799,7 @@ impl CounterStore for RedisStore {
             .arg(codec::ts(expires_at))
             .arg(codec::millis(expires_at))
             .arg(self.inner.ttl_margin_ms);
-        let reply: Vec<String> = self.eval("add_failure", &invocation).await?;
+        let reply: Vec<String> = self.eval_write("add_failure", &invocation).await?;
         let [count, last_at, expires_at] = reply.as_slice() else {
             return Err(StoreError::Unavailable(format!(
                 "redis add_failure at {redis_key}: unexpected answer {reply:?}"
@@ -718,7 +845,7 @@ impl CounterStore for RedisStore {
                     .query_async(&mut conn),
             )
             .await?;
-        Ok(())
+        self.replicated("clear_failures", &mut conn).await
     }
 
     /// Optional: Redis TTLs reclaim expired records by themselves. SCANs the prefix's
@@ -753,7 +880,7 @@ impl RedisStore {
                         .arg(self.keys().prefix())
                         .arg(kind.name())
                         .arg(&now);
-                    let n: u64 = self.eval("purge_expired", &invocation).await?;
+                    let n: u64 = self.eval_write("purge_expired", &invocation).await?;
                     deleted += n;
                 }
                 if next == 0 {

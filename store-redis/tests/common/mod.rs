@@ -1,5 +1,6 @@
-//! Shared by the integration tests: the Redis under test, fresh key prefixes, and a private
-//! `redis-server` child process for outage tests.
+//! Shared by the integration tests: the Redis under test (and the Redis Cluster of
+//! `REDIS_CLUSTER_URLS`), fresh key prefixes, and a private `redis-server` child process for
+//! outage tests.
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::TcpListener;
@@ -8,9 +9,109 @@ use std::time::{Duration, Instant};
 
 use store_redis::{RedisStore, RedisStoreConfig};
 
-/// `REDIS_URL`, or the default local Redis.
+/// `REDIS_URL`, or the default local Redis (never the cluster: `REDIS_CLUSTER_URLS` is
+/// for the cluster tests only).
 pub fn redis_url() -> String {
-    RedisStoreConfig::from_env().url().to_owned()
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| RedisStoreConfig::DEFAULT_URL.to_owned())
+}
+
+/// The nodes of the Redis Cluster under test (`REDIS_CLUSTER_URLS`, comma-separated). A
+/// cluster test fails when it is unset: `scripts/test.sh` starts the cluster and sets it.
+pub fn cluster_urls() -> Vec<String> {
+    RedisStoreConfig::cluster_urls_from_env().unwrap_or_else(|| {
+        panic!(
+            "REDIS_CLUSTER_URLS is not set: start a local cluster with \
+             `scripts/redis-cluster.sh start` and export \
+             REDIS_CLUSTER_URLS=$(scripts/redis-cluster.sh urls) (scripts/test.sh does both)"
+        )
+    })
+}
+
+/// A store on the cluster under test under `prefix`.
+pub async fn cluster_store_at(prefix: &str) -> RedisStore {
+    let urls = cluster_urls();
+    RedisStore::connect(RedisStoreConfig::cluster(urls.clone()).prefix(prefix))
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the Redis Cluster at {urls:?}: {e}"))
+}
+
+/// A plain connection to one node (`redis://host:port`), for commands about the cluster.
+pub async fn node_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the cluster node {url}: {e}"))
+}
+
+/// One line of `CLUSTER NODES`: a node's id, port, whether it is a master, and its slots.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub port: u16,
+    pub master: bool,
+    pub failed: bool,
+    pub slots: Vec<(u16, u16)>,
+}
+
+impl Node {
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn owns(&self, slot: u16) -> bool {
+        self.slots.iter().any(|&(a, b)| a <= slot && slot <= b)
+    }
+}
+
+/// The cluster as `url`'s node sees it.
+pub async fn cluster_nodes(url: &str) -> Vec<Node> {
+    let mut conn = node_connection(url).await;
+    let text: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let id = (*fields.first()?).to_owned();
+            let addr = fields.get(1)?;
+            let port = addr.split('@').next()?.rsplit(':').next()?.parse().ok()?;
+            let flags = fields.get(2)?;
+            let slots = fields
+                .iter()
+                .skip(8)
+                .filter(|s| !s.starts_with('['))
+                .filter_map(|s| match s.split_once('-') {
+                    Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                    None => s.parse().ok().map(|n| (n, n)),
+                })
+                .collect();
+            Some(Node {
+                id,
+                port,
+                master: flags.contains("master"),
+                failed: flags.contains("fail"),
+                slots,
+            })
+        })
+        .collect()
+}
+
+/// The slot every key of a cluster store is in, as the cluster computes it (`CLUSTER KEYSLOT`
+/// of its `{prefix}`).
+pub async fn slot_of(node_url: &str, store: &RedisStore) -> u16 {
+    let mut conn = node_connection(node_url).await;
+    redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(store.prefix())
+        .query_async(&mut conn)
+        .await
+        .unwrap()
 }
 
 /// A prefix no other test run uses.
