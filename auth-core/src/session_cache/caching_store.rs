@@ -134,17 +134,18 @@ impl SessionStore for CachingStore {
         claimed_user: Option<UserId>,
     ) -> Result<Option<(Session, Option<SessionOwner>)>, StoreError> {
         self.ensure_subscribed();
-        if let Some((session, owner)) = self.cache.get(id) {
-            if self.admits(&session, &owner) {
-                return Ok(Some((session, Some(owner))));
-            }
+        if let Some((session, owner)) = self.cache.get(id)
+            && self.admits(&session, &owner)
+        {
+            return Ok(Some((session, Some(owner))));
         }
         let ticket = self.cache.ticket();
         let answer = self.store.session_with_owner(id, claimed_user).await?;
-        if let (Some(ticket), Some((session, Some(owner)))) = (ticket, &answer) {
-            if session.id == id && self.admits(session, owner) {
-                self.cache.insert(ticket, session.clone(), owner.clone());
-            }
+        if let (Some(ticket), Some((session, Some(owner)))) = (ticket, &answer)
+            && session.id == id
+            && self.admits(session, owner)
+        {
+            self.cache.insert(ticket, session.clone(), owner.clone());
         }
         Ok(answer)
     }

@@ -10,3 +10,8 @@ async fn readme_walkthrough_on_sqlite() -> anyhow::Result<()> {
 async fn readme_walkthrough_on_redis() -> anyhow::Result<()> {
     example_support::smoke::run_redis(env!("CARGO_BIN_EXE_example-actix").as_ref()).await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_on_redis_share_revocations() -> anyhow::Result<()> {
+    example_support::smoke::run_redis_pair(env!("CARGO_BIN_EXE_example-actix").as_ref()).await
+}

@@ -55,7 +55,8 @@ pub async fn open_store(settings: &Settings) -> Result<OpenedStore> {
             .context("cannot connect to Redis at REDIS_URL")?;
         // The URL is not logged: it may hold a password.
         tracing::info!(prefix = %settings.redis_prefix, "store: Redis (REDIS_URL)");
-        Ok(opened(store, None))
+        let events: Arc<dyn SessionEventBus> = Arc::new(store.session_events());
+        Ok(opened(store, Some(events)))
     } else {
         let path = &settings.db_path;
         let store = SqliteStore::open(path)

@@ -140,25 +140,47 @@ async fn rounds(a: &str, b: &str, env: &ServerEnv, backend: &Backend) -> Result<
 async fn kill_subscriptions(backend: &Backend) -> Result<()> {
     match backend {
         Backend::Sqlite => Ok(()),
-        Backend::Redis { url, .. } => {
-            let output = tokio::process::Command::new("redis-cli")
-                .args(["-u", url, "CLIENT", "KILL", "TYPE", "pubsub"])
-                .output()
-                .await
-                .context("running redis-cli")?;
-            ensure!(output.status.success(), "redis-cli: {output:?}");
+        Backend::Redis { url, prefix } => {
+            // Only this test's subscriptions: store-redis names them after the prefix.
+            let name = format!("name=store-redis-events:{prefix} ");
+            let list = redis_cli(url, &["CLIENT", "LIST", "TYPE", "pubsub"]).await?;
+            let ours: Vec<&str> = list.lines().filter(|line| line.contains(&name)).collect();
+            ensure!(!ours.is_empty(), "no subscription named {name:?} to kill:\n{list}");
+            for line in ours {
+                let id = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("id="))
+                    .context("CLIENT LIST without an id")?;
+                redis_cli(url, &["CLIENT", "KILL", "ID", id]).await?;
+            }
             Ok(())
         }
-        Backend::Postgres { url, schema } => psql(
-            url,
-            &format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE query ILIKE 'LISTEN%' AND query LIKE '%{schema}%'"
-            ),
-        )
-        .await
-        .map(drop),
+        Backend::Postgres { url, schema } => {
+            let killed = psql(
+                url,
+                &format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE query ILIKE 'LISTEN%' AND query LIKE '%{schema}%'"
+                ),
+            )
+            .await?;
+            ensure!(killed.trim() != "0", "no LISTEN connection of schema {schema} to kill");
+            Ok(())
+        }
     }
+}
+
+/// Runs one command with `redis-cli`.
+async fn redis_cli(url: &str, args: &[&str]) -> Result<String> {
+    let output = tokio::process::Command::new("redis-cli")
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .output()
+        .await
+        .context("running redis-cli")?;
+    ensure!(output.status.success(), "redis-cli {args:?}: {output:?}");
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Runs one statement with `psql`.
