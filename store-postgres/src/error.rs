@@ -33,7 +33,7 @@ impl From<DbError> for StoreError {
         match err {
             DbError::Pg(e) => match unique_violation(&e) {
                 Some(field) => StoreError::Conflict(field),
-                None => unavailable(e),
+                None => unavailable(describe(&e)),
             },
             DbError::Store(e) => e,
         }
@@ -43,6 +43,31 @@ impl From<DbError> for StoreError {
 /// [`StoreError::Unavailable`] with the text of any failure, marked as PostgreSQL's.
 pub(crate) fn unavailable(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("postgres: {err}"))
+}
+
+/// The text of a failure with its causes: the driver's own text of a server error is only
+/// "db error", and a pool error wraps the driver's, so the chain of sources is spelled out
+/// (`ERROR: relation "users" does not exist (SQLSTATE 42P01)`).
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = match cause.downcast_ref::<tokio_postgres::error::DbError>() {
+            Some(db) => format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            ),
+            None => cause.to_string(),
+        };
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A row that cannot be turned back into a record: the database was edited by hand or is

@@ -225,3 +225,170 @@ pub(crate) async fn migrate_to(client: &mut Client, schema: &str, target: i64) -
     }
     Ok(ran)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::str::FromStr as _;
+
+    use auth_core::ids::{SessionId, UserId};
+    use auth_core::session::SessionStatus;
+    use auth_core::store::{SessionStore as _, UserStore as _};
+
+    use super::*;
+
+    fn test_url() -> String {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    #[test]
+    fn versions_are_consecutive_and_end_at_latest() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST));
+    }
+
+    /// A connection to the test database (`DATABASE_URL`) with `schema` as its search path,
+    /// as the store's connections have.
+    async fn connect(schema: &str) -> Client {
+        let mut config = tokio_postgres::Config::from_str(&test_url()).unwrap();
+        let _ = config.options(format!("-c search_path={schema}"));
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        drop(tokio::spawn(async move {
+            let _ = connection.await;
+        }));
+        client
+    }
+
+    /// A schema at version 1 holding a user, a live and a revoked session and a counter: a
+    /// store connecting to it migrates it to version 2 (its indexes) and reads every row back,
+    /// and the new partial index serves the live sessions of a user.
+    #[tokio::test]
+    async fn a_version_1_schema_is_migrated_with_its_rows() {
+        let schema = format!("auth_test_{}", uuid::Uuid::new_v4().simple());
+        let mut client = connect(&schema).await;
+        let in_test = schema.clone();
+        let outcome = async move {
+            let schema = in_test;
+            assert_eq!(migrate_to(&mut client, &schema, 1).await.unwrap(), 1);
+            assert_eq!(version(&client, &schema).await.unwrap(), 1);
+            client
+                .batch_execute(
+                    "INSERT INTO users (id, roles, profile, status, created_at, login_count) \
+                     VALUES ('00000000-0000-0000-0000-000000000001', '[\"admin\"]', '{}', \
+                             'active', 0, 0);
+                     INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+                         refresh_generation, refresh_hash, refresh_issued_at) \
+                     VALUES ('00000000-0000-0000-0000-00000000000a', \
+                             '00000000-0000-0000-0000-000000000001', 0, 0, 100, 0, decode(repeat('ab', 32), 'hex'), 0);
+                     INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+                         refresh_generation, refresh_hash, refresh_issued_at, revoked_at, \
+                         revoke_reason) \
+                     VALUES ('00000000-0000-0000-0000-00000000000b', \
+                             '00000000-0000-0000-0000-000000000001', 0, 0, 100, 0, decode(repeat('ab', 32), 'hex'), 0, \
+                             1, 'logout');
+                     INSERT INTO counters (key, count, resets_at) VALUES ('k', 3, 50);",
+                )
+                .await
+                .unwrap();
+
+            // A store connecting to it runs version 2 and reads the old rows.
+            let store = crate::PgStore::connect(
+                crate::PgStoreConfig::new(test_url()).schema(schema.as_str()),
+            )
+            .await
+            .unwrap();
+            assert_eq!(store.schema_version().await.unwrap(), LATEST);
+            assert_eq!(version(&client, &schema).await.unwrap(), LATEST);
+            let user_id = UserId::from_uuid(uuid::Uuid::from_u128(1));
+            let user = store.user_by_id(user_id).await.unwrap().unwrap();
+            assert_eq!(user.roles, vec!["admin".to_owned()]);
+            let live = store.sessions_of_user(user_id).await.unwrap();
+            assert_eq!(live.len(), 1);
+            assert_eq!(live[0].id, SessionId::from_uuid(uuid::Uuid::from_u128(10)));
+            let revoked = store
+                .session(SessionId::from_uuid(uuid::Uuid::from_u128(11)))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(matches!(revoked.status, SessionStatus::Revoked { .. }));
+            assert_eq!(migrate(&mut client, &schema).await.unwrap(), 0, "nothing left to do");
+
+            let live: Vec<uuid::Uuid> = client
+                .query(
+                    "SELECT id FROM sessions WHERE user_id = \
+                     '00000000-0000-0000-0000-000000000001' AND revoked_at IS NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(
+                live,
+                vec![uuid::Uuid::from_str("00000000-0000-0000-0000-00000000000a").unwrap()]
+            );
+            let counters: i64 = client
+                .query_one("SELECT count FROM counters WHERE key = 'k'", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(counters, 3);
+            let indexes: Vec<String> = client
+                .query(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname",
+                    &[&schema],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            for index in [
+                "challenges_expires_at",
+                "counters_resets_at",
+                "email_tokens_expires_at",
+                "failures_expires_at",
+                "sessions_expires_at",
+                "sessions_live_by_user",
+            ] {
+                assert!(indexes.iter().any(|i| i == index), "{index} in {indexes:?}");
+            }
+            // The planner takes the partial index for the live sessions of a user.
+            client.batch_execute("SET enable_seqscan = off").await.unwrap();
+            let plan: Vec<String> = client
+                .query(
+                    "EXPLAIN SELECT id FROM sessions WHERE user_id = \
+                     '00000000-0000-0000-0000-000000000001' AND revoked_at IS NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert!(
+                plan.iter().any(|l| l.contains("sessions_live_by_user")),
+                "{plan:?}"
+            );
+        };
+        let outcome = tokio::spawn(async move {
+            outcome.await;
+        })
+        .await;
+        connect("public")
+            .await
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .await
+            .unwrap();
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}

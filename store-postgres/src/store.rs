@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
 use crate::config::{PgStoreConfig, redacted_url};
-use crate::error::{DbResult, unavailable};
+use crate::error::{DbResult, describe, unavailable};
 use crate::events::PgSessionEvents;
 use crate::schema;
 
@@ -106,7 +106,12 @@ impl PgStore {
 
     /// A pooled connection, the schema migrated on first use.
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
-        let mut client = self.inner.pool.get().await.map_err(unavailable)?;
+        let mut client = self
+            .inner
+            .pool
+            .get()
+            .await
+            .map_err(|e| unavailable(describe(&e)))?;
         if !self.inner.migrated.initialized() {
             let schema = self.inner.config.checked_schema()?;
             let timeout = self.statement_timeout();
