@@ -75,7 +75,11 @@ pub(crate) async fn claim_attempt(
 }
 
 /// Marks the challenge consumed unless it already is.
-pub(crate) async fn consume(c: &ClientWrapper, id: ChallengeId, at: DateTime<Utc>) -> DbResult<bool> {
+pub(crate) async fn consume(
+    c: &ClientWrapper,
+    id: ChallengeId,
+    at: DateTime<Utc>,
+) -> DbResult<bool> {
     let stmt = c
         .prepare_cached(
             "UPDATE challenges SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL",
@@ -94,9 +98,8 @@ fn read(row: &Row) -> DbResult<Challenge> {
     let code_hash: &[u8] = get(row, 4)?;
     Ok(Challenge {
         id: ChallengeId::from_uuid(get(row, 0)?),
-        purpose: ChallengePurpose::parse(&purpose).ok_or_else(|| {
-            corrupt(TABLE, format!("`purpose` = {purpose:?} does not parse"))
-        })?,
+        purpose: ChallengePurpose::parse(&purpose)
+            .ok_or_else(|| corrupt(TABLE, format!("`purpose` = {purpose:?} does not parse")))?,
         phone: Phone::parse(&phone, false)
             .map_err(|_| corrupt(TABLE, format!("`phone` = {phone:?} does not parse")))?,
         user_id: user_id.map(UserId::from_uuid),

@@ -107,8 +107,14 @@ fn postgres_protocol_inet(raw: &[u8]) -> Result<Inet, Box<dyn std::error::Error 
         return Err(bad());
     }
     let (addr, max_bits) = match family {
-        2 => (IpAddr::from(<[u8; 4]>::try_from(addr).map_err(|_| bad())?), 32),
-        3 => (IpAddr::from(<[u8; 16]>::try_from(addr).map_err(|_| bad())?), 128),
+        2 => (
+            IpAddr::from(<[u8; 4]>::try_from(addr).map_err(|_| bad())?),
+            32,
+        ),
+        3 => (
+            IpAddr::from(<[u8; 16]>::try_from(addr).map_err(|_| bad())?),
+            128,
+        ),
         _ => return Err(bad()),
     };
     Ok(Inet {
@@ -146,7 +152,12 @@ mod tests {
             Some("203.0.113.7".parse().unwrap())
         );
         let mut mapped = vec![3, 128, 0, 16];
-        mapped.extend_from_slice(&"::ffff:1.2.3.4".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        mapped.extend_from_slice(
+            &"::ffff:1.2.3.4"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
         let mapped = postgres_protocol_inet(&mapped).unwrap();
         assert_eq!(
             ip_from("t", "c", Some(mapped)).unwrap(),

@@ -290,12 +290,18 @@ mod tests {
                 "host=db user=app password=s3cret dbname=auth",
                 "host=db user=app password=<redacted> dbname=auth",
             ),
-            ("postgres://h/db?password=pw", "postgres://h/db?password=<redacted>"),
+            (
+                "postgres://h/db?password=pw",
+                "postgres://h/db?password=<redacted>",
+            ),
             (
                 "host=db password='a b\\' c' user=x",
                 "host=db password=<redacted> user=x",
             ),
-            ("user=x password='never closed", "user=x password=<redacted>"),
+            (
+                "user=x password='never closed",
+                "user=x password=<redacted>",
+            ),
         ] {
             assert_eq!(redacted_url(url), shown, "{url}");
         }
@@ -304,7 +310,10 @@ mod tests {
     #[test]
     fn schema_names_are_checked() {
         for ok in ["auth", "_x", "auth_test_0123456789abcdef0123456789abcdef"] {
-            assert!(PgStoreConfig::new("").schema(ok).checked_schema().is_ok(), "{ok}");
+            assert!(
+                PgStoreConfig::new("").schema(ok).checked_schema().is_ok(),
+                "{ok}"
+            );
         }
         for bad in [
             "",
@@ -325,16 +334,23 @@ mod tests {
 
     #[test]
     fn the_driver_config_carries_the_schema_and_timeouts() {
-        let config = PgStoreConfig::new("postgres://postgres@127.0.0.1:5432/test?options=-c%20work_mem%3D4MB")
-            .schema("auth_x")
-            .statement_timeout(Duration::from_millis(1500))
-            .driver_config("app")
-            .unwrap();
+        let config = PgStoreConfig::new(
+            "postgres://postgres@127.0.0.1:5432/test?options=-c%20work_mem%3D4MB",
+        )
+        .schema("auth_x")
+        .statement_timeout(Duration::from_millis(1500))
+        .driver_config("app")
+        .unwrap();
         let options = config.get_options().unwrap();
         assert!(options.contains("-c work_mem=4MB"), "{options}");
         assert!(options.contains("-c search_path=auth_x"), "{options}");
         assert!(options.contains("-c statement_timeout=1500"), "{options}");
         assert_eq!(config.get_application_name(), Some("app"));
-        assert!(PgStoreConfig::new("postgres://h/db").schema("A").driver_config("x").is_err());
+        assert!(
+            PgStoreConfig::new("postgres://h/db")
+                .schema("A")
+                .driver_config("x")
+                .is_err()
+        );
     }
 }

@@ -62,10 +62,7 @@ pub(crate) async fn add_failure(
         )
         .await?;
     let row = c
-        .query_opt(
-            &stmt,
-            &[&key, &codec::time(at)?, &codec::time(expires_at)?],
-        )
+        .query_opt(&stmt, &[&key, &codec::time(at)?, &codec::time(expires_at)?])
         .await?
         .ok_or_else(|| corrupt("failures", format!("upsert of {key:?} returned no row")))?;
     read_failures(&row)

@@ -75,9 +75,8 @@ fn read(row: &Row) -> DbResult<EmailToken> {
     let email: String = get(row, 3)?;
     Ok(EmailToken {
         hash: codec::hash_from(TABLE, "hash", hash)?,
-        purpose: EmailTokenPurpose::parse(&purpose).ok_or_else(|| {
-            corrupt(TABLE, format!("`purpose` = {purpose:?} does not parse"))
-        })?,
+        purpose: EmailTokenPurpose::parse(&purpose)
+            .ok_or_else(|| corrupt(TABLE, format!("`purpose` = {purpose:?} does not parse")))?,
         user_id: UserId::from_uuid(get(row, 2)?),
         email: Email::parse(&email)
             .map_err(|_| corrupt(TABLE, format!("`email` = {email:?} does not parse")))?,

@@ -96,9 +96,7 @@ pub(crate) fn unique_violation(err: &tokio_postgres::Error) -> Option<UniqueFiel
         "users_phone_key" => UniqueField::Phone,
         "users_email_key" => UniqueField::Email,
         "users_username_key" => UniqueField::Username,
-        "users_pkey" | "sessions_pkey" | "challenges_pkey" | "email_tokens_pkey" => {
-            UniqueField::Id
-        }
+        "users_pkey" | "sessions_pkey" | "challenges_pkey" | "email_tokens_pkey" => UniqueField::Id,
         _ => return None,
     };
     Some(field)

@@ -79,8 +79,7 @@ impl PgSessionEvents {
     pub(crate) fn new(store: PgStore) -> Self {
         let config = store.config();
         let channel = format!("{}.session_events", config.schema_name());
-        let listen =
-            config.driver_config(&format!("{} (session events)", config.application_name));
+        let listen = config.driver_config(&format!("{} (session events)", config.application_name));
         Self {
             inner: Arc::new(Inner {
                 store,

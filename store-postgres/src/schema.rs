@@ -196,7 +196,10 @@ pub(crate) async fn migrate_to(client: &mut Client, schema: &str, target: i64) -
     ))
     .await?;
     let current: i64 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await?
         .try_get(0)?;
     if current > LATEST {
@@ -221,7 +224,12 @@ pub(crate) async fn migrate_to(client: &mut Client, schema: &str, target: i64) -
     }
     tx.commit().await?;
     if ran > 0 {
-        tracing::info!(schema, from = current, ran, "store-postgres: schema migrated");
+        tracing::info!(
+            schema,
+            from = current,
+            ran,
+            "store-postgres: schema migrated"
+        );
     }
     Ok(ran)
 }
@@ -317,7 +325,11 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert!(matches!(revoked.status, SessionStatus::Revoked { .. }));
-            assert_eq!(migrate(&mut client, &schema).await.unwrap(), 0, "nothing left to do");
+            assert_eq!(
+                migrate(&mut client, &schema).await.unwrap(),
+                0,
+                "nothing left to do"
+            );
 
             let live: Vec<uuid::Uuid> = client
                 .query(
@@ -361,7 +373,10 @@ mod tests {
                 assert!(indexes.iter().any(|i| i == index), "{index} in {indexes:?}");
             }
             // The planner takes the partial index for the live sessions of a user.
-            client.batch_execute("SET enable_seqscan = off").await.unwrap();
+            client
+                .batch_execute("SET enable_seqscan = off")
+                .await
+                .unwrap();
             let plan: Vec<String> = client
                 .query(
                     "EXPLAIN SELECT id FROM sessions WHERE user_id = \

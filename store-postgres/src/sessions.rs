@@ -165,12 +165,16 @@ pub(crate) async fn revoke_all_of_user(
         )
         .await?;
     let except = except.map(|s| s.as_uuid());
-    Ok(c
-        .execute(
-            &stmt,
-            &[&user.as_uuid(), &except, &codec::time(at)?, &reason.as_str()],
-        )
-        .await?)
+    Ok(c.execute(
+        &stmt,
+        &[
+            &user.as_uuid(),
+            &except,
+            &codec::time(at)?,
+            &reason.as_str(),
+        ],
+    )
+    .await?)
 }
 
 /// The session in the first 12 columns of `row` ([`COLUMNS`] order).

@@ -1,7 +1,12 @@
 //! The auth-core store conformance suite (every part, emailed tokens included) against the
 //! PostgreSQL at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`), in a
 //! schema of its own that is dropped afterwards.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

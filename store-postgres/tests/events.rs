@@ -3,7 +3,12 @@
 //! keep each other's caches right: a logout on one is refused by the other at once (not
 //! after the cache's `max_age`), and a killed listening connection empties the cache and
 //! comes back by itself.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -36,9 +41,7 @@ async fn published_events_arrive_on_the_schema_channel_only() {
                 .unwrap();
         let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
         let _driver = tokio::spawn(async move {
-            while let Some(message) =
-                std::future::poll_fn(|cx| connection.poll_message(cx)).await
-            {
+            while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 if let Ok(AsyncMessage::Notification(n)) = message {
                     let _ = sender.send((n.channel().to_owned(), n.payload().to_owned()));
                 }
@@ -176,7 +179,10 @@ async fn a_logout_on_one_instance_is_refused_by_the_other_at_once() {
             )
             .await
             .unwrap();
-        assert!(b.authenticate(&token(&t1)).await.is_ok(), "B's cache is not in use");
+        assert!(
+            b.authenticate(&token(&t1)).await.is_ok(),
+            "B's cache is not in use"
+        );
 
         // A logout on A reaches B's cache through NOTIFY.
         let principal = a.authenticate(&token(&t2)).await.unwrap();
@@ -199,7 +205,10 @@ async fn a_logout_on_one_instance_is_refused_by_the_other_at_once() {
             b.authenticate(&token(&t1)).await.is_err()
         })
         .await;
-        assert!(emptied, "B kept answering from its cache without a subscription");
+        assert!(
+            emptied,
+            "B kept answering from its cache without a subscription"
+        );
         let second = wait_for_listener(&raw, &app_b, Some(first)).await;
         assert_ne!(first, second);
 

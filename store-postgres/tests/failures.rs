@@ -1,6 +1,11 @@
 //! What the store reports when rows are not what it wrote (edited by hand, damaged) and
 //! when a unique field collides, and that it never shows the password of its URL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

@@ -1,7 +1,12 @@
 //! The embedded migrations: from an empty schema, several instances starting at once, and a
 //! schema newer than this library (refused). The step from version 1 to 2 with rows in the
 //! tables is a unit test of `schema.rs` (it needs the crate-private migration to version 1).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -121,7 +126,8 @@ async fn a_newer_schema_is_refused() {
 #[tokio::test]
 async fn invalid_schema_names_are_refused_before_connecting() {
     for schema in ["Auth", "auth; DROP TABLE users", "pg_auth", ""] {
-        let result = PgStore::connect(PgStoreConfig::new(common::database_url()).schema(schema)).await;
+        let result =
+            PgStore::connect(PgStoreConfig::new(common::database_url()).schema(schema)).await;
         assert!(
             matches!(&result, Err(StoreError::Unavailable(m)) if m.contains("invalid schema name")),
             "{schema:?}: {result:?}"

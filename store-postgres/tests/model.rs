@@ -1,6 +1,11 @@
 //! The model-based test (`auth_core::testkit::model`) and the refresh race on a real
 //! PostgreSQL (`DATABASE_URL`), each case in a fresh schema that is dropped afterwards.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

@@ -2,7 +2,12 @@
 //! connections killed on the server, a statement that gets no answer in time. Every failure
 //! is `StoreError::Unavailable` within the configured timeouts, and the same store works
 //! again once the server is back, without a restart.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -49,9 +54,14 @@ async fn a_stopped_server_fails_calls_and_the_store_recovers_when_it_is_back() {
         let read = store.user_by_id(user.id).await;
         assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
         let write = store.create_user(&new_user()).await;
-        assert!(matches!(write, Err(StoreError::Unavailable(_))), "{write:?}");
+        assert!(
+            matches!(write, Err(StoreError::Unavailable(_))),
+            "{write:?}"
+        );
         let now = Utc::now();
-        let hit = store.hit_counter("k", now + chrono::Duration::minutes(1), now).await;
+        let hit = store
+            .hit_counter("k", now + chrono::Duration::minutes(1), now)
+            .await;
         assert!(matches!(hit, Err(StoreError::Unavailable(_))), "{hit:?}");
         assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
     }
@@ -78,7 +88,10 @@ async fn connect_lazy_starts_without_the_server() {
 
     let started = Instant::now();
     let refused = PgStore::connect(config.clone()).await;
-    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
     assert!(started.elapsed() < BOUND);
 
     let store = PgStore::connect_lazy(config).unwrap();
@@ -142,7 +155,10 @@ async fn killed_connections_are_replaced() {
             }
             results.push(result.is_ok());
         }
-        assert!(failures <= killed, "{failures} failures for {killed} killed connections");
+        assert!(
+            failures <= killed,
+            "{failures} failures for {killed} killed connections"
+        );
         assert!(results[10..].iter().all(|ok| *ok), "{results:?}");
         let live: i64 = raw
             .query_one(
@@ -207,7 +223,10 @@ async fn a_statement_without_an_answer_times_out() {
         for _ in 0..3 {
             let started = Instant::now();
             let blocked = store.rotate_refresh(session.id, 0, &next, now).await;
-            assert!(matches!(blocked, Err(StoreError::Unavailable(_))), "{blocked:?}");
+            assert!(
+                matches!(blocked, Err(StoreError::Unavailable(_))),
+                "{blocked:?}"
+            );
             let took = started.elapsed();
             assert!(
                 took >= Duration::from_millis(400) && took < Duration::from_secs(3),
@@ -218,7 +237,12 @@ async fn a_statement_without_an_answer_times_out() {
         assert!(store.session(session.id).await.unwrap().is_some());
         tx.rollback().await.unwrap();
 
-        assert!(store.rotate_refresh(session.id, 0, &next, now).await.unwrap());
+        assert!(
+            store
+                .rotate_refresh(session.id, 0, &next, now)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             store.session(session.id).await.unwrap().unwrap().refresh,
             next

@@ -35,9 +35,12 @@ pub fn config(schema: &str) -> PgStoreConfig {
 
 /// A store on the shared database in `schema` (created and migrated).
 pub async fn store_in(schema: &str) -> PgStore {
-    PgStore::connect(config(schema))
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {} (set DATABASE_URL): {e}", database_url()))
+    PgStore::connect(config(schema)).await.unwrap_or_else(|e| {
+        panic!(
+            "cannot reach PostgreSQL at {} (set DATABASE_URL): {e}",
+            database_url()
+        )
+    })
 }
 
 /// A plain connection to `url`, for looking at and changing rows directly.
@@ -124,10 +127,15 @@ impl PrivatePostgres {
             .map(|a| a.port())
             .unwrap();
         let data = dir.path().join("data");
-        run(pg_command("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]));
+        run(pg_command("initdb").arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]));
         let mut server = Self {
             dir,
             port,
@@ -166,10 +174,12 @@ impl PrivatePostgres {
     /// cut) and waits until it is gone.
     pub fn stop(&mut self) {
         if self.running {
-            run(pg_command("pg_ctl")
-                .arg("-D")
-                .arg(self.data())
-                .args(["-m", "immediate", "-w", "stop"]));
+            run(pg_command("pg_ctl").arg("-D").arg(self.data()).args([
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ]));
             self.running = false;
         }
     }
@@ -212,7 +222,10 @@ fn pg_bin() -> Option<PathBuf> {
             let entry = entry.ok()?;
             let version = entry.file_name().to_str()?.parse().ok()?;
             let bin = entry.path().join("bin");
-            Path::new(&bin).join("initdb").exists().then_some((version, bin))
+            Path::new(&bin)
+                .join("initdb")
+                .exists()
+                .then_some((version, bin))
         })
         .collect();
     versions.sort();
