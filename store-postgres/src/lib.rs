@@ -1,6 +1,6 @@
 //! # store-postgres
 //!
-//! A store for `auth-core` on PostgreSQL 11 or later (a [`Store`](auth_core::Store) and a
+//! A store for `auth-core` on PostgreSQL 11 or later (a [`Store`] and a
 //! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore)): users, SMS challenges,
 //! emailed tokens, sessions, rate-limit counters and lockout counts in one schema, shared by
 //! every app instance that points at the same database and schema, plus a session-event bus
@@ -97,7 +97,7 @@
 //! lock, and each re-checks its `WHERE` against the row as the previous one left it, so of
 //! many concurrent refreshes of one token exactly one rotates, across processes too. Unique
 //! phone, email and username are `UNIQUE` constraints: a violation (SQLSTATE 23505) is
-//! [`StoreError::Conflict`](auth_core::StoreError::Conflict) with the field its constraint
+//! [`StoreError::Conflict`] with the field its constraint
 //! names. The per-request session check
 //! ([`session_with_owner`](auth_core::store::SessionStore::session_with_owner)) is one
 //! statement joining the session to its user.
@@ -119,7 +119,7 @@
 //!
 //! ## Failures
 //!
-//! Every failure is [`StoreError::Unavailable`](auth_core::StoreError::Unavailable), which
+//! Every failure is [`StoreError::Unavailable`], which
 //! the core answers with `store_unavailable` (HTTP 503); nothing panics and nothing reports
 //! success for a write that did not happen. That covers a refused or lost connection, a
 //! server that stops answering (the [connect](PgStoreConfig::connect_timeout),
