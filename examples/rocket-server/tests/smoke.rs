@@ -15,3 +15,13 @@ async fn readme_walkthrough_on_redis() -> anyhow::Result<()> {
 async fn two_instances_on_redis_share_revocations() -> anyhow::Result<()> {
     example_support::smoke::run_redis_pair(env!("CARGO_BIN_EXE_example-rocket").as_ref()).await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_walkthrough_on_postgres() -> anyhow::Result<()> {
+    example_support::smoke::run_postgres(env!("CARGO_BIN_EXE_example-rocket").as_ref()).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_on_postgres_share_revocations() -> anyhow::Result<()> {
+    example_support::smoke::run_postgres_pair(env!("CARGO_BIN_EXE_example-rocket").as_ref()).await
+}

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use auth_core::Store;
 use auth_core::session_cache::SessionEventBus;
 use auth_core::store::OneTimeTokenStore;
+use store_postgres::{PgStore, PgStoreConfig};
 use store_redis::{RedisStore, RedisStoreConfig};
 use store_sqlite::SqliteStore;
 
@@ -48,7 +49,16 @@ fn opened<S: Store + OneTimeTokenStore>(
 
 /// Opens the store the settings name.
 pub async fn open_store(settings: &Settings) -> Result<OpenedStore> {
-    if let Some(url) = &settings.redis_url {
+    if let Some(url) = &settings.database_url {
+        let config = PgStoreConfig::new(url.as_str()).schema(settings.pg_schema.as_str());
+        let store = PgStore::connect(config)
+            .await
+            .context("cannot connect to PostgreSQL at DATABASE_URL")?;
+        // The URL is not logged: it may hold a password.
+        tracing::info!(schema = %settings.pg_schema, "store: PostgreSQL (DATABASE_URL)");
+        let events: Arc<dyn SessionEventBus> = Arc::new(store.session_events());
+        Ok(opened(store, Some(events)))
+    } else if let Some(url) = &settings.redis_url {
         let config = RedisStoreConfig::new(url.as_str()).prefix(settings.redis_prefix.as_str());
         let store = RedisStore::connect(config)
             .await

@@ -56,16 +56,27 @@ pub async fn run_postgres_pair(binary: &Path) -> Result<()> {
         );
         return Ok(());
     };
-    let schema = format!("pair_{}", uuid_simple());
+    let schema = fresh_schema("pair");
     let backend = Backend::Postgres {
         url: url.clone(),
         schema: schema.clone(),
     };
     let result = pair(binary, backend).await;
-    if let Err(e) = psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await {
+    drop_schema(&url, &schema).await;
+    result
+}
+
+/// A PostgreSQL schema name no other test run uses.
+pub(crate) fn fresh_schema(test: &str) -> String {
+    let id = auth_core::UserId::new_random().to_string().replace('-', "");
+    format!("{test}_{id}")
+}
+
+/// Drops a test's schema (a failure is reported, not fatal).
+pub(crate) async fn drop_schema(url: &str, schema: &str) {
+    if let Err(e) = psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await {
         eprintln!("could not drop the test's schema {schema}: {e:#}");
     }
-    result
 }
 
 async fn pair(binary: &Path, backend: Backend) -> Result<()> {
@@ -145,7 +156,10 @@ async fn kill_subscriptions(backend: &Backend) -> Result<()> {
             let name = format!("name=store-redis-events:{prefix} ");
             let list = redis_cli(url, &["CLIENT", "LIST", "TYPE", "pubsub"]).await?;
             let ours: Vec<&str> = list.lines().filter(|line| line.contains(&name)).collect();
-            ensure!(!ours.is_empty(), "no subscription named {name:?} to kill:\n{list}");
+            ensure!(
+                !ours.is_empty(),
+                "no subscription named {name:?} to kill:\n{list}"
+            );
             for line in ours {
                 let id = line
                     .split_whitespace()
@@ -164,7 +178,10 @@ async fn kill_subscriptions(backend: &Backend) -> Result<()> {
                 ),
             )
             .await?;
-            ensure!(killed.trim() != "0", "no LISTEN connection of schema {schema} to kill");
+            ensure!(
+                killed.trim() != "0",
+                "no LISTEN connection of schema {schema} to kill"
+            );
             Ok(())
         }
     }
@@ -192,8 +209,4 @@ async fn psql(url: &str, sql: &str) -> Result<String> {
         .context("running psql")?;
     ensure!(output.status.success(), "psql {sql:?}: {output:?}");
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn uuid_simple() -> String {
-    auth_core::UserId::new_random().to_string().replace('-', "")
 }

@@ -73,6 +73,30 @@ pub async fn run_redis(binary: &Path) -> Result<()> {
     result
 }
 
+/// The walkthrough on PostgreSQL, when `DATABASE_URL` is set (as `scripts/test.sh` does), in
+/// a schema of its own that is dropped afterwards. Without `DATABASE_URL` it says so and
+/// passes.
+pub async fn run_postgres(binary: &Path) -> Result<()> {
+    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!(
+            "DATABASE_URL is unset: skipping the PostgreSQL smoke test (scripts/test.sh sets it)"
+        );
+        return Ok(());
+    };
+    let schema = instances::fresh_schema("smoke");
+    let dir = tempfile::tempdir()?;
+    let env = ServerEnv::new(
+        dir.path(),
+        Backend::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+        },
+    );
+    let result = walkthrough_with_restart(binary, &env).await;
+    instances::drop_schema(&url, &schema).await;
+    result
+}
+
 async fn walkthrough_with_restart(binary: &Path, env: &ServerEnv) -> Result<()> {
     let server = Server::start(binary, env).await?;
     let walked = walkthrough(&server.base, &env.sms_outbox).await;
