@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Redis, for store-redis's tests: start one when nothing answers on 127.0.0.1:6379.
+# Redis, for store-redis's tests and the example servers': start one when nothing answers on
+# 127.0.0.1:6379.
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
 if ! redis_up; then
   if ! command -v redis-server >/dev/null 2>&1; then
@@ -19,6 +20,41 @@ if ! redis_up; then
   redis_up || { echo "redis did not start" >&2; exit 1; }
 fi
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+# A local Redis Cluster for store-redis's cluster tests (six nodes on 7101-7106; does nothing
+# when a healthy one already answers there). The failover test starts its own on 7201-7209.
+./scripts/redis-cluster.sh start
+export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-$(./scripts/redis-cluster.sh urls)}"
+
+# PostgreSQL, for store-postgres's tests and the example servers' smoke tests: install
+# Debian's postgresql when absent (the outage tests also need its initdb and pg_ctl), start
+# the cluster when nothing answers on 127.0.0.1:5432, and create the database `test`.
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+  echo "installing postgresql" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+if ! pg_up; then
+  pg_version="$(ls /usr/lib/postgresql | sort -n | tail -1)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start 2>/dev/null \
+    || { $SUDO pg_createcluster "$pg_version" main >/dev/null \
+         && $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start; }
+  for _ in $(seq 1 100); do pg_up && break; sleep 0.1; done
+  pg_up || { echo "postgresql did not start" >&2; exit 1; }
+fi
+pg_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if [ -z "${DATABASE_URL:-}" ] && ! psql "${pg_url%/*}/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+  # A fresh Debian cluster wants a password over TCP (this machine's trusts 127.0.0.1): give
+  # the postgres role one, as the postgres OS user over the local socket.
+  $SUDO runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'postgres'" >/dev/null
+  pg_url="postgres://postgres:postgres@127.0.0.1:5432/test"
+fi
+if ! psql "${pg_url%/*}/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+  psql "${pg_url%/*}/postgres" -qc 'CREATE DATABASE test'
+fi
+export DATABASE_URL="$pg_url"
 
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
