@@ -48,6 +48,7 @@ impl Auth {
     /// session (see [`crate::session_cache`]): no store call, no allocation but the roles.
     /// The claims come back when the cache cannot answer. (Taking and returning them, rather
     /// than borrowing, keeps `authenticate`'s future small: see the size test in `guards.rs`.)
+    #[allow(clippy::result_large_err)] // a move of the claims, not an error path
     fn cached_principal(&self, claims: AccessClaims) -> Result<Principal, AccessClaims> {
         let Some(cache) = self.inner.session_cache.as_ref() else {
             return Err(claims);

@@ -62,15 +62,15 @@ impl ExampleApp {
             .sms(DevSms::new(settings.sms_outbox.clone()))
             .mail(DevMail::new(settings.email_outbox.clone()))
             .hooks(admins.clone());
-        if let Some(events) = opened.events {
-            if !settings.session_cache.is_zero() {
-                let cache = SessionCacheConfig::default().max_age(settings.session_cache);
-                builder = builder.session_cache_arc(events, cache);
-                tracing::info!(
-                    max_age_ms = settings.session_cache.as_millis(),
-                    "session cache on (AUTH_SESSION_CACHE_MS), kept current by the store's session events"
-                );
-            }
+        if let Some(events) = opened.events
+            && !settings.session_cache.is_zero()
+        {
+            let cache = SessionCacheConfig::default().max_age(settings.session_cache);
+            builder = builder.session_cache_arc(events, cache);
+            tracing::info!(
+                max_age_ms = settings.session_cache.as_millis(),
+                "session cache on (AUTH_SESSION_CACHE_MS), kept current by the store's session events"
+            );
         }
         let auth = builder.build().context("invalid auth configuration")?;
         // The hook holds a weak reference; this Arc keeps it alive while the app runs.
