@@ -100,6 +100,11 @@ async fn repeated_checks_are_answered_without_the_store() {
         t.b.authenticate(other.access_token.expose()).await,
         Err(AuthError::StoreUnavailable)
     ));
+    // That failure emptied B's cache: the outage now fails closed for every session.
+    assert!(matches!(
+        t.b.authenticate(tokens.access_token.expose()).await,
+        Err(AuthError::StoreUnavailable)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

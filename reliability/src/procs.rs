@@ -138,6 +138,11 @@ pub(crate) async fn ping(port: u16, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
 }
 
+/// `AUTH_SESSION_CACHE_MS` of every server started here (the examples' default, set
+/// explicitly): with Redis, a guarded request may be answered from the session cache up to
+/// this long after the session was last read from the store.
+pub(crate) const SESSION_CACHE_MS: u64 = 1000;
+
 /// How an example server is started.
 #[derive(Clone)]
 pub(crate) struct ServerSpec {
@@ -181,6 +186,10 @@ impl Server {
             .env("AUTH_EMAIL_OUTBOX", &spec.mail_outbox)
             .env("AUTH_TRUSTED_PROXIES", "127.0.0.1")
             .env("AUTH_REDIS_PREFIX", "reliability:")
+            .env("AUTH_SESSION_CACHE_MS", SESSION_CACHE_MS.to_string())
+            // scripts/test.sh exports DATABASE_URL for the tests; these servers run on SQLite
+            // or on the scenario's own Redis.
+            .env_remove("DATABASE_URL")
             .env_remove("AUTH_ADMINS")
             .env_remove("RUST_LOG");
         match &spec.redis_url {

@@ -62,6 +62,15 @@ impl CachingStore {
         }
     }
 
+    /// Passes a store answer on; a failure (the store is down) also empties the cache, so
+    /// that an outage fails closed at once rather than when the cached answers age out.
+    fn seen<T>(&self, answer: Result<T, StoreError>) -> Result<T, StoreError> {
+        if matches!(answer, Err(StoreError::Unavailable(_))) {
+            self.cache.clear();
+        }
+        answer
+    }
+
     /// Applies `event` here, then tells the other instances. A failed publish is logged and
     /// otherwise ignored: the write it follows has happened, and the other instances' answers
     /// expire within the cache's `max_age` anyway.
@@ -81,27 +90,27 @@ impl CachingStore {
 #[async_trait]
 impl UserStore for CachingStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        self.store.create_user(user).await
+        self.seen(self.store.create_user(user).await)
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.store.user_by_id(id).await
+        self.seen(self.store.user_by_id(id).await)
     }
 
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError> {
-        self.store.user_by_phone(phone).await
+        self.seen(self.store.user_by_phone(phone).await)
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        self.store.user_by_email(email).await
+        self.seen(self.store.user_by_email(email).await)
     }
 
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        self.store.user_by_username(username).await
+        self.seen(self.store.user_by_username(username).await)
     }
 
     async fn update_user(&self, user: &User) -> Result<bool, StoreError> {
-        let updated = self.store.update_user(user).await?;
+        let updated = self.seen(self.store.update_user(user).await)?;
         if updated {
             self.changed(SessionEvent::User(user.id)).await;
         }
@@ -114,18 +123,18 @@ impl UserStore for CachingStore {
         at: DateTime<Utc>,
         ip: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
-        self.store.record_login(id, at, ip).await
+        self.seen(self.store.record_login(id, at, ip).await)
     }
 }
 
 #[async_trait]
 impl SessionStore for CachingStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.store.insert_session(session).await
+        self.seen(self.store.insert_session(session).await)
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        self.store.session(id).await
+        self.seen(self.store.session(id).await)
     }
 
     async fn session_with_owner(
@@ -140,7 +149,7 @@ impl SessionStore for CachingStore {
             return Ok(Some((session, Some(owner))));
         }
         let ticket = self.cache.ticket();
-        let answer = self.store.session_with_owner(id, claimed_user).await?;
+        let answer = self.seen(self.store.session_with_owner(id, claimed_user).await)?;
         if let (Some(ticket), Some((session, Some(owner)))) = (ticket, &answer)
             && session.id == id
             && self.admits(session, owner)
@@ -157,10 +166,11 @@ impl SessionStore for CachingStore {
         next: &RefreshState,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let rotated = self
-            .store
-            .rotate_refresh(id, expected_generation, next, now)
-            .await?;
+        let rotated = self.seen(
+            self.store
+                .rotate_refresh(id, expected_generation, next, now)
+                .await,
+        )?;
         if rotated {
             self.cache.invalidate(SessionEvent::Session(id));
         }
@@ -173,7 +183,7 @@ impl SessionStore for CachingStore {
         at: DateTime<Utc>,
         reason: RevokeReason,
     ) -> Result<bool, StoreError> {
-        let revoked = self.store.revoke_session(id, at, reason).await?;
+        let revoked = self.seen(self.store.revoke_session(id, at, reason).await)?;
         if revoked {
             self.changed(SessionEvent::Session(id)).await;
         }
@@ -181,7 +191,7 @@ impl SessionStore for CachingStore {
     }
 
     async fn sessions_of_user(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
-        self.store.sessions_of_user(user).await
+        self.seen(self.store.sessions_of_user(user).await)
     }
 
     async fn revoke_user_sessions(
@@ -191,10 +201,11 @@ impl SessionStore for CachingStore {
         at: DateTime<Utc>,
         reason: RevokeReason,
     ) -> Result<u64, StoreError> {
-        let revoked = self
-            .store
-            .revoke_user_sessions(user, except, at, reason)
-            .await?;
+        let revoked = self.seen(
+            self.store
+                .revoke_user_sessions(user, except, at, reason)
+                .await,
+        )?;
         if revoked > 0 {
             self.changed(SessionEvent::User(user)).await;
         }
@@ -202,18 +213,18 @@ impl SessionStore for CachingStore {
     }
 
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.purge_expired_sessions(now).await
+        self.seen(self.store.purge_expired_sessions(now).await)
     }
 }
 
 #[async_trait]
 impl ChallengeStore for CachingStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> Result<(), StoreError> {
-        self.store.insert_challenge(challenge).await
+        self.seen(self.store.insert_challenge(challenge).await)
     }
 
     async fn challenge(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError> {
-        self.store.challenge(id).await
+        self.seen(self.store.challenge(id).await)
     }
 
     async fn claim_challenge_attempt(
@@ -221,7 +232,7 @@ impl ChallengeStore for CachingStore {
         id: ChallengeId,
         max_attempts: u32,
     ) -> Result<Option<u32>, StoreError> {
-        self.store.claim_challenge_attempt(id, max_attempts).await
+        self.seen(self.store.claim_challenge_attempt(id, max_attempts).await)
     }
 
     async fn consume_challenge(
@@ -229,11 +240,11 @@ impl ChallengeStore for CachingStore {
         id: ChallengeId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.store.consume_challenge(id, at).await
+        self.seen(self.store.consume_challenge(id, at).await)
     }
 
     async fn purge_expired_challenges(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.purge_expired_challenges(now).await
+        self.seen(self.store.purge_expired_challenges(now).await)
     }
 }
 
@@ -245,7 +256,7 @@ impl CounterStore for CachingStore {
         window_ends: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Counter, StoreError> {
-        self.store.hit_counter(key, window_ends, now).await
+        self.seen(self.store.hit_counter(key, window_ends, now).await)
     }
 
     async fn add_failure(
@@ -254,7 +265,7 @@ impl CounterStore for CachingStore {
         at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Failures, StoreError> {
-        self.store.add_failure(key, at, expires_at).await
+        self.seen(self.store.add_failure(key, at, expires_at).await)
     }
 
     async fn failures(
@@ -262,14 +273,14 @@ impl CounterStore for CachingStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Failures>, StoreError> {
-        self.store.failures(key, now).await
+        self.seen(self.store.failures(key, now).await)
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        self.store.clear_failures(key).await
+        self.seen(self.store.clear_failures(key).await)
     }
 
     async fn purge_expired_counters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.purge_expired_counters(now).await
+        self.seen(self.store.purge_expired_counters(now).await)
     }
 }

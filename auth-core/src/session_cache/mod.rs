@@ -24,6 +24,11 @@
 //!   subscribed, and from the moment it reports the subscription lost until it is back, the
 //!   cache is emptied and every check goes to the store.
 //!
+//! * **A store outage empties the cache.** The first store call that fails with
+//!   [`StoreError::Unavailable`](crate::StoreError::Unavailable) (on this instance) empties it, so an outage fails closed at
+//!   once, except for the checks answered before that first failure, each from an answer
+//!   read less than `max_age` earlier.
+//!
 //! Only answers that let a request through are cached (a live session of an enabled user);
 //! a refusal is always read from the store. An answer that has become expired by the clock is
 //! read again too.

@@ -8,5 +8,6 @@ pub mod actix_app;
 pub mod axum_app;
 pub mod client_ip;
 pub mod config;
+pub mod instances;
 pub mod mount;
 pub mod rocket_app;

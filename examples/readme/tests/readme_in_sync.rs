@@ -14,6 +14,7 @@ const SOURCES: &[&str] = &[
     "examples/readme/src/rocket_app.rs",
     "examples/readme/src/client_ip.rs",
     "examples/readme/src/config.rs",
+    "examples/readme/src/instances.rs",
     "examples/readme/tests/readme_testkit.rs",
     "examples/custom-store/tests/conformance.rs",
 ];
