@@ -207,8 +207,8 @@ pub(crate) async fn open_store(kind: StoreKind, args: &StoreArgs) -> anyhow::Res
             }
         }
         StoreKind::Postgres => {
-            let store = open_postgres(args, &postgres::fresh_schema(&args.pg_schema_prefix)?)
-                .await?;
+            let store =
+                open_postgres(args, &postgres::fresh_schema(&args.pg_schema_prefix)?).await?;
             OpenedStore {
                 events: Some(Arc::new(store.session_events())),
                 store: Arc::new(store),
@@ -236,7 +236,9 @@ pub(crate) async fn open_postgres(args: &StoreArgs, schema: &str) -> anyhow::Res
     )
     .await
     // The URL is not shown: it may hold a password.
-    .with_context(|| format!("connecting to PostgreSQL (--pg-url or DATABASE_URL), schema {schema}"))
+    .with_context(|| {
+        format!("connecting to PostgreSQL (--pg-url or DATABASE_URL), schema {schema}")
+    })
 }
 
 /// A SQLite store on `path` with default options but `durability` and, when given, the
