@@ -8,13 +8,20 @@
 # first's dependencies): 15 to 30 minutes on 2 CPUs.
 #
 # Usage: scripts/bench-ab.sh --old REV [--new REV] [--framework axum|actix|rocket]
-#                            [--config stateless|memory|sqlite|redis] [--rounds N] [--append]
+#                            [--config stateless|memory|sqlite|redis|redis-cached|postgres|postgres-cached]
+#                            [--rounds N] [--append]
 #   --old REV      the commit to compare against (e.g. the one before a change)
 #   --new REV      the commit measured (default HEAD)
+#   --config C     the server configuration of scripts/bench.sh (default redis); `-cached`:
+#                  that store behind the session cache (--session-cache-ms 1000); the
+#                  PostgreSQL ones need both builds to have `--store postgres`
 #   --append       add the result to the comparisons section at the end of BENCHMARKS.md
 #                  (kept when scripts/bench.sh rewrites the rest of the file)
 # Environment: REDIS_URL (default redis://127.0.0.1:6379; must be on 127.0.0.1),
-# CARGO_TARGET_DIR (the builds go to $CARGO_TARGET_DIR/ab-<rev>; default ./target).
+# DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, running: start it with
+# scripts/bench.sh or scripts/test.sh; schemas auth_ab_old_<uuid> and auth_ab_new_<uuid>,
+# dropped afterwards), CARGO_TARGET_DIR (the builds go to $CARGO_TARGET_DIR/ab-<rev>;
+# default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,14 +35,17 @@ while [ $# -gt 0 ]; do
     --config) CONFIG=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --append) APPEND=true ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [ -n "$OLD" ] || { echo "--old REV is required (see --help)" >&2; exit 2; }
 case $FW in axum|actix|rocket) ;; *) echo "--framework: axum, actix or rocket" >&2; exit 2 ;; esac
-case $CONFIG in stateless|memory|sqlite|redis) ;; *) echo "--config: stateless, memory, sqlite or redis" >&2; exit 2 ;; esac
+case $CONFIG in
+  stateless|memory|sqlite|redis|redis-cached|postgres|postgres-cached) ;;
+  *) echo "--config: stateless, memory, sqlite, redis, redis-cached, postgres or postgres-cached" >&2; exit 2 ;;
+esac
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 case $REDIS_URL in
   redis://127.0.0.1:*|redis://localhost:*) ;;
@@ -51,6 +61,9 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for b in old new; do
     [ -x "$RUN/$b-bin" ] && "$RUN/$b-bin" redis-clear --redis-url "$REDIS_URL" --prefix "auth-bench-ab-$b:" >/dev/null 2>&1 || true
+    case $CONFIG in
+      postgres*) [ -x "$RUN/$b-bin" ] && "$RUN/$b-bin" pg-clear --prefix "auth_ab_${b}_" >/dev/null 2>&1 || true ;;
+    esac
   done
   for b in old new; do git -C "$ROOT" worktree remove --force "$RUN/$b" >/dev/null 2>&1 || true; done
   rm -rf "$RUN"
@@ -76,7 +89,14 @@ build new "$NEW_REV"
 start() { # NAME PORT
   local args=(serve --framework "$FW" --port "$2" --fixture "$RUN/$1.lua" --sqlite-path "$RUN/$1.db"
     --redis-url "$REDIS_URL" --redis-prefix "auth-bench-ab-$1:" --chains 100 --phones 1000)
-  if [ "$CONFIG" = stateless ]; then args+=(--stateless --store memory); else args+=(--store "$CONFIG"); fi
+  # Flags an older build may lack are given only to the configurations that need them.
+  case $CONFIG in
+    stateless) args+=(--stateless --store memory) ;;
+    postgres) args+=(--store postgres --pg-schema-prefix "auth_ab_$1_") ;;
+    postgres-cached) args+=(--store postgres --pg-schema-prefix "auth_ab_$1_" --session-cache-ms 1000) ;;
+    *-cached) args+=(--store "${CONFIG%-cached}" --session-cache-ms 1000) ;;
+    *) args+=(--store "$CONFIG") ;;
+  esac
   if curl -s -o /dev/null "http://127.0.0.1:$2/"; then echo "something already listens on 127.0.0.1:$2" >&2; exit 1; fi
   "$RUN/$1-bin" "${args[@]}" >"$RUN/$1.log" 2>&1 &
   PIDS+=($!)
@@ -125,7 +145,13 @@ rounds = sorted({r["round"] for r in rows})
 rps = {(r["build"], r["round"], r["variant"]): r["wrk"]["rps"] for r in rows}
 def med(xs): return statistics.median(xs)
 def rng(xs): return f"{min(xs):.2f}–{max(xs):.2f}"
-print(f"### {fw}, {'stateless' if config == 'stateless' else 'session check on ' + config}: `{new}` against `{old}`")
+if config == "stateless":
+    what = "stateless"
+elif config.endswith("-cached"):
+    what = "session check on " + config.removesuffix("-cached") + " behind the session cache"
+else:
+    what = "session check on " + config
+print(f"### {fw}, {what}: `{new}` against `{old}`")
 print()
 print(f"`{command}`, {date}, {nproc} CPUs ({cpu}), load average before {load_before}, after {load_after}; "
       f"`wrk -t2 -c50 -d10s`, {len(rounds)} paired rounds. Medians of the rounds; paired ratios with their range.")

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Every benchmark of the project, then BENCHMARKS.md rewritten from this run's results.
 # Not part of CI; runs on a fresh Debian machine (it installs wrk, curl and, when nothing
-# answers on 127.0.0.1:6379, redis-server). All load stays on 127.0.0.1 and every run is
-# bounded in time. About 40 minutes on 2 CPUs.
+# answers on 127.0.0.1:6379, redis-server; when nothing answers on 127.0.0.1:5432,
+# postgresql, whose cluster it starts). All load stays on 127.0.0.1 and every run is bounded
+# in time. About 70 minutes on 2 CPUs.
 #
 #   1. auth-core's criterion micro-benchmarks (cargo bench -p auth-core --bench core);
 #   2. per adapter (axum, actix, rocket), `wrk -t2 -c50 -d10s --latency`: an unguarded route,
 #      a route guarded by a hand-written jsonwebtoken::decode and one guarded by AuthUser,
-#      stateless and with the session check on MemoryStore, SQLite and Redis; refresh
-#      rotation and the whole SMS login (start + verify) on each store; then the same three
-#      routes called in process (auth-bench in-process: no socket, interleaved rounds);
+#      stateless and with the session check on MemoryStore, SQLite, Redis and PostgreSQL, on
+#      Redis and PostgreSQL also behind the session cache (`redis-cached`, `postgres-cached`:
+#      --session-cache-ms 1000, the example servers' default); refresh rotation and the whole
+#      SMS login (start + verify) on each store (not behind the cache, which neither flow
+#      reads); then the same three routes called in process (auth-bench in-process: no
+#      socket, interleaved rounds);
 #   3. the guarded route's p99 with and without password logins at full load beside it;
 #   4. authenticate and refresh with 1 000 vs 1 000 000 sessions in each store (filling SQLite
 #      takes about 3 minutes of it); bytes per session.
@@ -21,7 +25,8 @@
 #                      not the numbers
 #   --no-wait          measure at once, even while the machine is busy
 # Environment: BENCH_PORT (default 38080), REDIS_URL (default redis://127.0.0.1:6379),
-# CARGO_TARGET_DIR.
+# DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; each server and scale run
+# works in a schema auth_bench_<uuid> of its own, dropped afterwards), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --quick) QUICK=true; DURATION_S=2; ROUNDS=2; SCALE_COUNTS=1000,10000 ;;
     --no-wait) WAIT=false ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +58,12 @@ case $REDIS_URL in
   *) echo "REDIS_URL must be on 127.0.0.1: the benchmarks load nothing but loopback" >&2; exit 2 ;;
 esac
 REDIS_PORT=${REDIS_URL##*:}; REDIS_PORT=${REDIS_PORT%%/*}
+if [ -n "${DATABASE_URL:-}" ]; then
+  case $DATABASE_URL in
+    postgres://127.0.0.1[:/]*|postgres://localhost[:/]*|postgres://*@127.0.0.1[:/]*|postgres://*@localhost[:/]*|postgresql://127.0.0.1[:/]*|postgresql://localhost[:/]*|postgresql://*@127.0.0.1[:/]*|postgresql://*@localhost[:/]*) ;;
+    *) echo "DATABASE_URL must be on 127.0.0.1: the benchmarks load nothing but loopback" >&2; exit 2 ;;
+  esac
+fi
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release/auth-bench
 LOGS=$TARGET_DIR/auth-bench/$(date -u +%Y%m%dT%H%M%SZ)
@@ -83,6 +94,34 @@ if ! redis_up; then
   redis_up || { echo "redis did not start" >&2; exit 1; }
 fi
 
+# PostgreSQL (the block of scripts/test.sh): install Debian's postgresql when absent, start
+# the cluster when nothing answers on 127.0.0.1:5432, and create the database `test`.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+  say "installing postgresql"; apt_install postgresql
+fi
+pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+if ! pg_up; then
+  pg_version="$(ls /usr/lib/postgresql | sort -n | tail -1)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start 2>/dev/null \
+    || { $SUDO pg_createcluster "$pg_version" main >/dev/null \
+         && $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start; }
+  for _ in $(seq 1 100); do pg_up && break; sleep 0.1; done
+  pg_up || { echo "postgresql did not start" >&2; exit 1; }
+fi
+pg_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if [ -z "${DATABASE_URL:-}" ] && ! psql "${pg_url%/*}/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+  # A fresh Debian cluster wants a password over TCP (this machine's trusts 127.0.0.1): give
+  # the postgres role one, as the postgres OS user over the local socket.
+  $SUDO runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'postgres'" >/dev/null
+  pg_url="postgres://postgres:postgres@127.0.0.1:5432/test"
+fi
+if ! psql "${pg_url%/*}/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+  psql "${pg_url%/*}/postgres" -qc 'CREATE DATABASE test'
+fi
+# Read by `auth-bench serve`, `scale` and `pg-clear` (never on their command line: it may
+# hold a password).
+export DATABASE_URL="$pg_url"
+
 # ---- 2. build everything first, so the measured run compiles nothing ----------------------
 say "building (release)"
 cargo build --locked --release -p auth-bench
@@ -103,19 +142,24 @@ stop_server() {
 cleanup() {
   stop_server
   "$BIN" redis-clear --redis-url "$REDIS_URL" --prefix auth-bench: >/dev/null 2>&1 || true
+  "$BIN" pg-clear --prefix auth_bench_ >/dev/null 2>&1 || true
   rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-# start_server FRAMEWORK CONFIG: CONFIG is `stateless` (MemoryStore, access.stateless) or a
-# store (session check on).
+# start_server FRAMEWORK CONFIG: CONFIG is `stateless` (MemoryStore, access.stateless), a
+# store (session check on), or `redis-cached` / `postgres-cached` (that store behind the
+# session cache, 1 s as in the example servers).
 start_server() {
   local fw=$1 config=$2 store=$2
   local args=(serve --framework "$fw" --port "$PORT" --fixture "$RUN_DIR/fixture.lua"
     --sqlite-path "$RUN_DIR/http.db" --redis-url "$REDIS_URL" --redis-prefix auth-bench:
-    --chains 100 --phones 1000)
-  if [ "$config" = stateless ]; then store=memory; args+=(--stateless); fi
+    --pg-schema-prefix auth_bench_ --chains 100 --phones 1000)
+  case $config in
+    stateless) store=memory; args+=(--stateless) ;;
+    *-cached) store=${config%-cached}; args+=(--session-cache-ms 1000) ;;
+  esac
   args+=(--store "$store")
   if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
     echo "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)" >&2; exit 1
@@ -185,7 +229,7 @@ cargo bench --locked -p auth-core --bench core "${CRITERION_ARGS[@]}" 2>&1 | tee
 
 # ---- 2 and 3. HTTP load per adapter ------------------------------------------------------------
 for fw in axum actix rocket; do
-  for config in stateless memory sqlite redis; do
+  for config in stateless memory sqlite redis redis-cached postgres postgres-cached; do
     say "$fw, $config"
     start_server "$fw" "$config"
     # The three routes back to back, ROUNDS times, the order reversed every other round (the
@@ -216,7 +260,8 @@ for fw in axum actix rocket; do
       printf '{"kind":"free","adapter":"%s","guarded":%s,"logins":%s}\n' "$fw" "$g" "$l" >>"$RESULTS"
       show "guarded beside password logins" "$g"
       show "password logins" "$l"
-    else
+    elif [ "${config%-cached}" = "$config" ]; then
+      # Not behind the session cache: refresh and SMS logins never read a session check.
       r=$(wrk_run "$fw-$config-refresh" refresh /api/auth/refresh)
       printf '{"kind":"refresh","adapter":"%s","store":"%s","wrk":%s}\n' "$fw" "$config" "$r" >>"$RESULTS"
       show "refresh" "$r"
@@ -225,6 +270,8 @@ for fw in axum actix rocket; do
       show "SMS login (start and verify)" "$s"
     fi
     stop_server
+    # The server's schema (a server is stopped by a signal and cannot drop it itself).
+    case $config in postgres*) "$BIN" pg-clear --prefix auth_bench_ >&2 ;; esac
   done
 done
 
@@ -235,10 +282,10 @@ $QUICK && IN_PROCESS_ARGS=(--rounds 5)
 "$BIN" in-process "${IN_PROCESS_ARGS[@]}" >>"$RESULTS" 2> >(tee "$LOGS/in-process.log" >&2)
 
 # ---- 4. scale and bytes per session -----------------------------------------------------------
-for store in memory sqlite redis; do
+for store in memory sqlite redis postgres; do
   say "scale: $store, $SCALE_COUNTS sessions"
   "$BIN" scale --store "$store" --counts "$SCALE_COUNTS" --sqlite-path "$RUN_DIR/scale.db" \
-    --redis-url "$REDIS_URL" --redis-prefix auth-bench: \
+    --redis-url "$REDIS_URL" --redis-prefix auth-bench: --pg-schema-prefix auth_bench_ \
     >>"$RESULTS" 2> >(tee "$LOGS/scale-$store.log" >&2)
 done
 if [ "${SCALE_COUNTS##*,}" != 1000000 ]; then
@@ -254,6 +301,7 @@ LOAD_AFTER=$(load)
 # ---- the report -------------------------------------------------------------------------------
 redis_version=$( (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'INFO server\r\n' >&3 \
   && timeout 2 head -c 400 <&3) 2>/dev/null | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')
+pg_version=$(psql "$DATABASE_URL" -Atqc 'SHOW server_version' 2>/dev/null || true)
 if git_rev=$(git rev-parse --short HEAD 2>/dev/null); then
   git diff --quiet HEAD || git_rev="$git_rev (with uncommitted changes)"
 else
@@ -269,6 +317,7 @@ fi
   --version-line "commit=$git_rev" --version-line "rustc=$(rustc --version)" \
   --version-line "wrk=$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
   --version-line "Redis=${redis_version:-unknown}" \
+  --version-line "PostgreSQL=${pg_version:-unknown}" \
   --version-line "raw logs=\`${LOGS#"$ROOT"/}\`" \
   "${NOTES[@]}" --out "$ROOT/BENCHMARKS.md"
 say "done: BENCHMARKS.md (raw logs in $LOGS)"

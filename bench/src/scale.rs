@@ -14,7 +14,11 @@
 //!   tokens rotated round-robin; their lookups go through the same indexes as any other.
 //! * SQLite's session cache (`SqliteOptions::session_cache`) is off in the timed store: at
 //!   1 000 sessions every check would soon be answered from it, at a million few would, and
-//!   the question here is how the lookup itself grows.
+//!   the question here is how the lookup itself grows. For the same reason no `Auth` here
+//!   has the session cache (`auth_core::session_cache`).
+//! * Redis and PostgreSQL: a fresh key prefix or schema per run ([`crate::postgres`]),
+//!   deleted or dropped at the end; the PostgreSQL store keeps its default pool (10
+//!   connections), which the filling shares.
 //! * The floor (SQLite only): SQLite's own lookup, timed beside `authenticate` (the two
 //!   alternate call by call, on different random sessions): the store's session check
 //!   statement ([`BARE_LOOKUP`]) on a plain connection with SQLite's defaults. However the
@@ -38,8 +42,9 @@ use chrono::Utc;
 use clap::Args;
 use futures::{StreamExt as _, TryStreamExt as _};
 use rand::Rng as _;
-use store_redis::{RedisStore, RedisStoreConfig};
+use store_redis::RedisStore;
 
+use crate::postgres;
 use crate::setup::{self, NullSms, SqliteDurability, StoreArgs, StoreKind};
 use crate::stats::Latency;
 
@@ -88,6 +93,8 @@ struct Stores {
     timed: Arc<dyn Store>,
     filler: Arc<dyn Store>,
     redis: Option<RedisStore>,
+    /// The PostgreSQL schema of this run, dropped at the end.
+    pg_schema: Option<String>,
 }
 
 async fn open(args: &ScaleArgs) -> anyhow::Result<Stores> {
@@ -99,6 +106,7 @@ async fn open(args: &ScaleArgs) -> anyhow::Result<Stores> {
                 timed: store.clone(),
                 filler: store,
                 redis: None,
+                pg_schema: None,
             }
         }
         StoreKind::Sqlite => {
@@ -111,17 +119,26 @@ async fn open(args: &ScaleArgs) -> anyhow::Result<Stores> {
                 timed: Arc::new(timed),
                 filler: Arc::new(filler),
                 redis: None,
+                pg_schema: None,
             }
         }
         StoreKind::Redis => {
-            let prefix = format!("{}{}:", s.redis_prefix, uuid::Uuid::new_v4().simple());
-            let store = RedisStore::connect(RedisStoreConfig::new(&s.redis_url).prefix(prefix))
-                .await
-                .with_context(|| format!("connecting to Redis at {}", s.redis_url))?;
+            let store = setup::open_redis(s).await?;
             Stores {
                 timed: Arc::new(store.clone()),
                 filler: Arc::new(store.clone()),
                 redis: Some(store),
+                pg_schema: None,
+            }
+        }
+        StoreKind::Postgres => {
+            let schema = postgres::fresh_schema(&s.pg_schema_prefix)?;
+            let store = Arc::new(setup::open_postgres(s, &schema).await?);
+            Stores {
+                timed: store.clone(),
+                filler: store,
+                redis: None,
+                pg_schema: Some(schema),
             }
         }
     })
@@ -139,8 +156,13 @@ pub(crate) fn run(args: ScaleArgs) -> anyhow::Result<()> {
             eprintln!("scale: clearing the Redis keys");
             let _ = redis.clear_prefix().await?;
         }
+        let pg_schema = stores.pg_schema.clone();
+        drop(stores);
+        if let Some(schema) = pg_schema {
+            eprintln!("scale: dropping the PostgreSQL schema");
+            postgres::drop_schema(&postgres::url(args.stores.pg_url.as_deref()), &schema).await?;
+        }
         if args.store == StoreKind::Sqlite {
-            drop(stores);
             setup::remove_sqlite(&args.stores.sqlite_path)?;
         }
         outcome
@@ -166,7 +188,7 @@ async fn measure_all(args: &ScaleArgs, stores: &Stores) -> anyhow::Result<()> {
         );
         let mut floor = match args.store {
             StoreKind::Sqlite => Some(BareSqlite::open(&args.stores.sqlite_path)?),
-            StoreKind::Memory | StoreKind::Redis => None,
+            StoreKind::Memory | StoreKind::Redis | StoreKind::Postgres => None,
         };
         let (authenticate, floor) =
             time_authenticate(&auth, &filled, args.auth_samples, floor.as_mut()).await?;

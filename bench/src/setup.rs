@@ -1,6 +1,6 @@
-//! What the server and the scale test share: the benchmark configuration, the store choice,
-//! the null SMS sender, seeding users and sessions through the real flows, and the fixture
-//! file the wrk scripts read.
+//! What the server and the scale test share: the benchmark configuration, the store choice
+//! and where each store lives, the null SMS sender, seeding users and sessions through the
+//! real flows, and the fixture file the wrk scripts read.
 //!
 //! SMS logins use `sms.test_numbers`: every seeded phone has an account and the fixed code
 //! [`TEST_CODE`]. A test number goes through the whole flow (limits, lockout check, challenge
@@ -17,14 +17,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use auth_core::api::{ClientInfo, NewAccount, TokenPair};
+use auth_core::session_cache::SessionEventBus;
 use auth_core::testkit::MemoryStore;
 use auth_core::{
     Auth, AuthConfig, Email, OneTimeCode, Password, SigningSecret, SmsError, SmsMessage, SmsSender,
     Store, async_trait,
 };
 use clap::{Args, ValueEnum};
+use store_postgres::{PgStore, PgStoreConfig};
 use store_redis::{RedisStore, RedisStoreConfig};
 use store_sqlite::{Durability, SqliteOptions, SqliteStore};
+
+use crate::postgres;
 
 /// The fixed code of every seeded test number.
 pub(crate) const TEST_CODE: &str = "123456";
@@ -42,6 +46,8 @@ pub(crate) enum StoreKind {
     Sqlite,
     /// `store-redis`.
     Redis,
+    /// `store-postgres`, in a fresh schema.
+    Postgres,
 }
 
 impl StoreKind {
@@ -51,6 +57,7 @@ impl StoreKind {
             Self::Memory => "memory",
             Self::Sqlite => "sqlite",
             Self::Redis => "redis",
+            Self::Postgres => "postgres",
         }
     }
 }
@@ -79,6 +86,13 @@ pub(crate) struct StoreArgs {
     /// Key prefix in Redis; a random suffix is added so runs never share keys.
     #[arg(long, default_value = "auth-bench:")]
     pub(crate) redis_prefix: String,
+    /// The PostgreSQL database (for `--store postgres`; default: `DATABASE_URL`, else
+    /// `postgres://postgres@127.0.0.1:5432/test`).
+    #[arg(long)]
+    pub(crate) pg_url: Option<String>,
+    /// Schema prefix in PostgreSQL; a random suffix is added so runs never share rows.
+    #[arg(long, default_value = postgres::DEFAULT_PREFIX)]
+    pub(crate) pg_schema_prefix: String,
 }
 
 /// `redis-clear` arguments.
@@ -157,31 +171,73 @@ pub(crate) fn bench_config(stateless: bool, test_phones: &[String]) -> AuthConfi
     config
 }
 
-/// A store of `kind`. A Redis store gets a fresh prefix under `args.redis_prefix`; a SQLite
-/// file is created fresh (an existing one is removed first).
-pub(crate) async fn open_store(
-    kind: StoreKind,
-    args: &StoreArgs,
-) -> anyhow::Result<Arc<dyn Store>> {
+/// A store opened for one run.
+pub(crate) struct OpenedStore {
+    /// The store.
+    pub(crate) store: Arc<dyn Store>,
+    /// Its session-event bus, for the session cache (Redis and PostgreSQL only).
+    pub(crate) events: Option<Arc<dyn SessionEventBus>>,
+}
+
+/// A store of `kind`. A Redis store gets a fresh prefix under `args.redis_prefix`, a
+/// PostgreSQL store a fresh schema named `args.pg_schema_prefix` and a UUID (see
+/// [`crate::postgres`]); a SQLite file is created fresh (an existing one is removed first).
+pub(crate) async fn open_store(kind: StoreKind, args: &StoreArgs) -> anyhow::Result<OpenedStore> {
     Ok(match kind {
-        StoreKind::Memory => Arc::new(MemoryStore::new()),
+        StoreKind::Memory => OpenedStore {
+            store: Arc::new(MemoryStore::new()),
+            events: None,
+        },
         StoreKind::Sqlite => {
             remove_sqlite(&args.sqlite_path)?;
-            Arc::new(open_sqlite(
-                &args.sqlite_path,
-                args.sqlite_durability,
-                None,
-            )?)
+            OpenedStore {
+                store: Arc::new(open_sqlite(
+                    &args.sqlite_path,
+                    args.sqlite_durability,
+                    None,
+                )?),
+                events: None,
+            }
         }
         StoreKind::Redis => {
-            let prefix = format!("{}{}:", args.redis_prefix, uuid::Uuid::new_v4().simple());
-            let config = RedisStoreConfig::new(&args.redis_url).prefix(prefix);
-            Arc::new(
-                RedisStore::connect(config)
-                    .await
-                    .with_context(|| format!("connecting to Redis at {}", args.redis_url))?,
-            )
+            let store = open_redis(args).await?;
+            OpenedStore {
+                events: Some(Arc::new(store.session_events())),
+                store: Arc::new(store),
+            }
         }
+        StoreKind::Postgres => {
+            let store =
+                open_postgres(args, &postgres::fresh_schema(&args.pg_schema_prefix)?).await?;
+            OpenedStore {
+                events: Some(Arc::new(store.session_events())),
+                store: Arc::new(store),
+            }
+        }
+    })
+}
+
+/// A Redis store under a fresh prefix below `args.redis_prefix`.
+pub(crate) async fn open_redis(args: &StoreArgs) -> anyhow::Result<RedisStore> {
+    let prefix = format!("{}{}:", args.redis_prefix, uuid::Uuid::new_v4().simple());
+    RedisStore::connect(RedisStoreConfig::new(&args.redis_url).prefix(prefix))
+        .await
+        .with_context(|| format!("connecting to Redis at {}", args.redis_url))
+}
+
+/// A PostgreSQL store in `schema` (created and migrated), with the store's default pool and
+/// timeouts.
+pub(crate) async fn open_postgres(args: &StoreArgs, schema: &str) -> anyhow::Result<PgStore> {
+    let url = postgres::url(args.pg_url.as_deref());
+    PgStore::connect(
+        PgStoreConfig::new(url)
+            .schema(schema)
+            .application_name("auth-bench"),
+    )
+    .await
+    // The URL is not shown: it may hold a password.
+    .with_context(|| {
+        format!("connecting to PostgreSQL (--pg-url or DATABASE_URL), schema {schema}")
     })
 }
 

@@ -147,14 +147,21 @@ enum Record {
 }
 
 const ADAPTERS: [&str; 3] = ["axum", "actix", "rocket"];
-const STORES: [&str; 3] = ["memory", "sqlite", "redis"];
+const STORES: [&str; 4] = ["memory", "sqlite", "redis", "postgres"];
 /// The server configurations of the route variants: stateless, then the session check on
-/// each store.
-const CONFIGS: [(&str, &str); 4] = [
+/// each store, on Redis and PostgreSQL also behind the session cache (`-cached`:
+/// `auth-bench serve --session-cache-ms 1000`, the example servers' default).
+const CONFIGS: [(&str, &str); 7] = [
     ("stateless", "stateless (no store access)"),
     ("memory", "session check, MemoryStore"),
     ("sqlite", "session check, SQLite"),
     ("redis", "session check, Redis"),
+    ("redis-cached", "session check, Redis, session cache"),
+    ("postgres", "session check, PostgreSQL"),
+    (
+        "postgres-cached",
+        "session check, PostgreSQL, session cache",
+    ),
 ];
 const VARIANTS: [(&str, &str); 3] = [
     ("plain", "unguarded"),

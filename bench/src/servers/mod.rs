@@ -9,8 +9,10 @@ mod rocket;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::Auth;
+use auth_core::session_cache::SessionCacheConfig;
 use clap::{Args, ValueEnum};
 
 use crate::raw::RawDecoder;
@@ -42,6 +44,11 @@ pub(crate) struct ServeArgs {
     /// Stateless access tokens (no session check in `authenticate`).
     #[arg(long)]
     stateless: bool,
+    /// The session cache's bound on an answer's age, in milliseconds (0: no cache), fed by
+    /// the store's own session events (Redis and PostgreSQL only). The example servers'
+    /// default (`AUTH_SESSION_CACHE_MS`) is 1000.
+    #[arg(long, default_value_t = 0)]
+    session_cache_ms: u64,
     /// Where to write the fixture (a Lua file) before listening.
     #[arg(long)]
     fixture: PathBuf,
@@ -72,26 +79,55 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the store, builds the `Auth`, seeds it and writes the fixture. Runs on the server's
-/// own runtime, so a Redis connection lives where the app's would.
+/// Opens the store, builds the `Auth` (with the session cache on the store's session events
+/// when `--session-cache-ms` is not 0, as the example servers do), seeds it and writes the
+/// fixture. Runs on the server's own runtime, so a Redis or PostgreSQL connection lives where
+/// the app's would.
 async fn prepare(args: &ServeArgs) -> anyhow::Result<Bench> {
     let phones = setup::phones(args.phones);
     let config = setup::bench_config(args.stateless, &phones);
     let raw = RawDecoder::new(&config);
-    let store = setup::open_store(args.store, &args.stores).await?;
-    let auth = Auth::builder(config)
-        .store_arc(store)
-        .sms_arc(Arc::new(NullSms::default()))
-        .build()?;
+    let cache = session_cache(args)?;
+    let opened = setup::open_store(args.store, &args.stores).await?;
+    let mut builder = Auth::builder(config)
+        .store_arc(opened.store)
+        .sms_arc(Arc::new(NullSms::default()));
+    if let Some(cache) = cache {
+        let events = opened.events.ok_or_else(|| no_bus(args.store))?;
+        builder = builder.session_cache_arc(events, cache);
+    }
+    let auth = builder.build()?;
     let fixture = setup::seed(&auth, phones, args.chains).await?;
     fixture.write_lua(&args.fixture)?;
     eprintln!(
-        "auth-bench: {:?} on 127.0.0.1:{} (store {}, stateless {}), fixture {}",
+        "auth-bench: {:?} on 127.0.0.1:{} (store {}, stateless {}, session cache {} ms), fixture {}",
         args.framework,
         args.port,
         args.store.name(),
         args.stateless,
+        args.session_cache_ms,
         args.fixture.display()
     );
     Ok(Bench { auth, raw })
+}
+
+/// The session cache `--session-cache-ms` asks for (`None` for 0), refused before anything
+/// is opened for a store without session events.
+fn session_cache(args: &ServeArgs) -> anyhow::Result<Option<SessionCacheConfig>> {
+    if args.session_cache_ms == 0 {
+        return Ok(None);
+    }
+    if !matches!(args.store, StoreKind::Redis | StoreKind::Postgres) {
+        return Err(no_bus(args.store));
+    }
+    Ok(Some(
+        SessionCacheConfig::default().max_age(Duration::from_millis(args.session_cache_ms)),
+    ))
+}
+
+fn no_bus(store: StoreKind) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--session-cache-ms needs a store with session events (redis or postgres), not {}",
+        store.name()
+    )
 }
