@@ -292,39 +292,28 @@ impl Run {
     /// Stops the load, checks every surviving session and stops the server, then checks every
     /// request against `faults` of the store named `store` (`Redis`) and fills `report`.
     pub(crate) async fn finish(
-        self,
+        mut self,
         env: &Env,
         mut report: Report,
         store: &str,
         faults: &[Fault],
     ) -> Result<Report> {
-        let Self {
-            args,
-            spec,
-            mut server,
-            api,
-            recorder,
-            seed_requests,
-            pacer,
-            load,
-            clients,
-            started,
-        } = self;
+        let (args, load, pacer) = (&self.args, &self.load, &self.pacer);
         load.stop.store(true, Ordering::Relaxed);
         pacer.stop();
         let mut survivors = Vec::new();
-        for client in clients {
+        for client in std::mem::take(&mut self.clients) {
             if let Some(session) = client.await? {
                 survivors.push(session);
             }
         }
-        let load_secs = started.elapsed().as_secs_f64();
+        let load_secs = self.started.elapsed().as_secs_f64();
 
         // Every surviving session still works.
         let mut final_failures = 0_u64;
         for (client, pair) in &survivors {
-            let hello = api.hello(client.ip, &pair.access).await;
-            let refresh = api.refresh(client.ip, &pair.refresh).await;
+            let hello = self.api.hello(client.ip, &pair.access).await;
+            let refresh = self.api.refresh(client.ip, &pair.refresh).await;
             if !(hello.status == 200 && refresh.status == 200) {
                 final_failures += 1;
                 report.violation(format!(
@@ -335,18 +324,19 @@ impl Run {
             }
         }
 
-        let status = server.stop().await?;
+        let status = self.server.stop().await?;
         report.check(
             status.success(),
             format!("the server exited with {status} on SIGTERM"),
         );
-        let panics = procs::panics_in(&spec.log);
+        let panics = procs::panics_in(&self.spec.log);
         report.check(panics == 0, format!("{panics} panics in the server log"));
 
-        let records: Vec<Record> = recorder
+        let records: Vec<Record> = self
+            .recorder
             .snapshot()
             .into_iter()
-            .skip(seed_requests)
+            .skip(self.seed_requests)
             .collect();
         let recovery = Duration::from_secs_f64(args.recovery_secs);
         let hang = env.hang();
