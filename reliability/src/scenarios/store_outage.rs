@@ -481,7 +481,12 @@ impl Checks<'_> {
                 r.answer()
             ));
         }
-        // Recovery: the first success of a request sent once the store was back.
+        // Recovery: the first success of a request sent once the store was back (or the
+        // connections were cut).
+        let since = match fault.expect {
+            Expect::Outage => format!("{store} was back"),
+            Expect::Cut { .. } => "the cut".to_owned(),
+        };
         let first_ok = |op: Option<Op>| {
             self.records
                 .iter()
@@ -498,9 +503,9 @@ impl Checks<'_> {
         match recovery_ms {
             Some(ms) => report.check(
                 ms <= self.recovery.as_secs_f64() * 1000.0,
-                format!("{name}: first 200 {ms} ms after {store} was back"),
+                format!("{name}: first 200 {ms} ms after {since}"),
             ),
-            None => report.violation(format!("{name}: no 200 after {store} was back")),
+            None => report.violation(format!("{name}: no 200 after {since}")),
         }
         if let Value::Object(map) = &mut figures {
             let _ = map.insert("recovery_ms".into(), json!(recovery_ms));
@@ -509,7 +514,7 @@ impl Checks<'_> {
         }
         report.figure(name, figures);
         report.line(format!(
-            "{name}: first 200 {} ms after {store} was back (hello {}, refresh {}, sms_verify {})",
+            "{name}: first 200 {} ms after {since} (hello {}, refresh {}, sms_verify {})",
             recovery_ms.map_or("never".to_owned(), |ms| ms.to_string()),
             per_op.get("hello").map_or("-".into(), ToString::to_string),
             per_op
