@@ -8,7 +8,7 @@
 //!   503 per cut pooled connection, 200 again at once;
 //! * `freeze`: every PostgreSQL process SIGSTOPped (a server that hangs: connections stay
 //!   open, nothing answers), then SIGCONTinued: an outage whose requests are bounded by the
-//!   store's timeouts ([`Args::freeze_bound_secs`]) rather than the hang bound.
+//!   store's timeouts (`--freeze-bound-secs`) rather than the hang bound.
 //!
 //! The server is never restarted; the promises are those of
 //! [`store_outage`](super::store_outage).
