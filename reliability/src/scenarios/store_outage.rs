@@ -240,14 +240,7 @@ impl Run {
         let ids = Ids::default();
 
         // Every client starts signed in.
-        let mut seeded = Vec::with_capacity(args.clients);
-        for _ in 0..args.clients {
-            let client = ids.client();
-            let pair = flows::phone_signup(&api, &sms, &client)
-                .await
-                .map_err(|f| anyhow::anyhow!("seeding a client failed at {}", f.describe()))?;
-            seeded.push((client, pair));
-        }
+        let seeded = flows::signed_up(&api, &sms, &ids, args.clients).await?;
         let seed_requests = recorder.len();
 
         let pacer = Pacer::start(args.rate, args.clients);
