@@ -4,6 +4,10 @@
 #
 #   redis-outage   its own redis-server SIGKILLed, then SIGSTOPped, under load: 503
 #                  store_unavailable during the outage, 200 again within 2 s, no restart
+#   postgres-outage  its own PostgreSQL (initdb + pg_ctl on a free port) stopped at once and
+#                  started again, its connections terminated, then SIGSTOPped, under the same
+#                  load: 503 during the outage, at most one 503 per cut pooled connection,
+#                  200 again within 2 s, no restart
 #   sqlite-crash   the server SIGKILLed mid-stream on SQLite, several times: no acknowledged
 #                  write lost, PRAGMA integrity_check ok
 #   disk-full      the SQLite file on a small tmpfs (needs root or CAP_SYS_ADMIN) filled up:
@@ -17,7 +21,8 @@
 #              on 2 CPUs once the workspace's debug build is there
 #   --full     release build, 600 s soaks, 20 kills, longer outages; about 30 minutes
 #   --release  a release build for --quick too
-# Needs redis-server (installed from Debian's packages when missing) and, for disk-full, root.
+# Needs redis-server and PostgreSQL's server programs (initdb, pg_ctl; both installed from
+# Debian's packages when missing) and, for disk-full, root.
 # Each scenario prints a JSON line and a summary; all JSON lines also go to
 # $CARGO_TARGET_DIR/auth-reliability/<time>.jsonl. Exits non-zero when any promise broke.
 set -euo pipefail
@@ -30,17 +35,21 @@ while [ $# -gt 0 ]; do
     --quick) MODE=quick ;;
     --full) MODE=full; RELEASE=true ;;
     --release) RELEASE=true ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis-server" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing postgresql" >&2
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
@@ -56,6 +65,7 @@ echo "build: $(( $(date +%s) - started )) s"
 if [ "$MODE" = full ]; then
   SCENARIOS=(
     "redis-outage --clients 48 --kill-secs 6 --stop-secs 8 --after-secs 8"
+    "postgres-outage --clients 48 --down-secs 6 --freeze-secs 8 --after-secs 8"
     "sqlite-crash --kills 20"
     "disk-full --failures 300"
     "soak --duration 600 --password-per-min 30"
@@ -63,6 +73,7 @@ if [ "$MODE" = full ]; then
 else
   SCENARIOS=(
     "redis-outage"
+    "postgres-outage"
     "sqlite-crash"
     "disk-full"
     "soak --duration 60 --rate 100"

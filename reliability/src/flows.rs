@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::api::{Answer, Api, Pair};
-use crate::ids::Client;
+use crate::ids::{Client, Ids};
 use crate::outbox::Outbox;
 use crate::record::Op;
 
@@ -99,4 +99,23 @@ pub(crate) async fn phone_signup(api: &Api, sms: &Outbox, client: &Client) -> Re
     let _ = register_phone(api, client).await?;
     let challenge = sms_start(api, client).await?;
     sms_verify(api, sms, client, &challenge).await
+}
+
+/// `n` new clients of `ids`, each signed up by SMS ([`phone_signup`]): the sessions a load
+/// starts with. Fails at the first that could not sign up.
+pub(crate) async fn signed_up(
+    api: &Api,
+    sms: &Outbox,
+    ids: &Ids,
+    n: usize,
+) -> anyhow::Result<Vec<(Client, Pair)>> {
+    let mut seeded = Vec::with_capacity(n);
+    for _ in 0..n {
+        let client = ids.client();
+        let pair = phone_signup(api, sms, &client)
+            .await
+            .map_err(|f| anyhow::anyhow!("seeding a client failed at {}", f.describe()))?;
+        seeded.push((client, pair));
+    }
+    Ok(seeded)
 }

@@ -9,6 +9,10 @@
 //!   guarded requests, refreshes and SMS logins: every request during the outage answers 503
 //!   `store_unavailable` within the hang bound, and the server answers 200 again within the
 //!   recovery bound once Redis is back, without a restart;
+//! * `postgres-outage`: its own PostgreSQL stopped at once and started again, its
+//!   connections terminated, then every process of it SIGSTOPped, under the same load: 503
+//!   `store_unavailable` during the outage (a cut connection costs at most one request), and
+//!   200 again within the recovery bound, without a restart;
 //! * `sqlite-crash`: the server SIGKILLed in the middle of a stream of registrations, SMS
 //!   logins, rotations and logouts on SQLite, several times: after each restart every
 //!   acknowledged write is there and `PRAGMA integrity_check` is `ok`;
@@ -25,6 +29,7 @@ mod flows;
 mod ids;
 mod outbox;
 mod pacer;
+mod postgres;
 mod procs;
 mod record;
 mod report;
@@ -59,6 +64,10 @@ pub(crate) struct Common {
     /// The redis-server binary to start (its own instance, on a free port).
     #[arg(long, global = true, default_value = "redis-server")]
     redis_server: PathBuf,
+    /// The directory of PostgreSQL's server programs (`initdb`, `pg_ctl`) for
+    /// `postgres-outage` (default: the newest `/usr/lib/postgresql/*/bin`, else the `PATH`).
+    #[arg(long, global = true)]
+    pg_bin: Option<PathBuf>,
     /// Also append the JSON line of each scenario to this file.
     #[arg(long, global = true)]
     json_out: Option<PathBuf>,
@@ -74,6 +83,8 @@ pub(crate) struct Common {
 enum Scenario {
     /// Redis SIGKILLed, then SIGSTOPped, under load.
     RedisOutage(scenarios::redis_outage::Args),
+    /// PostgreSQL stopped, its connections terminated, then SIGSTOPped, under load.
+    PostgresOutage(scenarios::postgres_outage::Args),
     /// The server SIGKILLed mid-stream on SQLite, several times.
     SqliteCrash(scenarios::sqlite_crash::Args),
     /// The SQLite file's filesystem full, then freed.
@@ -138,6 +149,7 @@ impl Env {
             binary: self.server_bin.clone(),
             db: dir.join("auth.db"),
             redis_url,
+            database_url: None,
             sms_outbox: dir.join("sms.jsonl"),
             mail_outbox: dir.join("mail.jsonl"),
             log: dir.join("server.log"),
@@ -180,6 +192,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let common = cli.common.clone();
     let name = match &cli.scenario {
         Scenario::RedisOutage(_) => "redis-outage",
+        Scenario::PostgresOutage(_) => "postgres-outage",
         Scenario::SqliteCrash(_) => "sqlite-crash",
         Scenario::DiskFull(_) => "disk-full",
         Scenario::Soak(_) => "soak",
@@ -193,6 +206,9 @@ async fn run(cli: Cli) -> Result<bool> {
     };
     match cli.scenario {
         Scenario::RedisOutage(args) => done(scenarios::redis_outage::run(&env, &args).await?)?,
+        Scenario::PostgresOutage(args) => {
+            done(scenarios::postgres_outage::run(&env, &args).await?)?;
+        }
         Scenario::SqliteCrash(args) => done(scenarios::sqlite_crash::run(&env, &args).await?)?,
         Scenario::DiskFull(args) => done(scenarios::disk_full::run(&env, &args).await?)?,
         Scenario::Soak(args) => scenarios::soak::run(&env, &args, &mut done).await?,

@@ -1,5 +1,6 @@
 //! The processes a scenario starts and hurts: its own `redis-server` (on a free port, in a
-//! temporary directory: never the shared one) and the example server.
+//! temporary directory: never the shared one) and the example server. Its own PostgreSQL is
+//! in [`crate::postgres`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -138,6 +139,9 @@ pub(crate) async fn ping(port: u16, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
 }
 
+/// `AUTH_PG_SCHEMA` of a server on PostgreSQL.
+pub(crate) const PG_SCHEMA: &str = "auth";
+
 /// `AUTH_SESSION_CACHE_MS` of every server started here (the examples' default, set
 /// explicitly): with Redis, a guarded request may be answered from the session cache up to
 /// this long after the session was last read from the store.
@@ -151,6 +155,9 @@ pub(crate) struct ServerSpec {
     pub(crate) db: PathBuf,
     /// `REDIS_URL` (SQLite when `None`; an inherited `REDIS_URL` is removed).
     pub(crate) redis_url: Option<String>,
+    /// `DATABASE_URL`, with `AUTH_PG_SCHEMA` [`PG_SCHEMA`] (PostgreSQL wins over Redis; an
+    /// inherited `DATABASE_URL` is removed when `None`).
+    pub(crate) database_url: Option<String>,
     pub(crate) sms_outbox: PathBuf,
     pub(crate) mail_outbox: PathBuf,
     /// Its stderr (the log) is appended here.
@@ -187,14 +194,21 @@ impl Server {
             .env("AUTH_TRUSTED_PROXIES", "127.0.0.1")
             .env("AUTH_REDIS_PREFIX", "reliability:")
             .env("AUTH_SESSION_CACHE_MS", SESSION_CACHE_MS.to_string())
-            // scripts/test.sh exports DATABASE_URL for the tests; these servers run on SQLite
-            // or on the scenario's own Redis.
-            .env_remove("DATABASE_URL")
             .env_remove("AUTH_ADMINS")
             .env_remove("RUST_LOG");
         match &spec.redis_url {
             Some(url) => command.env("REDIS_URL", url),
             None => command.env_remove("REDIS_URL"),
+        };
+        // scripts/test.sh exports DATABASE_URL for the tests; these servers run on SQLite, on
+        // the scenario's own Redis or on its own PostgreSQL.
+        match &spec.database_url {
+            Some(url) => command
+                .env("DATABASE_URL", url)
+                .env("AUTH_PG_SCHEMA", PG_SCHEMA),
+            None => command
+                .env_remove("DATABASE_URL")
+                .env_remove("AUTH_PG_SCHEMA"),
         };
         let child = command
             .stdin(Stdio::null())

@@ -179,14 +179,7 @@ pub(crate) async fn run(env: &Env, args: &Args) -> Result<Report> {
     let api = Api::new(server.base(), env.client_timeout(), recorder.clone())?;
     let sms = Outbox::sms(&spec.sms_outbox);
     let ids = Ids::default();
-    let mut sessions = Vec::with_capacity(args.users);
-    for _ in 0..args.users {
-        let client = ids.client();
-        let pair = flows::phone_signup(&api, &sms, &client)
-            .await
-            .map_err(|f| anyhow::anyhow!("seeding a user failed at {}", f.describe()))?;
-        sessions.push((client, pair));
-    }
+    let mut sessions = flows::signed_up(&api, &sms, &ids, args.users).await?;
     let files_before = files(&fs.path);
 
     // Fill the disk.
