@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::http::{Http, expect, text};
-use super::server::{Backend, Server, ServerEnv};
+use super::server::{Backend, Server, ServerEnv, psql, redis_cli};
 
 /// The session cache bound the servers run with (`AUTH_SESSION_CACHE_MS`).
 const BOUND: Duration = Duration::from_millis(1000);
@@ -22,60 +22,18 @@ const ROUNDS: u32 = 8;
 /// The pair on Redis (`REDIS_URL`, a prefix of its own, deleted afterwards); without
 /// `REDIS_URL` it says so and passes.
 pub async fn run_redis_pair(binary: &Path) -> Result<()> {
-    let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "REDIS_URL is unset: skipping the two-instance Redis test (scripts/test.sh sets it)"
-        );
-        return Ok(());
-    };
-    let prefix = format!("pair-{}:", auth_core::UserId::new_random());
-    let backend = Backend::Redis {
-        url: url.clone(),
-        prefix: prefix.clone(),
-    };
-    let result = pair(binary, backend).await;
-    let config = store_redis::RedisStoreConfig::new(url).prefix(prefix);
-    let cleanup = async {
-        store_redis::RedisStore::connect(config)
-            .await?
-            .clear_prefix()
-            .await
-    };
-    if let Err(e) = cleanup.await {
-        eprintln!("could not delete the test's Redis keys: {e}");
+    match Backend::redis("pair") {
+        Some(backend) => pair(binary, backend).await,
+        None => Ok(()),
     }
-    result
 }
 
 /// The pair on PostgreSQL (`DATABASE_URL`, a schema of its own, dropped afterwards); without
 /// `DATABASE_URL` it says so and passes.
 pub async fn run_postgres_pair(binary: &Path) -> Result<()> {
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "DATABASE_URL is unset: skipping the two-instance PostgreSQL test (scripts/test.sh sets it)"
-        );
-        return Ok(());
-    };
-    let schema = fresh_schema("pair");
-    let backend = Backend::Postgres {
-        url: url.clone(),
-        schema: schema.clone(),
-    };
-    let result = pair(binary, backend).await;
-    drop_schema(&url, &schema).await;
-    result
-}
-
-/// A PostgreSQL schema name no other test run uses.
-pub(crate) fn fresh_schema(test: &str) -> String {
-    let id = auth_core::UserId::new_random().to_string().replace('-', "");
-    format!("{test}_{id}")
-}
-
-/// Drops a test's schema (a failure is reported, not fatal).
-pub(crate) async fn drop_schema(url: &str, schema: &str) {
-    if let Err(e) = psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await {
-        eprintln!("could not drop the test's schema {schema}: {e:#}");
+    match Backend::postgres("pair") {
+        Some(backend) => pair(binary, backend).await,
+        None => Ok(()),
     }
 }
 
@@ -88,6 +46,7 @@ async fn pair(binary: &Path, backend: Backend) -> Result<()> {
     let b = Server::start(binary, &env).await?;
     let outcome = rounds(&a.base, &b.base, &env, &backend).await;
     let (a_out, b_out) = (a.stop().await, b.stop().await);
+    backend.clean_up().await;
     let timings = outcome?;
     let b_out = b_out?;
     a_out?;
@@ -185,28 +144,4 @@ async fn kill_subscriptions(backend: &Backend) -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// Runs one command with `redis-cli`.
-async fn redis_cli(url: &str, args: &[&str]) -> Result<String> {
-    let output = tokio::process::Command::new("redis-cli")
-        .arg("-u")
-        .arg(url)
-        .args(args)
-        .output()
-        .await
-        .context("running redis-cli")?;
-    ensure!(output.status.success(), "redis-cli {args:?}: {output:?}");
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Runs one statement with `psql`.
-async fn psql(url: &str, sql: &str) -> Result<String> {
-    let output = tokio::process::Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
-        .output()
-        .await
-        .context("running psql")?;
-    ensure!(output.status.success(), "psql {sql:?}: {output:?}");
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

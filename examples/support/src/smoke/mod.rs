@@ -46,54 +46,28 @@ pub async fn run_sqlite(binary: &Path) -> Result<()> {
 /// The walkthrough on Redis, when `REDIS_URL` is set (as `scripts/test.sh` does), under a key
 /// prefix of its own that is deleted afterwards. Without `REDIS_URL` it says so and passes.
 pub async fn run_redis(binary: &Path) -> Result<()> {
-    let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("REDIS_URL is unset: skipping the Redis smoke test (scripts/test.sh sets it)");
-        return Ok(());
-    };
-    let prefix = format!("smoke-{}:", auth_core::UserId::new_random());
-    let dir = tempfile::tempdir()?;
-    let env = ServerEnv::new(
-        dir.path(),
-        Backend::Redis {
-            url: url.clone(),
-            prefix: prefix.clone(),
-        },
-    );
-    let result = walkthrough_with_restart(binary, &env).await;
-    let config = store_redis::RedisStoreConfig::new(url).prefix(prefix);
-    let cleanup = async {
-        store_redis::RedisStore::connect(config)
-            .await?
-            .clear_prefix()
-            .await
-    };
-    if let Err(e) = cleanup.await {
-        eprintln!("could not delete the smoke test's Redis keys: {e}");
+    match Backend::redis("smoke") {
+        Some(backend) => walkthrough_on(binary, backend).await,
+        None => Ok(()),
     }
-    result
 }
 
 /// The walkthrough on PostgreSQL, when `DATABASE_URL` is set (as `scripts/test.sh` does), in
 /// a schema of its own that is dropped afterwards. Without `DATABASE_URL` it says so and
 /// passes.
 pub async fn run_postgres(binary: &Path) -> Result<()> {
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "DATABASE_URL is unset: skipping the PostgreSQL smoke test (scripts/test.sh sets it)"
-        );
-        return Ok(());
-    };
-    let schema = instances::fresh_schema("smoke");
+    match Backend::postgres("smoke") {
+        Some(backend) => walkthrough_on(binary, backend).await,
+        None => Ok(()),
+    }
+}
+
+/// The walkthrough on a shared store, which is cleaned up afterwards.
+async fn walkthrough_on(binary: &Path, backend: Backend) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let env = ServerEnv::new(
-        dir.path(),
-        Backend::Postgres {
-            url: url.clone(),
-            schema: schema.clone(),
-        },
-    );
+    let env = ServerEnv::new(dir.path(), backend.clone());
     let result = walkthrough_with_restart(binary, &env).await;
-    instances::drop_schema(&url, &schema).await;
+    backend.clean_up().await;
     result
 }
 

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, bail, ensure};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
@@ -24,6 +24,85 @@ pub(crate) enum Backend {
     Redis { url: String, prefix: String },
     /// `DATABASE_URL` with a schema of the test's own.
     Postgres { url: String, schema: String },
+}
+
+impl Backend {
+    /// Redis at `REDIS_URL` under a fresh key prefix; `None` (said on stderr, so the test
+    /// passes) when `REDIS_URL` is unset, as outside `scripts/test.sh`.
+    pub(crate) fn redis(test: &str) -> Option<Self> {
+        let url = env_var("REDIS_URL", test)?;
+        let prefix = format!("{test}-{}:", auth_core::UserId::new_random());
+        Some(Self::Redis { url, prefix })
+    }
+
+    /// PostgreSQL at `DATABASE_URL` in a fresh schema; `None` (said on stderr) when
+    /// `DATABASE_URL` is unset.
+    pub(crate) fn postgres(test: &str) -> Option<Self> {
+        let url = env_var("DATABASE_URL", test)?;
+        let id = auth_core::UserId::new_random().to_string().replace('-', "");
+        let schema = format!("{test}_{id}");
+        Some(Self::Postgres { url, schema })
+    }
+
+    /// Deletes what a test left: its Redis keys or its schema (a failure is reported, not
+    /// fatal: the test's own outcome is what counts).
+    pub(crate) async fn clean_up(&self) {
+        let outcome = match self {
+            Self::Sqlite => Ok(()),
+            Self::Redis { url, prefix } => {
+                let config =
+                    store_redis::RedisStoreConfig::new(url.as_str()).prefix(prefix.as_str());
+                let cleared = async {
+                    store_redis::RedisStore::connect(config)
+                        .await?
+                        .clear_prefix()
+                        .await
+                };
+                cleared.await.map(drop).map_err(anyhow::Error::from)
+            }
+            Self::Postgres { url, schema } => {
+                psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await
+                    .map(drop)
+            }
+        };
+        if let Err(e) = outcome {
+            eprintln!("could not delete what the test left in its store: {e:#}");
+        }
+    }
+}
+
+/// A variable a backend needs, or `None` with a note that the test is skipped.
+fn env_var(name: &str, test: &str) -> Option<String> {
+    let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if value.is_none() {
+        eprintln!("{name} is unset: skipping {test} on that store (scripts/test.sh sets it)");
+    }
+    value
+}
+
+/// Runs one command with `redis-cli`.
+pub(crate) async fn redis_cli(url: &str, args: &[&str]) -> Result<String> {
+    let output = Command::new("redis-cli")
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .output()
+        .await
+        .context("running redis-cli")?;
+    ensure!(output.status.success(), "redis-cli {args:?}: {output:?}");
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs one statement with `psql`.
+pub(crate) async fn psql(url: &str, sql: &str) -> Result<String> {
+    let output = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .await
+        .context("running psql")?;
+    ensure!(output.status.success(), "psql {sql:?}: {output:?}");
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The environment a server is started with.
