@@ -94,33 +94,11 @@ if ! redis_up; then
   redis_up || { echo "redis did not start" >&2; exit 1; }
 fi
 
-# PostgreSQL (the block of scripts/test.sh): install Debian's postgresql when absent, start
-# the cluster when nothing answers on 127.0.0.1:5432, and create the database `test`.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
-  say "installing postgresql"; apt_install postgresql
-fi
-pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
-if ! pg_up; then
-  pg_version="$(ls /usr/lib/postgresql | sort -n | tail -1)"
-  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start 2>/dev/null \
-    || { $SUDO pg_createcluster "$pg_version" main >/dev/null \
-         && $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start; }
-  for _ in $(seq 1 100); do pg_up && break; sleep 0.1; done
-  pg_up || { echo "postgresql did not start" >&2; exit 1; }
-fi
-pg_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-if [ -z "${DATABASE_URL:-}" ] && ! psql "${pg_url%/*}/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; then
-  # A fresh Debian cluster wants a password over TCP (this machine's trusts 127.0.0.1): give
-  # the postgres role one, as the postgres OS user over the local socket.
-  $SUDO runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'postgres'" >/dev/null
-  pg_url="postgres://postgres:postgres@127.0.0.1:5432/test"
-fi
-if ! psql "${pg_url%/*}/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
-  psql "${pg_url%/*}/postgres" -qc 'CREATE DATABASE test'
-fi
+# PostgreSQL: installed and started when absent, database `test` (scripts/postgres-up.sh).
 # Read by `auth-bench serve`, `scale` and `pg-clear` (never on their command line: it may
 # hold a password).
-export DATABASE_URL="$pg_url"
+DATABASE_URL="$(./scripts/postgres-up.sh)"
+export DATABASE_URL
 
 # ---- 2. build everything first, so the measured run compiles nothing ----------------------
 say "building (release)"
