@@ -38,7 +38,7 @@ stop_server() { [ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "
 cleanup() {
   stop_server
   "$BIN" redis-clear --redis-url "$REDIS_URL" --prefix auth-bench-guard: >/dev/null 2>&1 || true
-  "$BIN" pg-clear --prefix auth_bench_guard_ >/dev/null 2>&1 || true
+  "$BIN" pg-clear --prefix auth_guard_ >/dev/null 2>&1 || true
   rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -48,7 +48,7 @@ ROWS=()
 for fw in ${FRAMEWORKS//,/ }; do
   for config in ${CONFIGS//,/ }; do
     args=(serve --framework "$fw" --port "$PORT" --fixture "$RUN/fixture.lua" --sqlite-path "$RUN/http.db"
-      --redis-url "$REDIS_URL" --redis-prefix auth-bench-guard: --pg-schema-prefix auth_bench_guard_
+      --redis-url "$REDIS_URL" --redis-prefix auth-bench-guard: --pg-schema-prefix auth_guard_
       --chains 100 --phones 1000)
     case $config in
       stateless) args+=(--stateless --store memory) ;;
