@@ -19,16 +19,28 @@ use crate::request::{Headers, auth_of, peer};
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
-/// Runs the core's guard for `requirement` on `req`, in a `'static` future.
-fn guard(req: &HttpRequest, requirement: Requirement<'static>) -> GuardFuture<Option<Principal>> {
+/// Runs the core's guard for `requirement` on `req` and turns its answer into the extractor
+/// with `finish`, in one `'static` future (one allocation per request).
+fn guard<T: 'static>(
+    req: &HttpRequest,
+    requirement: Requirement<'static>,
+    finish: fn(Option<Principal>) -> Result<T, AuthRejection>,
+) -> GuardFuture<T> {
     // The request is a cheap handle (an `Rc`), kept for the headers in the `'static` future.
     let req = req.clone();
     Box::pin(async move {
         let auth = auth_of(&req)?;
-        Ok(auth
+        let principal = auth
             .guard(peer(&req), &Headers(req.headers()), requirement)
-            .await?)
+            .await?;
+        finish(principal)
     })
+}
+
+/// The principal a guard requiring a user got, or `missing_token` (the core answers
+/// `Some` for such a requirement; this keeps the adapter total).
+fn required(principal: Option<Principal>) -> Result<Principal, AuthRejection> {
+    principal.ok_or(AuthRejection(AuthError::MissingToken))
 }
 
 /// A signed-in user: the request must carry a valid access token
@@ -90,12 +102,8 @@ impl FromRequest for AuthUser {
     type Future = GuardFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let check = guard(req, Requirement::User);
-        Box::pin(async move {
-            check
-                .await?
-                .map(Self)
-                .ok_or(AuthRejection(AuthError::MissingToken))
+        guard(req, Requirement::User, |principal| {
+            required(principal).map(Self)
         })
     }
 }
@@ -155,8 +163,9 @@ impl FromRequest for MaybeUser {
     type Future = GuardFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let check = guard(req, Requirement::OptionalUser);
-        Box::pin(async move { Ok(Self(check.await?)) })
+        guard(req, Requirement::OptionalUser, |principal| {
+            Ok(Self(principal))
+        })
     }
 }
 
@@ -272,16 +281,14 @@ impl<R: Role> Clone for RequireRole<R> {
     }
 }
 
-impl<R: Role> FromRequest for RequireRole<R> {
+impl<R: Role + 'static> FromRequest for RequireRole<R> {
     type Error = AuthRejection;
     type Future = GuardFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let check = guard(req, Requirement::Role(R::NAME));
-        Box::pin(async move {
-            let principal = check.await?.ok_or(AuthRejection(AuthError::MissingToken))?;
+        guard(req, Requirement::Role(R::NAME), |principal| {
             Ok(Self {
-                principal,
+                principal: required(principal)?,
                 role: PhantomData,
             })
         })

@@ -7,7 +7,10 @@ use auth_core::http::client_ip::ClientIpPolicy;
 use auth_core::session_cache::SessionCacheConfig;
 use auth_core::{Auth, AuthConfig};
 
-use crate::{AdminGrants, DevMail, DevSms, Settings, init_tracing, load_or_create_secret};
+use crate::{
+    AdminGrants, DevMail, DevSms, LogGuard, RequestLogGuard, Settings, init_tracing,
+    load_or_create_secret, start_request_log,
+};
 
 /// The configured [`Auth`] of an example server, with its [`Settings`].
 ///
@@ -23,13 +26,20 @@ use crate::{AdminGrants, DevMail, DevSms, Settings, init_tracing, load_or_create
 pub struct ExampleApp {
     settings: Settings,
     auth: Arc<Auth>,
+    request_log: Option<RequestLogGuard>,
+    log: Option<LogGuard>,
 }
 
 impl ExampleApp {
     /// Installs logging, reads the [`Settings`] from the environment and builds the `Auth`.
     pub async fn start() -> Result<Self> {
-        init_tracing();
-        Self::with_settings(Settings::from_env()?).await
+        let log = init_tracing();
+        let settings = Settings::from_env()?;
+        let request_log = start_request_log(settings.request_log);
+        let mut app = Self::with_settings(settings).await?;
+        app.request_log = Some(request_log);
+        app.log = log;
+        Ok(app)
     }
 
     /// Builds the `Auth` for `settings`: the store, the signing secret, the development SMS
@@ -94,7 +104,12 @@ impl ExampleApp {
         if let Some(path) = &settings.email_outbox {
             tracing::info!(path = %path.display(), "mail outbox");
         }
-        Ok(Self { settings, auth })
+        Ok(Self {
+            settings,
+            auth,
+            request_log: None,
+            log: None,
+        })
     }
 
     /// The settings in force.
@@ -107,11 +122,13 @@ impl ExampleApp {
         Auth::clone(&self.auth)
     }
 
-    /// Logs that the server stopped, after the framework returned, and drops the `Auth` (and
-    /// with it the store).
+    /// After the framework returned: drops the `Auth` (and with it the store), writes the last
+    /// request summary, logs that the server stopped, then writes out the lines still queued.
     pub fn stopped(self) {
         drop(self.auth);
+        drop(self.request_log);
         tracing::info!("stopped");
+        drop(self.log);
     }
 }
 

@@ -1,10 +1,16 @@
-//! Logging: a `tracing` subscriber on stderr, and the one line per request every example
-//! server writes.
+//! Logging: a `tracing` subscriber on stderr, written by a background thread (the request
+//! lines themselves are `request_log.rs`).
+//!
+//! A line is formatted where it is logged and handed to a queue (`tracing-appender`'s
+//! non-blocking writer); a thread of its own writes the lines to stderr. A request never waits
+//! for the terminal or a pipe, unless the queue is full (128 000 lines): then it waits for
+//! room rather than drop lines, so nothing logged is lost. [`LogGuard`] flushes what is queued
+//! when the server stops.
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::time::Duration;
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// The filter used when `RUST_LOG` is unset: our own events at `info`, and the frameworks'
@@ -13,32 +19,36 @@ use tracing_subscriber::EnvFilter;
 pub const DEFAULT_FILTER: &str = "info,rocket=warn,rocket::launch=error,rocket::server::_=off,\
      example_rocket::_=off,actix_server=warn";
 
-/// Installs the `tracing` subscriber (stderr; `RUST_LOG` overrides [`DEFAULT_FILTER`]).
-/// Events of crates that use the `log` crate (Rocket, actix-web) go through it too. Calling it
-/// again does nothing.
-pub fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let _already_set = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+/// Keeps the log writer thread running; dropping it writes out the lines still queued.
+/// [`crate::ExampleApp`] holds it until [`crate::ExampleApp::stopped`].
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard(#[allow(dead_code)] WorkerGuard);
+
+impl std::fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogGuard")
+    }
 }
 
-/// Logs one finished request: method, path (without the query string), status and latency.
-///
-/// Nothing else from the request is logged: no header (so no `Authorization`), no query, no
-/// body, so never a token, code or password.
-pub fn log_request(method: &str, path: &str, status: u16, latency: Duration) {
-    tracing::info!(
-        target: "http",
-        %method,
-        %path,
-        status,
-        ?latency,
-        "request"
-    );
+/// Installs the `tracing` subscriber (stderr, through a background writer; `RUST_LOG`
+/// overrides [`DEFAULT_FILTER`]). Events of crates that use the `log` crate (Rocket,
+/// actix-web) go through it too. Returns the guard of the writer thread; `None` when a
+/// subscriber was already installed (calling it again changes nothing).
+pub fn init_tracing() -> Option<LogGuard> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("example-log-writer")
+        .finish(std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .try_init()
+        .ok()
+        .map(|()| LogGuard(guard))
 }
 
 /// Logs the address the server listens on: `listening on http://127.0.0.1:8080` (the real port

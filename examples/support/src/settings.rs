@@ -12,6 +12,7 @@ use auth_core::http::client_ip::IpRange;
 use auth_core::session_cache::SessionCacheConfig;
 
 use crate::admins::AdminList;
+use crate::request_log::RequestLogMode;
 
 /// The configuration of an example server.
 #[derive(Debug, Clone)]
@@ -51,6 +52,9 @@ pub struct Settings {
     /// stands for many clients sets `127.0.0.1` and sends each client's address in the header,
     /// so the per-IP limits count each client apart instead of all of them as one.
     pub trusted_proxies: Vec<IpRange>,
+    /// How requests are logged (`AUTH_REQUEST_LOG`: `summary`, the default, one line per
+    /// route and status each second; `each`, one line per request; `off`).
+    pub request_log: RequestLogMode,
 }
 
 impl Settings {
@@ -130,6 +134,10 @@ impl Settings {
             email_outbox: var("AUTH_EMAIL_OUTBOX").map(PathBuf::from),
             admins,
             trusted_proxies,
+            request_log: var("AUTH_REQUEST_LOG")
+                .map(|mode| mode.parse())
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }
@@ -161,6 +169,7 @@ mod tests {
         assert!(s.sms_outbox.is_none() && s.email_outbox.is_none());
         assert!(s.admins.is_empty());
         assert!(s.trusted_proxies.is_empty());
+        assert_eq!(s.request_log, RequestLogMode::Summary);
     }
 
     #[test]
@@ -178,8 +187,10 @@ mod tests {
             ("AUTH_EMAIL_OUTBOX", "/tmp/mail.jsonl"),
             ("AUTH_ADMINS", "+1 555 000 0001, Boss@Example.com"),
             ("AUTH_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,"),
+            ("AUTH_REQUEST_LOG", "each"),
         ])
         .unwrap();
+        assert_eq!(s.request_log, RequestLogMode::Each);
         assert_eq!(s.db_path, PathBuf::from("/tmp/x.db"));
         assert_eq!(s.bind.port(), 9000);
         assert_eq!(s.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
@@ -222,6 +233,8 @@ mod tests {
         assert!(format!("{err:#}").contains("AUTH_BIND"), "{err:#}");
         let err = settings(&[("AUTH_ADMINS", "not-a-phone")]).unwrap_err();
         assert!(format!("{err:#}").contains("AUTH_ADMINS"), "{err:#}");
+        let err = settings(&[("AUTH_REQUEST_LOG", "verbose")]).unwrap_err();
+        assert!(format!("{err:#}").contains("AUTH_REQUEST_LOG"), "{err:#}");
         let err = settings(&[("AUTH_TRUSTED_PROXIES", "127.0.0.1,localhost")]).unwrap_err();
         assert!(
             format!("{err:#}").contains("AUTH_TRUSTED_PROXIES"),
