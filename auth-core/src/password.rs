@@ -14,16 +14,17 @@
 //!   share of the CPU, yields it to the runtime's threads whenever they have work (so the other
 //!   routes keep their latency), and never queues without bound: a request that finds the
 //!   queue full is refused at once with `rate_limited` (`Retry-After: 1`). A password login
-//!   takes its place in the queue ([`PasswordHasher::admit`]) before it counts an attempt
+//!   takes its place in the queue (`PasswordHasher::admit`) before it counts an attempt
 //!   against the account, the same way whether the account exists or not, so a refusal
 //!   neither counts nor tells anything. Not tokio's blocking pool: its threads also run the
 //!   stores' blocking I/O, and it is unbounded.
 //! * argon2's working memory (`argon2_m_cost_kib`, 19 MiB by default) is allocated once per
-//!   concurrent hash and reused, not allocated and freed by every hash: freed on whichever
-//!   blocking-pool thread ran the hash, glibc kept each 19 MiB block in that thread's malloc
-//!   arena (up to 8 per CPU), so the server's resident memory grew by 19 MiB steps long after
-//!   start (measured by the reliability soak on a debug build: 25 MiB to 236 MiB in 30 s of
-//!   password journeys on 2 CPUs) instead of staying at `max_concurrent_hashes` blocks.
+//!   concurrent hash and reused, not allocated and freed by every hash: when each hash freed
+//!   its own on whichever (then blocking-pool) thread ran it, glibc kept each 19 MiB block in
+//!   that thread's malloc arena (up to 8 per CPU), so the server's resident memory grew by
+//!   19 MiB steps long after start (measured by the reliability soak on a debug build: 25 MiB
+//!   to 236 MiB in 30 s of password journeys on 2 CPUs) instead of staying at
+//!   `max_concurrent_hashes` blocks.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
