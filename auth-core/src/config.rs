@@ -152,6 +152,9 @@ impl AuthConfig {
         if self.password.min_length > self.password.max_length {
             return bad("password.min_length exceeds password.max_length");
         }
+        if self.password.max_concurrent_hashes == 0 {
+            return bad(PasswordConfig::NO_HASHING_THREADS);
+        }
         let header = &self.transport.header;
         if header.is_empty()
             || !header
@@ -433,9 +436,24 @@ pub struct PasswordConfig {
     pub argon2_t_cost: u32,
     /// argon2id parallelism. Default 1 (OWASP).
     pub argon2_p_cost: u32,
-    /// Hashes computed at once (each holds `argon2_m_cost_kib` of memory). Default: the number
-    /// of CPUs.
+    /// Password hashes computed at once: the number of threads of the hasher's own pool, which
+    /// run at a lower OS priority than the rest of the process (nice +10 on Linux) and start
+    /// with the first hash. Each holds `argon2_m_cost_kib` of memory while it hashes.
+    /// Default: one fewer than the CPUs, at least 1, so that a storm of password logins
+    /// leaves a CPU to everything else. 0 is a configuration error (no thread could hash:
+    /// every password request would fail), not silently 1.
     pub max_concurrent_hashes: usize,
+    /// Password hashes (and verifications) that may wait for a thread beyond the
+    /// `max_concurrent_hashes` running ones. One arriving when the queue is full is refused at
+    /// once with 429 `rate_limited` and `Retry-After: 1`; a refused login counts no attempt
+    /// against the account and answers the same whether the account exists or not.
+    /// Registration, password change and reset are refused the same way. `Some(0)`: no
+    /// queue, only the running ones. Default (`None`): 4 × `max_concurrent_hashes`, so a
+    /// queued request waits at most about four hash times (some 0.2 s at the default argon2
+    /// parameters) and a burst of logins a few times the thread count is absorbed, while a
+    /// sustained overload is refused quickly instead of piling up latency. Queued requests
+    /// hold no argon2 memory.
+    pub max_queued_hashes: Option<usize>,
     /// Consecutive wrong passwords for one account before password logins to it are locked
     /// for `lockout_secs`; each further wrong password doubles the lock, up to
     /// `lockout_max_secs`. SMS login and SMS password reset stay open to the owner. A
@@ -469,7 +487,9 @@ impl Default for PasswordConfig {
             argon2_m_cost_kib: 19 * 1024,
             argon2_t_cost: 2,
             argon2_p_cost: 1,
-            max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_concurrent_hashes: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            max_queued_hashes: None,
             lockout_after: 100,
             lockout_secs: 900,
             lockout_max_secs: 86_400,
@@ -478,6 +498,18 @@ impl Default for PasswordConfig {
             attempts_per_window: 10,
             throttle_window_secs: 900,
         }
+    }
+}
+
+impl PasswordConfig {
+    /// What [`AuthConfig::validate`] says of `max_concurrent_hashes = 0`.
+    pub(crate) const NO_HASHING_THREADS: &'static str = "password.max_concurrent_hashes must be at least 1: it is the number of threads that hash passwords";
+
+    /// How many hashes may wait beyond the running ones: `max_queued_hashes`, or by default
+    /// 4 × `max_concurrent_hashes`.
+    pub fn queued_hashes(&self) -> usize {
+        self.max_queued_hashes
+            .unwrap_or_else(|| self.max_concurrent_hashes.saturating_mul(4))
     }
 }
 
@@ -612,6 +644,35 @@ mod tests {
         assert!(cfg.validate().is_ok());
         cfg.accounts.require_email_activation = false;
         assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn hashing_needs_a_thread_and_queues_four_per_thread_by_default() {
+        let mut cfg = AuthConfig::new(SigningSecret::generate());
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(cfg.password.max_concurrent_hashes, (cpus - 1).max(1));
+        cfg.password.max_concurrent_hashes = 0;
+        assert!(matches!(
+            cfg.validate(),
+            Err(ConfigError::Invalid(ref m)) if m.contains("max_concurrent_hashes must be at least 1")
+        ));
+        cfg.password.max_concurrent_hashes = 3;
+        assert_eq!(cfg.validate(), Ok(()));
+        assert_eq!(cfg.password.queued_hashes(), 12);
+        cfg.password.max_queued_hashes = Some(0);
+        assert_eq!(cfg.password.queued_hashes(), 0);
+        let secret = r#""secret": "0123456789abcdef0123456789abcdef""#;
+        let cfg: AuthConfig = serde_json::from_str(&format!(
+            r#"{{{secret}, "password": {{"max_concurrent_hashes": 2, "max_queued_hashes": 5}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                cfg.password.max_concurrent_hashes,
+                cfg.password.queued_hashes()
+            ),
+            (2, 5)
+        );
     }
 
     #[test]

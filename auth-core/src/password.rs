@@ -7,30 +7,45 @@
 //! * Hashing: argon2id PHC strings with parameters from [`PasswordConfig`]; verification reads
 //!   the parameters from the stored hash, and [`PasswordHasher::needs_rehash`] tells when a
 //!   hash should be upgraded after the configured parameters rose.
-//! * Every hash and verify runs in `tokio::task::spawn_blocking`, and at most
-//!   [`PasswordConfig::max_concurrent_hashes`] run at once, so a login storm can neither stall
-//!   the runtime nor allocate unbounded argon2 memory.
+//! * Scheduling: every hash, verification and policy check runs on the hasher's own pool
+//!   (`password/pool.rs`): [`PasswordConfig::max_concurrent_hashes`] threads (by default one
+//!   fewer than the CPUs) at a lower OS priority (nice +10 on Linux), behind a queue of
+//!   [`PasswordConfig::max_queued_hashes`]. A login storm thus takes at most those threads'
+//!   share of the CPU, yields it to the runtime's threads whenever they have work (so the other
+//!   routes keep their latency), and never queues without bound: a request that finds the
+//!   queue full is refused at once with `rate_limited` (`Retry-After: 1`). A password login
+//!   takes its place in the queue (`PasswordHasher::admit`) before it counts an attempt
+//!   against the account, the same way whether the account exists or not, so a refusal
+//!   neither counts nor tells anything. Not tokio's blocking pool: its threads also run the
+//!   stores' blocking I/O, and it is unbounded.
 //! * argon2's working memory (`argon2_m_cost_kib`, 19 MiB by default) is allocated once per
-//!   concurrent hash and reused, not allocated and freed by every hash: freed on whichever
-//!   blocking-pool thread ran the hash, glibc kept each 19 MiB block in that thread's malloc
-//!   arena (up to 8 per CPU), so the server's resident memory grew by 19 MiB steps long after
-//!   start (measured by the reliability soak on a debug build: 25 MiB to 236 MiB in 30 s of
-//!   password journeys on 2 CPUs) instead of staying at `max_concurrent_hashes` blocks.
+//!   concurrent hash and reused, not allocated and freed by every hash: when each hash freed
+//!   its own on whichever (then blocking-pool) thread ran it, glibc kept each 19 MiB block in
+//!   that thread's malloc arena (up to 8 per CPU), so the server's resident memory grew by
+//!   19 MiB steps long after start (measured by the reliability soak on a debug build: 25 MiB
+//!   to 236 MiB in 30 s of password journeys on 2 CPUs) instead of staying at
+//!   `max_concurrent_hashes` blocks.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::AuthError;
 use crate::config::PasswordConfig;
 use crate::secret::{Password, random_bytes};
+
+mod pool;
+
+use pool::HashPool;
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) use pool::Saturation;
+pub(crate) use pool::Ticket;
 
 /// An argon2id hash in PHC string format (`$argon2id$v=19$m=...`). Its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,14 +154,16 @@ pub fn normalize(password: &Password) -> Password {
     Password::new(password.expose().nfkc().collect::<String>())
 }
 
-/// Hashes and verifies passwords with argon2id off the async runtime.
+/// Hashes and verifies passwords with argon2id on its own pool of threads (see the module
+/// docs). Clones share the pool, which stops when the last clone is dropped.
 #[derive(Clone)]
 pub(crate) struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     /// A hash of a random password, verified against when the account is unknown, so an
-    /// unknown user costs the same time as a wrong password.
-    dummy: Arc<tokio::sync::OnceCell<PasswordHash>>,
+    /// unknown user costs the same time as a wrong password. Made on a pool thread by the
+    /// first verification that needs it.
+    dummy: Arc<OnceLock<PasswordHash>>,
     /// argon2 computations run so far (hashes and verifications, dummy ones included), so
     /// tests can prove that two paths spend the same work or that a path spends none.
     computed: Arc<AtomicU64>,
@@ -155,7 +172,7 @@ pub(crate) struct PasswordHasher {
 }
 
 /// argon2 working memory kept for reuse: at most one buffer per computation running at once
-/// (the semaphore bounds them), allocated the first time that many run together.
+/// (one per pool thread), allocated the first time that many run together.
 #[derive(Debug, Default)]
 struct Memory {
     free: Mutex<Vec<Vec<Block>>>,
@@ -220,7 +237,8 @@ impl fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// A hasher with the configured argon2id parameters.
+    /// A hasher with the configured argon2id parameters. Its threads start with the first
+    /// hash, so this needs no runtime.
     pub(crate) fn new(config: &PasswordConfig) -> Result<Self, crate::config::ConfigError> {
         let params = Params::new(
             config.argon2_m_cost_kib,
@@ -229,39 +247,41 @@ impl PasswordHasher {
             None,
         )
         .map_err(|e| crate::config::ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        if config.max_concurrent_hashes == 0 {
+            return Err(crate::config::ConfigError::Invalid(
+                PasswordConfig::NO_HASHING_THREADS.to_owned(),
+            ));
+        }
         Ok(Self {
             memory: Arc::new(Memory::new(params.block_count())),
             params,
-            permits: Arc::new(Semaphore::new(config.max_concurrent_hashes.max(1))),
-            dummy: Arc::new(tokio::sync::OnceCell::new()),
+            pool: Arc::new(HashPool::new(
+                config.max_concurrent_hashes,
+                config.queued_hashes(),
+            )),
+            dummy: Arc::new(OnceLock::new()),
             computed: Arc::new(AtomicU64::new(0)),
         })
     }
 
     /// How many argon2 computations (hashes and verifications, including the dummy
-    /// verification of unknown accounts) this hasher and its clones have started. The dummy
-    /// hash itself, made once on first use, is not counted.
+    /// verification of unknown accounts) this hasher and its clones have run so far (a job
+    /// skipped because its caller was gone is not counted). The dummy hash itself, made once
+    /// on first use, is not counted.
     pub(crate) fn computations(&self) -> u64 {
         self.computed.load(Ordering::Relaxed)
     }
 
-    /// Runs CPU-heavy work on the blocking pool, bounded by the semaphore.
-    async fn run_blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AuthError> {
-        let _permit = self.permits.acquire().await.map_err(|e| {
-            tracing::error!(error = %e, "no permit to hash a password");
-            AuthError::Internal
-        })?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| {
-            tracing::error!(error = %e, "password hashing task failed");
-            AuthError::Internal
-        })
+    /// A place in the hashing queue for one verification, or `rate_limited` (with a
+    /// `Retry-After`) at once when the threads and the queue are all taken. Taken before the
+    /// request counts anything, so a refused request leaves no trace.
+    pub(crate) fn admit(&self) -> Result<Ticket, AuthError> {
+        self.pool.admit()
     }
 
-    /// Checks `password` against `policy` and hashes it, both off the runtime. Returns the hash
-    /// of the normalized password.
+    /// Checks `password` against `policy` and hashes it, both on the pool (each waits for a
+    /// place in its queue, or is refused with `rate_limited`). Returns the hash of the
+    /// normalized password.
     pub(crate) async fn hash_new(
         &self,
         policy: &PasswordPolicy,
@@ -272,7 +292,8 @@ impl PasswordHasher {
         let policy = policy.clone();
         let password_in = password.clone();
         let normalized = self
-            .run_blocking(move || {
+            .pool
+            .run(self.admit()?, move || {
                 let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
                 policy.check(&password_in, &ctx)
             })
@@ -290,43 +311,71 @@ impl PasswordHasher {
         }
         let params = self.params.clone();
         let memory = Arc::clone(&self.memory);
-        let _ = self.computed.fetch_add(1, Ordering::Relaxed);
-        self.run_blocking(move || hash_sync(params, &normalized, &memory))
+        let computed = Arc::clone(&self.computed);
+        self.pool
+            .run(self.admit()?, move || {
+                let _ = computed.fetch_add(1, Ordering::Relaxed);
+                hash_sync(params, &normalized, &memory)
+            })
             .await?
     }
 
-    /// Verifies `password` against `hash` off the runtime. `false` for a wrong password or an
-    /// unparsable hash.
+    /// Verifies `password` against `hash` on the pool, in the place `ticket` holds. `false`
+    /// for a wrong password or an unparsable hash.
     pub(crate) async fn verify(
         &self,
+        ticket: Ticket,
         password: &Password,
         hash: &PasswordHash,
     ) -> Result<bool, AuthError> {
         let normalized = normalize(password);
         let hash = hash.clone();
         let memory = Arc::clone(&self.memory);
-        let _ = self.computed.fetch_add(1, Ordering::Relaxed);
-        self.run_blocking(move || verify_sync(&normalized, &hash, &memory))
+        let computed = Arc::clone(&self.computed);
+        self.pool
+            .run(ticket, move || {
+                let _ = computed.fetch_add(1, Ordering::Relaxed);
+                verify_sync(&normalized, &hash, &memory)
+            })
             .await
     }
 
     /// Spends the time of one verification against a dummy hash and returns `false`: what a
-    /// login for an unknown account does, so it cannot be told from a wrong password.
-    pub(crate) async fn verify_dummy(&self, password: &Password) -> Result<bool, AuthError> {
+    /// login for an unknown account does, in the place `ticket` holds, so it cannot be told
+    /// from a wrong password (nor, when the queue is full, from a refused one).
+    pub(crate) async fn verify_dummy(
+        &self,
+        ticket: Ticket,
+        password: &Password,
+    ) -> Result<bool, AuthError> {
+        let normalized = normalize(password);
         let params = self.params.clone();
         let memory = Arc::clone(&self.memory);
-        let dummy = self
-            .dummy
-            .get_or_try_init(|| async {
-                let random = Password::new(crate::secret::b64_encode(&random_bytes::<24>()));
-                // Made once per hasher, not per request: not counted in `computations`.
-                self.run_blocking(move || hash_sync(params, &random, &memory))
-                    .await?
+        let computed = Arc::clone(&self.computed);
+        let dummy = Arc::clone(&self.dummy);
+        self.pool
+            .run(ticket, move || {
+                let dummy = match dummy.get() {
+                    Some(dummy) => dummy,
+                    None => {
+                        // Made once per hasher, not per request: not counted in `computations`.
+                        let random =
+                            Password::new(crate::secret::b64_encode(&random_bytes::<24>()));
+                        let made = hash_sync(params, &random, &memory)?;
+                        dummy.get_or_init(|| made)
+                    }
+                };
+                let _ = computed.fetch_add(1, Ordering::Relaxed);
+                let _ = verify_sync(&normalized, dummy, &memory);
+                Ok(false)
             })
             .await?
-            .clone();
-        let _ = self.verify(password, &dummy).await?;
-        Ok(false)
+    }
+
+    /// Fills the hashing pool (see `HashPool::saturate`), for tests.
+    #[cfg(any(test, feature = "testkit"))]
+    pub(crate) async fn saturate(&self) -> Saturation {
+        self.pool.saturate().await
     }
 
     /// Whether `hash` was made with weaker parameters than the configured ones (or another
@@ -435,6 +484,13 @@ mod tests {
         }
     }
 
+    impl PasswordHasher {
+        /// A verification that takes its place in the queue first.
+        async fn check(&self, password: &Password, hash: &PasswordHash) -> Result<bool, AuthError> {
+            self.verify(self.admit()?, password, hash).await
+        }
+    }
+
     fn policy() -> PasswordPolicy {
         PasswordPolicy::from_config(&PasswordConfig::default())
     }
@@ -509,24 +565,27 @@ mod tests {
         let hash = hasher.hash_new(&policy, &pw, vec![], None).await.unwrap();
         assert!(hash.as_phc().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(!format!("{hash:?}").contains("argon2"));
-        assert_eq!(hasher.verify(&pw, &hash).await, Ok(true));
+        assert_eq!(hasher.check(&pw, &hash).await, Ok(true));
         assert_eq!(
             hasher
-                .verify(&"five velvet quarry lanterns".into(), &hash)
+                .check(&"five velvet quarry lanterns".into(), &hash)
                 .await,
             Ok(true)
         );
         assert_eq!(
             hasher
-                .verify(&"fivE velvet quarry lanterns".into(), &hash)
+                .check(&"fivE velvet quarry lanterns".into(), &hash)
                 .await,
             Ok(false)
         );
         assert_eq!(
-            hasher.verify(&pw, &PasswordHash::from_phc("garbage")).await,
+            hasher.check(&pw, &PasswordHash::from_phc("garbage")).await,
             Ok(false)
         );
-        assert_eq!(hasher.verify_dummy(&pw).await, Ok(false));
+        assert_eq!(
+            hasher.verify_dummy(hasher.admit().unwrap(), &pw).await,
+            Ok(false)
+        );
     }
 
     #[tokio::test]
@@ -594,14 +653,14 @@ mod tests {
         let pw = Password::new("velvet quarry lantern mosaic");
         let hash = hasher.hash_new(&policy, &pw, vec![], None).await.unwrap();
         for _ in 0..5 {
-            assert_eq!(hasher.verify(&pw, &hash).await, Ok(true));
+            assert_eq!(hasher.check(&pw, &hash).await, Ok(true));
         }
         assert_eq!(hasher.memory.allocations.load(Ordering::Relaxed), 1);
         // Many at once: never more buffers than computations allowed to run together.
         let checks: Vec<_> = (0..8)
             .map(|_| {
                 let (hasher, pw, hash) = (hasher.clone(), pw.clone(), hash.clone());
-                tokio::spawn(async move { hasher.verify(&pw, &hash).await })
+                tokio::spawn(async move { hasher.check(&pw, &hash).await })
             })
             .collect();
         for check in checks {
@@ -639,9 +698,9 @@ mod tests {
                 .unwrap()
                 .to_string();
             let theirs = PasswordHash::from_phc(theirs);
-            assert_eq!(hasher.verify(&pw, &theirs).await, Ok(true));
+            assert_eq!(hasher.check(&pw, &theirs).await, Ok(true));
             assert_eq!(
-                hasher.verify(&"another password".into(), &theirs).await,
+                hasher.check(&"another password".into(), &theirs).await,
                 Ok(false)
             );
         }
@@ -657,7 +716,7 @@ mod tests {
         );
         // A hash without salt or output never matches.
         let bare = PasswordHash::from_phc("$argon2id$v=19$m=1024,t=1,p=1");
-        assert_eq!(hasher.verify(&pw, &bare).await, Ok(false));
+        assert_eq!(hasher.check(&pw, &bare).await, Ok(false));
     }
 
     struct AlwaysBreached;

@@ -1062,3 +1062,81 @@ async fn store_outage_is_503_for_password_flows() {
         .unwrap_err();
     assert_eq!(e.status(), 503);
 }
+
+#[tokio::test]
+async fn a_full_hashing_queue_refuses_at_once_and_counts_no_attempt() {
+    let kit = kit_with(|c| {
+        c.password.attempts_per_window = 2;
+        c.password.lockout_after = 1;
+        c.password.failures_per_ip = 1;
+        c.password.max_concurrent_hashes = 1;
+        c.password.max_queued_hashes = Some(1);
+    });
+    register_email(&kit, "fay@example.com").await;
+    let signed_in = login(&kit, "fay@example.com", PASSWORD).await.unwrap();
+    let principal = kit
+        .auth
+        .authenticate(signed_in.access_token.expose())
+        .await
+        .unwrap();
+    kit.clock.advance(secs(900)); // a fresh throttle window
+    let held = kit.saturate_password_hashing().await;
+    let refused = AuthError::RateLimited {
+        retry_after: secs(1),
+    };
+    let hashes = kit.hashes();
+    // Known and unknown accounts, right and wrong passwords: all the same 429, at once.
+    for _ in 0..3 {
+        for (email, password) in [
+            ("fay@example.com", PASSWORD),
+            ("fay@example.com", "wrong wrong wrong wrong"),
+            ("ghost@example.com", PASSWORD),
+        ] {
+            let e = login(&kit, email, password).await.unwrap_err();
+            assert_eq!(e, refused, "{email}");
+            assert_eq!(e.retry_after_secs(), Some(1));
+        }
+    }
+    // So do the flows that need a new hash, and re-authentication by password.
+    let e = kit
+        .auth
+        .register(
+            reg(
+                &kit.auth,
+                RegisterRequest {
+                    email: Some("gus@example.com".into()),
+                    password: Some(Password::new(PASSWORD)),
+                    ..Default::default()
+                },
+            ),
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, refused);
+    let e = kit
+        .auth
+        .change_password(
+            &principal,
+            ChangePasswordRequest {
+                old_password: Some(PASSWORD.into()),
+                new_password: "another long passphrase entirely".into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e, refused);
+    assert_eq!(kit.hashes(), hashes, "nothing was hashed");
+    held.release().await;
+    // Nothing was counted: 9 refused logins neither used the 2 attempts of the window nor
+    // failed towards the lockout (after 1) or the per-IP cap (1 failure), for either account.
+    assert!(login(&kit, "fay@example.com", PASSWORD).await.is_ok());
+    assert_eq!(
+        login(&kit, "ghost@example.com", PASSWORD)
+            .await
+            .unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(kit.hashes(), hashes + 2);
+}

@@ -99,9 +99,11 @@ impl<'a> Flow<'a> for ChangePassword {
         let mut user = signed_in_user(ctx.store(), &principal).await?;
         match (&user.password_hash, &request.old_password) {
             (Some(hash), Some(old)) => {
+                // The hashing queue first: a refusal counts no attempt.
+                let ticket = ctx.passwords().hasher.admit()?;
                 let key = account_key_of(&user);
                 ctx.lockouts().check_password_guard(&key).await?;
-                if !ctx.passwords().hasher.verify(old, hash).await? {
+                if !ctx.passwords().hasher.verify(ticket, old, hash).await? {
                     ctx.lockouts().password_failed(&key).await?;
                     return Err(AuthError::InvalidCredentials);
                 }

@@ -69,8 +69,8 @@ pub(crate) async fn user_by_identifier(
     })
 }
 
-/// The password rules shared by every password check: length cap, per-IP failure cap,
-/// throttle, lockout, the same work and error for unknown accounts, then activation and
+/// The password rules shared by every password check: length cap, a place in the hashing
+/// queue (else `rate_limited`, counting nothing), per-IP failure cap, throttle, lockout, the same work and error for unknown accounts, then activation and
 /// disabled state (only after a correct password). Returns the user and its stored hash.
 pub(crate) async fn check_password(
     ctx: &PasswordLoginCtx<'_>,
@@ -83,12 +83,16 @@ pub(crate) async fn check_password(
         // No account can have such a password; do not spend argon2 time on it.
         return Err(AuthError::InvalidCredentials);
     }
+    // A place in the hashing queue first, the same for known and unknown accounts: a full
+    // queue answers `rate_limited` before any attempt is counted (nothing was checked).
+    let hasher = ctx.passwords().hasher;
+    let ticket = hasher.admit()?;
     let account_key = account_key(user.as_ref(), identifier);
     ctx.lockouts().check_password_guard(&account_key).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let correct = match &hash {
-        Some(hash) => ctx.passwords().hasher.verify(password, hash).await?,
-        None => ctx.passwords().hasher.verify_dummy(password).await?,
+        Some(hash) => hasher.verify(ticket, password, hash).await?,
+        None => hasher.verify_dummy(ticket, password).await?,
     };
     let (Some(user), Some(hash), true) = (user, hash, correct) else {
         ctx.lockouts().password_failed(&account_key).await?;

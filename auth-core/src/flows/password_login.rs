@@ -88,6 +88,10 @@ async fn rehash(ctx: &PasswordLoginCtx<'_>, user: &mut User, password: &Password
                 tracing::info!(user_id = %user.id, "password rehashed with current parameters");
             }
         }
+        // The hashing queue is full: the next login will try again.
+        Err(AuthError::RateLimited { .. }) => {
+            tracing::debug!(user_id = %user.id, "rehash postponed: the hashing queue is full");
+        }
         Err(e) => tracing::warn!(error = %e, user_id = %user.id, "rehashing a password failed"),
     }
 }

@@ -34,9 +34,11 @@ impl Reauth<'_> {
     ) -> Result<(), AuthError> {
         match (&user.password_hash, password) {
             (Some(hash), Some(password)) => {
+                // The hashing queue first: a refusal counts no attempt.
+                let ticket = self.hasher.admit()?;
                 let key = account_key_of(user);
                 self.lockouts.check_password_guard(&key).await?;
-                if !self.hasher.verify(password, hash).await? {
+                if !self.hasher.verify(ticket, password, hash).await? {
                     self.lockouts.password_failed(&key).await?;
                     return Err(AuthError::InvalidCredentials);
                 }

@@ -30,6 +30,20 @@ use crate::config::AuthConfig;
 use crate::secret::SigningSecret;
 use crate::{Auth, AuthError};
 
+/// The password hashing pool held full by [`TestKit::saturate_password_hashing`]; dropping it
+/// lets the pool work again, soon; [`HashingSaturation::release`] returns once it does.
+#[derive(Debug)]
+pub struct HashingSaturation {
+    held: crate::password::Saturation,
+}
+
+impl HashingSaturation {
+    /// Lets the pool work again, and returns once every place it held is free.
+    pub async fn release(self) {
+        self.held.release().await;
+    }
+}
+
 /// An [`Auth`] wired to a [`MemoryStore`], a [`FakeSms`], a [`FakeMail`] and a
 /// [`ManualClock`], with handles to all four.
 #[derive(Clone, Debug)]
@@ -100,6 +114,17 @@ impl TestKit {
     /// before and after a call to prove what hashing work the call spent.
     pub fn hashes(&self) -> u64 {
         self.auth.inner.hasher.computations()
+    }
+
+    /// Fills the password hashing pool: every thread runs a job that waits, and every place
+    /// in its queue is taken, until the returned guard is dropped. Meanwhile every request
+    /// that needs a hash or a verification is refused at once with 429 `rate_limited`
+    /// (`Retry-After: 1`), as under a storm of password logins. Returns once every thread is
+    /// busy.
+    pub async fn saturate_password_hashing(&self) -> HashingSaturation {
+        HashingSaturation {
+            held: self.auth.inner.hasher.saturate().await,
+        }
     }
 
     /// Signs `phone` in by SMS, registering it first when it is new: starts the login, reads

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::client::{Ctx, PASSWORD, PREFIX};
+use crate::client::{Ctx, OTHER_PASSWORD, PASSWORD, PREFIX};
 use crate::raw;
 
 /// Every path under the prefix that is not a route (yet): 404 `{"error":"not_found"}` as JSON,
@@ -83,6 +83,46 @@ pub async fn wrong_methods(ctx: &Ctx) {
     }
     // The real route still answers.
     ctx.me(&tokens.access).await.json_with(200);
+}
+
+/// The password hashing pool full (every thread busy, every place in its queue taken): 429
+/// `rate_limited` with a `Retry-After` at once from every route that needs a hash or a
+/// verification, known or unknown account alike; never a 500. Counts no attempt: the
+/// right password logs in as soon as the pool is free again.
+pub async fn hashing_saturated(ctx: &Ctx) {
+    let email = "hana@example.com";
+    ctx.register_email(email, PASSWORD).await;
+    let tokens = ctx.password_login(email, PASSWORD).await;
+    let held = ctx.kit.saturate_password_hashing().await;
+    for body in [
+        json!({ "email": email, "password": PASSWORD }),
+        json!({ "email": email, "password": OTHER_PASSWORD }),
+        json!({ "email": "nobody@example.com", "password": PASSWORD }),
+    ] {
+        let res = ctx.post_json("/login", &body).await;
+        res.error(429, "rate_limited");
+        res.retry_after(1);
+    }
+    let res = ctx
+        .post_json(
+            "/register",
+            &json!({ "email": "ines@example.com", "password": PASSWORD }),
+        )
+        .await;
+    res.error(429, "rate_limited");
+    res.retry_after(1);
+    let res = ctx
+        .route(Method::POST, "/password")
+        .bearer(&tokens.access)
+        .json(&json!({ "old_password": PASSWORD, "new_password": OTHER_PASSWORD }))
+        .send()
+        .await;
+    res.error(429, "rate_limited");
+    res.retry_after(1);
+    // Everything else still answers.
+    ctx.me(&tokens.access).await.json_with(200);
+    held.release().await;
+    ctx.password_login(email, PASSWORD).await;
 }
 
 /// The store down: 503 `store_unavailable` from every route that needs it.

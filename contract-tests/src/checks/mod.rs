@@ -41,6 +41,15 @@ pub fn opaque_tokens() -> auth_core::AuthConfig {
     config
 }
 
+/// The test kit's configuration with one password hashing thread and a queue of one: small
+/// enough that saturating the pool is quick.
+pub fn hashing_one_thread() -> auth_core::AuthConfig {
+    let mut config = TestKit::config();
+    config.password.max_concurrent_hashes = 1;
+    config.password.max_queued_hashes = Some(1);
+    config
+}
+
 /// Every check, in the order the suite runs them.
 pub static CHECKS: &[Check] = &[
     check!(register::phone_account),
@@ -112,5 +121,6 @@ pub static CHECKS: &[Check] = &[
     check!(errors::unknown_paths),
     check!(errors::wrong_methods),
     check!(errors::store_unavailable),
+    check!(errors::hashing_saturated, hashing_one_thread),
     check!(errors::garbage),
 ];
