@@ -86,8 +86,18 @@ struct Wrk {
 
 impl Wrk {
     fn ok_per_sec(&self) -> f64 {
+        self.per_sec(self.ok)
+    }
+
+    /// Answers other than 2xx per second (for the login load: the 429s of a full hashing
+    /// queue).
+    fn non2xx_per_sec(&self) -> f64 {
+        self.per_sec(self.non2xx)
+    }
+
+    fn per_sec(&self, count: u64) -> f64 {
         if self.duration_us > 0.0 {
-            self.ok as f64 / (self.duration_us / 1e6)
+            count as f64 / (self.duration_us / 1e6)
         } else {
             0.0
         }
