@@ -4,8 +4,9 @@
 #   * `auth-bench serve --store sqlite`, GET /bench/guarded (the bench server's guard);
 #   * the example server as shipped (release build, SQLite file, default logging to a file),
 #     GET /api/hello (AuthUser, the same session check);
-#   * the same example server with RUST_LOG=warn (no request lines);
-#   * the same example server's GET /api/maybe without a token (no guard: the server's floor).
+#   * the same with AUTH_REQUEST_LOG=each (a log line per request instead of the per-second
+#     summary);
+#   * the same with RUST_LOG=warn (no request lines).
 # Each is its own process on the same port, started and stopped around its runs. The access
 # token for an example server comes from its own SMS login (register, login, the code from
 # the SMS outbox, verify_sms), as a client would get it.
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
     --seconds) SECONDS_PER_RUN=$2; shift ;;
     --results) RESULTS=$2; shift ;;
     --table) TABLE=true ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -65,18 +66,18 @@ wait_for() { # URL
 # json_field NAME: the string value of NAME in the JSON on stdin.
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# start_example FRAMEWORK LOGFILTER: the example server as shipped (LOGFILTER empty: its
-# default logging), on a fresh SQLite file, and a fixture with an access token from its own
+# start_example FRAMEWORK [VAR=VALUE…]: the example server as shipped (with the given
+# environment on top), on a fresh SQLite file, and a fixture with an access token from its own
 # SMS login.
 start_example() {
-  local fw=$1 filter=$2 base="http://127.0.0.1:$PORT/api/auth" phone=+15550001000
+  local fw=$1 base="http://127.0.0.1:$PORT/api/auth" phone=+15550001000
+  shift
   rm -rf "$RUN/example" && mkdir -p "$RUN/example"
   (
     cd "$RUN/example"
     export AUTH_BIND=127.0.0.1:$PORT AUTH_DB=$RUN/example/auth.db AUTH_SMS_OUTBOX=$RUN/example/sms.jsonl
-    unset REDIS_URL DATABASE_URL RUST_LOG
-    [ -n "$filter" ] && export RUST_LOG=$filter
-    exec "$TARGET_DIR/release/example-$fw"
+    unset REDIS_URL DATABASE_URL RUST_LOG AUTH_REQUEST_LOG
+    exec env "$@" "$TARGET_DIR/release/example-$fw"
   ) >"$RUN/example/stdout.log" 2>"$RUN/server.log" &
   SERVER=$!
   wait_for "http://127.0.0.1:$PORT/api/maybe"
@@ -117,17 +118,17 @@ run_variant() { # FRAMEWORK VARIANT ROUND
   local fw=$1 variant=$2 round=$3
   case $variant in
     bench) start_bench "$fw"; measure "$fw" bench "$round" /bench/guarded ;;
-    example) start_example "$fw" ""; measure "$fw" example "$round" /api/hello ;;
-    example-warn) start_example "$fw" warn; measure "$fw" example-warn "$round" /api/hello ;;
-    example-unguarded) start_example "$fw" ""; measure "$fw" example-unguarded "$round" /api/maybe ;;
+    example) start_example "$fw"; measure "$fw" example "$round" /api/hello ;;
+    example-each) start_example "$fw" AUTH_REQUEST_LOG=each; measure "$fw" example-each "$round" /api/hello ;;
+    example-warn) start_example "$fw" RUST_LOG=warn; measure "$fw" example-warn "$round" /api/hello ;;
   esac
   stop_server
 }
 
 for fw in ${FRAMEWORKS//,/ }; do
   for round in $(seq 1 "$ROUNDS"); do
-    order="bench example example-warn example-unguarded"
-    [ $((round % 2)) -eq 0 ] && order="example-unguarded example-warn example bench"
+    order="bench example example-each example-warn"
+    [ $((round % 2)) -eq 0 ] && order="example-warn example-each example bench"
     for variant in $order; do run_variant "$fw" "$variant" "$round"; done
   done
 done
@@ -143,7 +144,7 @@ for fw in dict.fromkeys(r["adapter"] for r in runs):
     for r in runs:
         if r["adapter"] == fw:
             by.setdefault(r["variant"], {})[r["round"]] = r["wrk"]
-    for variant in ["bench", "example", "example-warn", "example-unguarded"]:
+    for variant in ["bench", "example", "example-each", "example-warn"]:
         rounds = by.get(variant, {})
         if not rounds:
             continue

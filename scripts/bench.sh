@@ -12,8 +12,9 @@
 #      Redis and PostgreSQL also behind the session cache (`redis-cached`, `postgres-cached`:
 #      --session-cache-ms 1000, the example servers' default); refresh rotation and the whole
 #      SMS login (start + verify) on each store (not behind the cache, which neither flow
-#      reads); then the same three routes called in process (auth-bench in-process: no
-#      socket, interleaved rounds);
+#      reads); the example servers as shipped beside the bench server's guarded route
+#      (scripts/bench-examples.sh); then the same three routes called in process
+#      (auth-bench in-process: no socket, interleaved rounds);
 #   3. the guarded route's p99 with and without password logins at full load beside it;
 #   4. authenticate and refresh with 1 000 vs 1 000 000 sessions in each store (filling SQLite
 #      takes about 3 minutes of it); bytes per session.
@@ -102,7 +103,7 @@ export DATABASE_URL
 
 # ---- 2. build everything first, so the measured run compiles nothing ----------------------
 say "building (release)"
-cargo build --locked --release -p auth-bench
+cargo build --locked --release -p auth-bench -p example-axum -p example-actix -p example-rocket
 cargo bench --locked -p auth-core --bench core --no-run
 cargo build --locked --release -p store-sqlite --example session_size
 cargo test --locked -p store-redis --test memory_usage --no-run
@@ -252,6 +253,10 @@ for fw in axum actix rocket; do
     case $config in postgres*) "$BIN" pg-clear --prefix auth_bench_ >&2 ;; esac
   done
 done
+
+# ---- 2, the example servers as shipped, beside the bench server ------------------------------
+say "the example servers as shipped (scripts/bench-examples.sh)"
+BENCH_PORT=$PORT ./scripts/bench-examples.sh --rounds "$ROUNDS" --seconds "$DURATION_S" --results "$RESULTS"
 
 # ---- 2, again: the same routes in process (no socket), interleaved round by round -------------
 say "the route variants in process"

@@ -111,6 +111,7 @@ pub(super) fn render(
     targets(out, results, criterion)?;
     core_section(out, criterion)?;
     http_section(out, results)?;
+    examples_section(out, results)?;
     in_process_section(out, results)?;
     flows_section(out, results)?;
     free_section(out, results)?;
@@ -182,6 +183,28 @@ fn targets(
                 unit: "× the p50",
             });
         }
+    }
+    for adapter in ADAPTERS {
+        for (variant, text) in EXAMPLE_TARGETS {
+            list.push(Target {
+                what: format!(
+                    "{adapter}: the example server as shipped, {text}: `/api/hello` ≥ 0.9× the \
+                     req/s of the bench server's guarded route (SQLite; issue 20)"
+                ),
+                measured: results.example_ratio(adapter, variant),
+                bound: Bound::AtLeast(0.9),
+                unit: "× the req/s",
+            });
+        }
+        list.push(Target {
+            what: format!(
+                "{adapter}: guarded p99 with password logins at full load beside it ≤ 2× its \
+                 p99 alone (section 3; issue 20)"
+            ),
+            measured: results.free_p99_ratio(adapter),
+            bound: Bound::AtMost(2.0),
+            unit: "× the p99",
+        });
     }
     list.push(Target {
         what: "scale, sqlite: what `authenticate` adds to SQLite's own lookup (its p50 minus \
@@ -384,6 +407,68 @@ fn http_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The example-server variants with a target, and how the targets table names them.
+const EXAMPLE_TARGETS: [(&str, &str); 2] = [
+    ("example", "default logging"),
+    ("example-warn", "`RUST_LOG=warn`"),
+];
+
+fn examples_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
+    if !results
+        .records
+        .iter()
+        .any(|r| matches!(r, Record::Example { .. }))
+    {
+        return Ok(());
+    }
+    writeln!(out, "## The example servers as shipped")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "`scripts/bench-examples.sh`: each example server's release binary as a user runs it \
+         (`cargo run --release -p example-<framework>`: a SQLite file, the default settings, \
+         stderr to a file), loaded on `GET /api/hello` (`AuthUser`, the session check) with an \
+         access token from its own SMS login, beside `auth-bench serve --store sqlite`'s \
+         guarded route; one server process at a time, the variants back to back in each round \
+         (order reversed every other round). Default logging is the per-second request \
+         summary (`AUTH_REQUEST_LOG=summary`); `each` writes a line per request; \
+         `RUST_LOG=warn` writes none. Ratios are per round (paired), their median."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| adapter | server | req/s | p50 | p99 | ÷ bench server (paired) |"
+    )?;
+    writeln!(out, "|-|-|-:|-:|-:|-:|")?;
+    for adapter in ADAPTERS {
+        for (variant, name) in EXAMPLE_VARIANTS {
+            let Some(rounds) = results.example(adapter, variant) else {
+                continue;
+            };
+            let paired = results
+                .example_ratio(adapter, variant)
+                .map_or_else(String::new, |r| format!("{r:.2}×"));
+            writeln!(
+                out,
+                "| {adapter} | {name} | {} | {} | {} | {paired} |",
+                rate(rounds.median.rps),
+                ms(rounds.median.p50_us),
+                ms(rounds.median.p99_us),
+            )?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The variants of `scripts/bench-examples.sh`, in table order.
+const EXAMPLE_VARIANTS: [(&str, &str); 4] = [
+    ("bench", "bench server, `/bench/guarded`"),
+    ("example", "example, default logging (summary)"),
+    ("example-each", "example, a line per request"),
+    ("example-warn", "example, `RUST_LOG=warn`"),
+];
 
 fn in_process_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
     if !ADAPTERS

@@ -136,6 +136,16 @@ enum Record {
         guarded: Wrk,
         logins: Wrk,
     },
+    /// A run against a shipped example server or, beside it, the bench server
+    /// (`scripts/bench-examples.sh`): `variant` is `bench` (the bench server's guarded route),
+    /// `example` (the example's `/api/hello` as shipped), `example-warn` (the same with
+    /// `RUST_LOG=warn`) or `example-each` (`AUTH_REQUEST_LOG=each`, a line per request).
+    Example {
+        adapter: String,
+        variant: String,
+        round: u32,
+        wrk: Wrk,
+    },
     /// One round's batch of in-process calls of one route variant (`auth-bench in-process`).
     InProcess {
         adapter: String,
@@ -286,6 +296,53 @@ impl Results {
     fn guard_ratio(&self, adapter: &str, config: &str) -> Option<f64> {
         self.paired_ratio(adapter, config, "guarded", "raw")
             .map(|p| p.median)
+    }
+
+    /// The rounds of one variant of `scripts/bench-examples.sh`.
+    fn example(&self, adapter: &str, variant: &str) -> Option<Rounds> {
+        let runs = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Example {
+                    adapter: a,
+                    variant: v,
+                    wrk,
+                    ..
+                } if a == adapter && v == variant => Some(*wrk),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        Rounds::of(&runs)
+    }
+
+    /// An example-server variant's req/s over the bench server's guarded route, paired by
+    /// round (median).
+    fn example_ratio(&self, adapter: &str, variant: &str) -> Option<f64> {
+        let runs = self.records.iter().filter_map(|r| match r {
+            Record::Example {
+                adapter: a,
+                variant: v,
+                round,
+                wrk,
+            } if a == adapter => Some((*round, v.as_str(), wrk.rps)),
+            _ => None,
+        });
+        Paired::by_round(runs, variant, "bench").map(|p| p.median)
+    }
+
+    /// Section 3: the guarded route's p99 beside password logins over its p99 alone.
+    fn free_p99_ratio(&self, adapter: &str) -> Option<f64> {
+        let alone = self.http(adapter, "stateless", "guarded")?.median;
+        let beside = self.records.iter().find_map(|r| match r {
+            Record::Free {
+                adapter: a,
+                guarded,
+                ..
+            } if a == adapter => Some(*guarded),
+            _ => None,
+        })?;
+        ratio(beside.p99_us, alone.p99_us)
     }
 }
 
