@@ -77,8 +77,7 @@
 //! sessions as an optional argument).
 //!
 //! ## Concurrency
-//! Calls never wait on the async runtime: reads run on tokio's blocking pool and writes on
-//! the store's writer thread, except the
+//! Calls never wait on the async runtime: each runs on tokio's blocking pool, except the
 //! per-request session check
 //! ([`SessionStore::session_with_owner`](auth_core::store::SessionStore::session_with_owner)),
 //! a primary-key lookup of a few
@@ -93,8 +92,8 @@
 //! ([`SqliteOptions::session_cache`]). Lookups go through a few read-only connections that
 //! WAL lets run alongside the writer.
 //!
-//! Writes go through one writer connection, owned by a thread of the store, with **group
-//! commit**: the thread takes every write queued (at most 256), runs them in one
+//! Writes go through one writer connection with **group commit**: one task at a time, on
+//! the blocking pool, takes every write queued (at most 256), runs them in one
 //! `BEGIN IMMEDIATE` transaction, each in its own savepoint (a write that fails is rolled back
 //! alone and the others keep their effects), commits once and only then answers each caller;
 //! the writes that queue up meanwhile form the next batch. A lone write runs at once, so a
@@ -195,7 +194,7 @@ impl SqliteStore {
             configure(&writer, &options)?;
             let _ = schema::migrate(&mut writer)?;
             Ok(Self::from_parts(
-                Pool::new(writer, Vec::new(), Vec::new(), 0, None)?,
+                Pool::new(writer, Vec::new(), Vec::new(), 0, None),
                 &options,
                 None,
             ))
@@ -258,7 +257,7 @@ impl SqliteStore {
                 quick,
                 options.session_cache,
                 Some(identity),
-            )?,
+            ),
             options,
             Some(canonical),
         ))
@@ -274,7 +273,7 @@ impl SqliteStore {
         }
     }
 
-    /// Runs a write on the writer connection (in the writer thread's next batch, `writer.rs`),
+    /// Runs a write on the writer connection (in the next batch of group commit, `writer.rs`),
     /// then the opportunistic cleanup when it is due.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where

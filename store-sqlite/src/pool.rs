@@ -4,22 +4,22 @@
 //! SQLite calls block (disk I/O, fsync, waiting on another process's lock), so no call runs
 //! on the async runtime's threads (but the quick reads below); the async side only waits.
 //!
-//! * **One writer connection, on a thread of its own that commits in groups** (`writer.rs`).
-//!   SQLite admits one writer per file at a time anyway, and at `synchronous = FULL` each
-//!   commit costs an fsync, far more than the write. So writes are queued on a channel to
-//!   the writer thread, which takes everything queued (up to `writer::MAX_BATCH`), runs it in
-//!   one `BEGIN IMMEDIATE` transaction, each write inside its own savepoint, commits once, and
+//! * **One writer connection, with group commit** (`writer.rs`). SQLite admits one writer
+//!   per file at a time anyway, and at `synchronous = FULL` each commit costs an fsync, far
+//!   more than the write. So writes are queued, and one drain at a time, on tokio's blocking
+//!   pool, takes everything queued (up to `writer::MAX_BATCH`), runs it in one
+//!   `BEGIN IMMEDIATE` transaction, each write inside its own savepoint, commits once, and
 //!   only then answers each caller; the writes queued meanwhile form the next batch. A lone
-//!   write is run at once (no waiting for company), so a quiet store is as fast as before
-//!   and a busy one pays one fsync per batch instead of one per write. Writes that open their
+//!   write runs at once (no waiting for company), so a quiet store is as fast as before and
+//!   a busy one pays one fsync per batch instead of one per write. Writes that open their
 //!   own transaction (the purges) run alone between batches ([`Pool::write_alone`]).
-//!   A thread of our own rather than tokio's blocking pool (used until then, one write per
-//!   trip, queued on an async mutex): the batch needs one owner of the connection that loops
-//!   "take what is queued, run, commit, answer", which a thread blocked on a channel is,
-//!   whereas on the blocking pool the writers would have to elect who drains the queue and
-//!   when that task may stop. The thread needs no runtime (callers await a `oneshot`), keeps
-//!   the connection and its prepared statements on one core, and ends when the store is
-//!   dropped (the drop waits for it, so the connection is closed when the store is gone).
+//!   Why the blocking pool (until now each write went there on its own, queued on an async
+//!   mutex) rather than a writer thread of ours fed by a channel: both were built and batch
+//!   alike; with the thread, the blocking pool's threads, no longer kept busy by writes, had
+//!   to be woken for each read, which made reads slower under light load (measured in
+//!   `writer.rs`). The pool also needs no thread of ours to start, stop or watch, works
+//!   without a tokio runtime (the drain then runs in place), and a store dropped at
+//!   shutdown simply closes its connections.
 //! * **A few reader connections** (`PRAGMA query_only`), handed out by a semaphore, used on
 //!   tokio's blocking pool via [`tokio::task::spawn_blocking`]. In WAL mode readers never
 //!   block the writer nor each other, so the hot path (`authenticate` reads a session per
@@ -72,8 +72,7 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// A pool over an opened writer (handed to the writer thread, which this starts), optional
-    /// readers, optional quick readers (opened with a zero `busy_timeout`, each with a session
+    /// A pool over an opened writer (for group commit, `writer.rs`), optional readers, optional quick readers (opened with a zero `busy_timeout`, each with a session
     /// cache of `cache` answers) and the file they are on.
     pub(crate) fn new(
         writer: Connection,
@@ -81,7 +80,7 @@ impl Pool {
         quick: Vec<Connection>,
         cache: usize,
         file: Option<FileIdentity>,
-    ) -> DbResult<Self> {
+    ) -> Self {
         let file = file.map(Arc::new);
         let readers = (!readers.is_empty()).then(|| {
             Arc::new(Readers {
@@ -89,8 +88,8 @@ impl Pool {
                 idle: StdMutex::new(readers),
             })
         });
-        Ok(Self {
-            writer: Writer::start(writer, file.clone())?,
+        Self {
+            writer: Writer::new(writer, file.clone()),
             readers,
             quick: quick
                 .into_iter()
@@ -103,7 +102,7 @@ impl Pool {
                 .collect(),
             next_quick: AtomicUsize::new(0),
             file,
-        })
+        }
     }
 
     /// Runs a quick lookup `f` (a primary-key read) on the calling thread when a quick reader
@@ -155,7 +154,7 @@ impl Pool {
         Some(reader)
     }
 
-    /// Runs `f` on the writer connection in the writer thread's next batch: its result once
+    /// Runs `f` on the writer connection in the next batch of group commit: its result once
     /// the batch has committed (`writer.rs`). `f` must not open a transaction of its own.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -390,7 +389,6 @@ mod tests {
             16,
             None,
         )
-        .unwrap()
     }
 
     fn busy() -> DbError {
