@@ -89,19 +89,27 @@
 //! checks it answered and answers them again while nothing at all has been committed to the
 //! file since, which it learns from `PRAGMA data_version` in a read transaction before every
 //! answer; any commit, by any connection or process, empties it, so the check stays live
-//! ([`SqliteOptions::session_cache`]). Writes go through
-//! one writer connection (queued on an async mutex), lookups through a few read-only
-//! connections that WAL lets run alongside the writer. Why one writer: SQLite admits one
-//! writer per file at a time anyway; queueing this process's writes on a fair async mutex
-//! means they wait without holding a blocking thread and without polling the file lock,
-//! where several writer connections would only contend for that lock through
-//! `busy_timeout`'s sleep-and-retry. A dedicated writer thread fed by a channel would work as
-//! well; the blocking pool needs no thread of ours to start, stop or watch. Every compare-and-set of the store
-//! contract is one conditional `UPDATE` (checked through its change count) or one
-//! `BEGIN IMMEDIATE` transaction, never a read followed by a write, so it holds between tasks,
-//! between two `SqliteStore`s on one file and between processes; `busy_timeout` makes a
-//! writer wait for another process's lock instead of failing at once. See
-//! [`SqliteOptions`] for the knobs.
+//! ([`SqliteOptions::session_cache`]). Lookups go through a few read-only connections that
+//! WAL lets run alongside the writer.
+//!
+//! Writes go through one writer connection with **group commit**: one task at a time, on
+//! the blocking pool, takes every write queued (at most 256), runs them in one
+//! `BEGIN IMMEDIATE` transaction, each in its own savepoint (a write that fails is rolled back
+//! alone and the others keep their effects), commits once and only then answers each caller;
+//! the writes that queue up meanwhile form the next batch. A lone write runs at once, so a
+//! quiet store commits each write as soon as it comes, and a busy one pays one fsync per
+//! batch rather than one per write (at [`Durability::Full`], where the fsync is most of a
+//! write's cost). No write is acknowledged before the commit that made it durable: if the
+//! commit fails, or the file was deleted or replaced, every write of the batch is
+//! [`StoreError::Unavailable`]. Why one writer: SQLite admits one writer per file at a time
+//! anyway, and several writer connections would only contend for the file lock through
+//! `busy_timeout`'s sleep-and-retry. Every compare-and-set of the store
+//! contract is one conditional `UPDATE` (checked through its change count), run while the
+//! writer holds the file's write lock, or one
+//! `BEGIN IMMEDIATE` transaction, never a read followed by a write outside that lock, so it
+//! holds between tasks, between two `SqliteStore`s on one file and between processes;
+//! `busy_timeout` makes a writer wait for another process's lock instead of failing at once.
+//! See [`SqliteOptions`] for the knobs.
 //!
 //! ## Failures
 //! Every failure is [`StoreError::Unavailable`] (the core answers `store_unavailable`, 503):
@@ -126,6 +134,7 @@ mod sessions;
 mod sql;
 mod store;
 mod users;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -264,11 +273,12 @@ impl SqliteStore {
         }
     }
 
-    /// Runs a write on the writer connection, then the opportunistic cleanup when it is due.
+    /// Runs a write on the writer connection (in the next batch of group commit, `writer.rs`),
+    /// then the opportunistic cleanup when it is due.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
         let cleanup_now = self.inner.cleanup.tick();
         self.inner
@@ -294,7 +304,7 @@ impl SqliteStore {
         self.saw(now);
         self.inner
             .pool
-            .write(move |conn| purge::purge(conn, now, deletes))
+            .write_alone(move |conn| purge::purge(conn, now, deletes))
             .await
     }
 

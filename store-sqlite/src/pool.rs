@@ -1,17 +1,29 @@
 //! The connections and how calls reach them without blocking the async runtime.
 //!
 //! # Design
-//! SQLite calls block (disk I/O, fsync, waiting on another process's lock), so every call runs
-//! on tokio's blocking pool via [`tokio::task::spawn_blocking`]; the async side only waits.
+//! SQLite calls block (disk I/O, fsync, waiting on another process's lock), so no call runs
+//! on the async runtime's threads (but the quick reads below); the async side only waits.
 //!
-//! * **One writer connection** behind an async mutex. SQLite admits one writer per file at a
-//!   time anyway; queueing this process's writers on a fair async mutex (instead of letting
-//!   several connections race for the file lock) means they wait without polling and without
-//!   holding a blocking thread, and a blocking thread is taken only once the writer is ours.
-//!   Every write is one statement or one `BEGIN IMMEDIATE` transaction on it.
-//! * **A few reader connections** (`PRAGMA query_only`), handed out by a semaphore. In WAL
-//!   mode readers never block the writer nor each other, so the hot path (`authenticate`
-//!   reads a session per request) does not queue behind writes.
+//! * **One writer connection, with group commit** (`writer.rs`). SQLite admits one writer
+//!   per file at a time anyway, and at `synchronous = FULL` each commit costs an fsync, far
+//!   more than the write. So writes are queued, and one drain at a time, on tokio's blocking
+//!   pool, takes everything queued (up to `writer::MAX_BATCH`), runs it in one
+//!   `BEGIN IMMEDIATE` transaction, each write inside its own savepoint, commits once, and
+//!   only then answers each caller; the writes queued meanwhile form the next batch. A lone
+//!   write runs at once (no waiting for company), so a quiet store is as fast as before and
+//!   a busy one pays one fsync per batch instead of one per write. Writes that open their
+//!   own transaction (the purges) run alone between batches ([`Pool::write_alone`]).
+//!   Why the blocking pool (until now each write went there on its own, queued on an async
+//!   mutex) rather than a writer thread of ours fed by a channel: both were built and batch
+//!   alike; with the thread, the blocking pool's threads, no longer kept busy by writes, had
+//!   to be woken for each read, which made reads slower under light load (measured in
+//!   `writer.rs`). The pool also needs no thread of ours to start, stop or watch, works
+//!   without a tokio runtime (the drain then runs in place), and a store dropped at
+//!   shutdown simply closes its connections.
+//! * **A few reader connections** (`PRAGMA query_only`), handed out by a semaphore, used on
+//!   tokio's blocking pool via [`tokio::task::spawn_blocking`]. In WAL mode readers never
+//!   block the writer nor each other, so the hot path (`authenticate` reads a session per
+//!   request) does not queue behind writes.
 //! * **Quick readers** for the per-request session check ([`Pool::read_now`]): a lookup by
 //!   primary key takes a few microseconds, less than the trip to the blocking pool and back,
 //!   which under load cost more than the lookup itself (BENCHMARKS.md). Such a read runs on
@@ -23,15 +35,12 @@
 //!   quick reader has its own session cache (`session_cache.rs`).
 //! * **Other processes** (or a second `SqliteStore` on the same file) are ordinary SQLite
 //!   clients: WAL plus `busy_timeout` make them wait for the file's write lock, and since every
-//!   compare-and-set is a single conditional statement or an immediate transaction, the
-//!   invariants hold across them too.
+//!   compare-and-set is a single conditional statement run while the writer holds that lock
+//!   (inside its batch's `BEGIN IMMEDIATE`), or an immediate transaction, the invariants hold
+//!   across them too.
 //!
 //! An in-memory database exists only inside its connection, so an in-memory store has just
-//! the writer and sends reads through it.
-//!
-//! A dedicated writer thread fed by a channel would work as well; the blocking pool was chosen
-//! because it needs no thread of ours to start, stop or watch, and a store dropped at shutdown
-//! simply closes its connections.
+//! the writer and sends reads through it (as writes that change nothing).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -40,10 +49,11 @@ use std::time::{Duration, Instant};
 
 use auth_core::StoreError;
 use rusqlite::{Connection, ErrorCode};
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{DbError, DbResult};
 use crate::session_cache::SessionCache;
+use crate::writer::Writer;
 
 thread_local! {
     /// The index of the quick reader this thread took last (in whichever store: it is only
@@ -54,7 +64,7 @@ thread_local! {
 /// The connections of one store.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    writer: Arc<Mutex<Connection>>,
+    writer: Writer,
     readers: Option<Arc<Readers>>,
     quick: Vec<StdMutex<QuickReader>>,
     next_quick: AtomicUsize,
@@ -62,9 +72,8 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// A pool over an opened writer, optional readers, optional quick readers (opened with a
-    /// zero `busy_timeout`, each with a session cache of `cache` answers) and the file they
-    /// are on.
+    /// A pool over an opened writer (for group commit, `writer.rs`), optional readers, optional quick readers (opened with a zero `busy_timeout`, each with a session
+    /// cache of `cache` answers) and the file they are on.
     pub(crate) fn new(
         writer: Connection,
         readers: Vec<Connection>,
@@ -72,6 +81,7 @@ impl Pool {
         cache: usize,
         file: Option<FileIdentity>,
     ) -> Self {
+        let file = file.map(Arc::new);
         let readers = (!readers.is_empty()).then(|| {
             Arc::new(Readers {
                 permits: Arc::new(Semaphore::new(readers.len())),
@@ -79,7 +89,7 @@ impl Pool {
             })
         });
         Self {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Writer::new(writer, file.clone()),
             readers,
             quick: quick
                 .into_iter()
@@ -91,7 +101,7 @@ impl Pool {
                 })
                 .collect(),
             next_quick: AtomicUsize::new(0),
-            file: file.map(Arc::new),
+            file,
         }
     }
 
@@ -144,21 +154,24 @@ impl Pool {
         Some(reader)
     }
 
-    /// Runs `f` on the writer connection, on the blocking pool.
+    /// Runs `f` on the writer connection in the next batch of group commit: its result once
+    /// the batch has committed (`writer.rs`). `f` must not open a transaction of its own.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    /// Runs `f` on the writer connection alone, between batches and outside any transaction,
+    /// for writes that run their own (`BEGIN IMMEDIATE` through `transaction_with_behavior`).
+    pub(crate) async fn write_alone<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
     {
-        let mut conn = Arc::clone(&self.writer).lock_owned().await;
-        let file = self.file.clone();
-        blocking(move || {
-            if let Some(file) = &file {
-                file.check()?;
-            }
-            f(&mut conn)
-        })
-        .await
+        self.writer.write_alone(f).await
     }
 
     /// Runs `f` on a reader connection (the writer when there are none), on the blocking pool.
@@ -168,7 +181,7 @@ impl Pool {
         F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
         let Some(readers) = &self.readers else {
-            return self.write(move |conn| f(conn)).await;
+            return self.write(f).await;
         };
         let lease = Arc::clone(readers).lease().await?;
         let file = self.file.clone();
@@ -333,7 +346,7 @@ impl FileIdentity {
     }
 
     /// Fails when the file is gone or another file now has its name.
-    fn check(&self) -> DbResult<()> {
+    pub(crate) fn check(&self) -> DbResult<()> {
         let gone = |why: String| {
             DbError::Store(StoreError::Unavailable(format!(
                 "sqlite: database file {} {why}; reopen the store",
