@@ -545,7 +545,8 @@ fn flows_section(out: &mut String, results: &Results) -> anyhow::Result<()> {
          then `POST /api/auth/verify_sms` with the code, per connection, on registered test \
          numbers (see the method below); logins/s counts verified logins, the latencies are per \
          request (start and verify mixed). Sessions use the store's default settings (SQLite: \
-         `synchronous = FULL`, an fsync per commit; PostgreSQL: a pool of 10 connections, the \
+         `synchronous = FULL`, an fsync per commit, with group commit: the writes queued while one \
+         commit fsyncs are committed together by the next; PostgreSQL: a pool of 10 connections, the \
          server's own commit settings). Neither flow runs behind the session cache: neither \
          reads a session check, which is all the cache answers."
     )?;
