@@ -108,19 +108,7 @@ async fn register_then_login_with_email_or_username() {
 async fn duplicates_are_already_registered() {
     let kit = kit();
     register_email(&kit, "bob@example.com").await;
-    let e = kit
-        .auth
-        .register(
-            reg(
-                &kit.auth,
-                RegisterRequest {
-                    email: Some("BOB@example.com ".into()),
-                    password: Some(Password::new(PASSWORD)),
-                    ..Default::default()
-                },
-            ),
-            &client(),
-        )
+    let e = try_register_email(&kit, "BOB@example.com ")
         .await
         .unwrap_err();
     assert_eq!((e.code(), e.status()), ("already_registered", 409));
@@ -1098,19 +1086,7 @@ async fn a_full_hashing_queue_refuses_at_once_and_counts_no_attempt() {
         }
     }
     // So do the flows that need a new hash, and re-authentication by password.
-    let e = kit
-        .auth
-        .register(
-            reg(
-                &kit.auth,
-                RegisterRequest {
-                    email: Some("gus@example.com".into()),
-                    password: Some(Password::new(PASSWORD)),
-                    ..Default::default()
-                },
-            ),
-            &client(),
-        )
+    let e = try_register_email(&kit, "gus@example.com")
         .await
         .unwrap_err();
     assert_eq!(e, refused);
